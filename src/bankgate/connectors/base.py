@@ -1,0 +1,161 @@
+"""The bank channel protocol: six questions every channel answers, and what it can do.
+
+A channel that lacks a capability raises `Unsupported`; callers check `capabilities` first.
+Errors say whether a retry is safe: `BankUnavailable` (nothing reached the bank), `BankRejected`
+(the bank said no; do not retry), `OutcomeUnknown` (it may have reached the bank: ask with
+`status()`, never resend blindly).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Protocol
+
+from bankgate.domain import (
+    Balance,
+    Batch,
+    CompanyAccount,
+    InstructionId,
+    PaymentOrder,
+    Payee,
+    Statement,
+    StatementEntry,
+    StatusReport,
+    SubmissionAck,
+)
+from bankgate.errors import BankRejected, BankUnavailable, OutcomeUnknown, Unsupported
+
+__all__ = [
+    "BankRejected",
+    "BankUnavailable",
+    "Capability",
+    "Channel",
+    "ErrorClass",
+    "Logged",
+    "OutcomeUnknown",
+    "SubmitLine",
+    "Unsupported",
+]
+
+log = logging.getLogger(__name__)
+
+
+class Capability(StrEnum):
+    """What a channel can do."""
+
+    BALANCES = "balances"
+    HISTORY = "history"
+    SUBMIT_BATCH = "submit_batch"
+    STATUS = "status"
+    STATEMENT = "statement"
+    RECEIPTS = "receipts"
+    ACCOUNT_NAME_CHECK = "account_name_check"
+    CALLBACKS = "callbacks"
+
+
+class ErrorClass(StrEnum):
+    """What a bank error code means for the caller (per bank, as data)."""
+
+    RETRYABLE = "retryable"  # nothing was done; the same request may be sent again
+    TERMINAL = "terminal"  # the bank refused; sending again will not help
+    UNKNOWN = "unknown"  # it may have been done; ask with status()
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitLine:
+    """One order as a channel sends it: the order and its payee (the debtor is the batch's)."""
+
+    order: PaymentOrder
+    payee: Payee
+
+
+class Channel(Protocol):
+    """How bankgate talks to one bank; every method may raise the three channel errors."""
+
+    kind: str
+    bank: str
+    capabilities: frozenset[Capability]
+
+    def balances(self, accounts: Sequence[CompanyAccount]) -> list[Balance]:
+        """Current balances (ledger and available) of these accounts at this bank."""
+        ...
+
+    def transactions(
+        self, account: CompanyAccount, since: date, until: date
+    ) -> Iterator[StatementEntry]:
+        """Booked entries between two dates, inclusive, oldest first."""
+        ...
+
+    def submit(
+        self, batch: Batch, debtor: CompanyAccount, lines: Sequence[SubmitLine]
+    ) -> SubmissionAck:
+        """Send a batch; idempotent on the batch id and every instruction id."""
+        ...
+
+    def status(self, ids: Sequence[InstructionId]) -> list[StatusReport]:
+        """The bank's word on each instruction id (`not_found` when it has none)."""
+        ...
+
+    def statements(self, account: CompanyAccount, on: date) -> Statement:
+        """The end-of-day statement of `account` for `on`."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class Logged:
+    """Wraps any channel; logs each call with its duration and outcome, never its payload."""
+
+    def __init__(self, inner: Channel) -> None:
+        self.inner = inner
+        self.kind = inner.kind
+        self.bank = inner.bank
+        self.capabilities = inner.capabilities
+
+    def _timed(self, name: str, call: object, *args: object) -> object:
+        started = time.monotonic()
+        outcome = "ok"
+        try:
+            return call(*args)  # type: ignore[operator]
+        except Exception as exc:
+            outcome = type(exc).__name__
+            raise
+        finally:
+            log.info("channel call", extra={"bank": self.bank, "call": name, "outcome": outcome,
+                                            "ms": round((time.monotonic() - started) * 1000, 1)})
+
+    def balances(self, accounts: Sequence[CompanyAccount]) -> list[Balance]:
+        """See Channel.balances."""
+        return self._timed("balances", self.inner.balances, accounts)  # type: ignore[return-value]
+
+    def transactions(
+        self, account: CompanyAccount, since: date, until: date
+    ) -> Iterator[StatementEntry]:
+        """See Channel.transactions (materialised so the timing covers the whole call)."""
+        return iter(self._timed(  # type: ignore[call-overload]
+            "transactions", lambda *a: list(self.inner.transactions(*a)), account, since, until))
+
+    def submit(
+        self, batch: Batch, debtor: CompanyAccount, lines: Sequence[SubmitLine]
+    ) -> SubmissionAck:
+        """See Channel.submit."""
+        return self._timed("submit", self.inner.submit, batch, debtor, lines)  # type: ignore[return-value]
+
+    def status(self, ids: Sequence[InstructionId]) -> list[StatusReport]:
+        """See Channel.status."""
+        return self._timed("status", self.inner.status, ids)  # type: ignore[return-value]
+
+    def statements(self, account: CompanyAccount, on: date) -> Statement:
+        """See Channel.statements."""
+        return self._timed("statements", self.inner.statements, account, on)  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """See Channel.close."""
+        self.inner.close()

@@ -1,0 +1,60 @@
+"""What banks answer: submission acknowledgements and status reports, raw bytes kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Final
+
+from bankgate.domain.ids import BatchId, InstructionId
+from bankgate.domain.lifecycle import Status
+
+__all__ = ["OUTCOME_STATUS", "Outcome", "StatusReport", "SubmissionAck"]
+
+
+class Outcome(StrEnum):
+    """The bank's word on one order, once a connector has translated the bank's own code."""
+
+    RECEIVED = "received"  # the bank has it, nothing decided yet
+    AWAITING_CONFIRMATION = "awaiting_confirmation"  # 网银二次确认 pending
+    ACCEPTED = "accepted"
+    SETTLED = "settled"
+    REJECTED = "rejected"
+    RETURNED = "returned"
+    NOT_FOUND = "not_found"  # the bank does not know this instruction id
+    UNRECOGNIZED = "unrecognized"  # a code missing from the connector's table; never guessed
+
+
+#: Outcome → lifecycle status; outcomes missing here change nothing.
+OUTCOME_STATUS: Final = {
+    Outcome.AWAITING_CONFIRMATION: Status.AWAITING_BANK_CONFIRMATION,
+    Outcome.ACCEPTED: Status.ACCEPTED,
+    Outcome.SETTLED: Status.SETTLED,
+    Outcome.REJECTED: Status.REJECTED,
+    Outcome.RETURNED: Status.RETURNED,
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusReport:
+    """The bank's word on one order."""
+
+    instruction_id: InstructionId
+    outcome: Outcome
+    bank_code: str  # the bank's own status code, as sent
+    reason_code: str | None = None  # ISO 20022 reason (AM04, AC01, ...) where known
+    reason: str | None = None
+    reported_at: datetime | None = None
+    bank_reference: str | None = None
+    raw: bytes = field(default=b"", repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmissionAck:
+    """The bank's answer to a submitted batch: one report per order it received."""
+
+    batch_id: BatchId
+    bank_reference: str | None
+    reports: tuple[StatusReport, ...]
+    raw: bytes = field(default=b"", repr=False)

@@ -1,0 +1,115 @@
+"""The one exception tree of bankgate.
+
+    BankgateError
+    ├── DomainError (ValueError)        input that breaks a rule of the domain
+    │   ├── InvalidAmount, UnknownCurrency, CurrencyMismatch
+    │   ├── InvalidAccountNumber, InvalidIdentifier, InvalidField
+    │   └── IllegalTransition
+    ├── FormatError                     a file or message that cannot be read (origin, where)
+    ├── ChannelError                    a bank channel could not do what was asked
+    │   ├── BankRejected                the bank said no; retrying will not help
+    │   ├── BankUnavailable             nothing reached the bank; safe to retry
+    │   ├── OutcomeUnknown              it may have reached the bank; ask with status()
+    │   └── Unsupported                 the channel lacks that capability
+    ├── StoreError                      the store refused or lost a race
+    │   ├── NotFound
+    │   ├── ConcurrentUpdate            a version compare-and-set failed
+    │   └── IdempotencyConflict         an Idempotency-Key reused with another request
+    └── ConfigError                     settings or channel configuration that cannot be used
+
+Each layer raises its own family; foreign exceptions are translated at the boundary with
+``raise ... from exc``. Only the outermost edges (CLI, API, worker loop) catch everything.
+"""
+
+from __future__ import annotations
+
+
+class BankgateError(Exception):
+    """Root of every error bankgate raises on purpose."""
+
+    code: str = "bankgate_error"
+
+
+class DomainError(BankgateError, ValueError):
+    """Input that breaks a rule of the domain."""
+
+    code = "invalid_input"
+
+
+class FormatError(BankgateError):
+    """A file or message that cannot be read; says which file and where inside it."""
+
+    code = "format_error"
+
+    def __init__(self, origin: str, where: str, message: str) -> None:
+        self.origin = origin
+        self.where = where
+        self.message = message
+        place = f"{origin}:{where}" if where else origin
+        super().__init__(f"{place}: {message}")
+
+
+class ChannelError(BankgateError):
+    """A bank channel could not do what was asked."""
+
+    code = "channel_error"
+
+    def __init__(self, message: str, *, bank_code: str = "", raw: bytes = b"") -> None:
+        self.message = message
+        self.bank_code = bank_code
+        self.raw = raw
+        super().__init__(message)
+
+
+class BankRejected(ChannelError):
+    """The bank answered no. Retrying the same request will not help."""
+
+    code = "bank_rejected"
+
+
+class BankUnavailable(ChannelError):
+    """Nothing reached the bank (connect failed, refused before booking). Safe to retry."""
+
+    code = "bank_unavailable"
+
+
+class OutcomeUnknown(ChannelError):
+    """The request may have reached the bank. Ask with status(); never resend blindly."""
+
+    code = "outcome_unknown"
+
+
+class Unsupported(ChannelError):
+    """The channel does not offer this capability."""
+
+    code = "unsupported"
+
+
+class StoreError(BankgateError):
+    """The store refused an operation or lost a race."""
+
+    code = "store_error"
+
+
+class NotFound(StoreError):
+    """No such record (or not visible to the caller)."""
+
+    code = "not_found"
+
+
+class ConcurrentUpdate(StoreError):
+    """A version compare-and-set failed: someone else changed the record first."""
+
+    code = "conflict"
+
+
+class IdempotencyConflict(StoreError):
+    """An Idempotency-Key was reused with a different request body."""
+
+    code = "idempotency_conflict"
+
+
+class ConfigError(BankgateError):
+    """Settings or channel configuration that cannot be used."""
+
+    code = "config_error"
