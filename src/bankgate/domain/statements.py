@@ -121,3 +121,4 @@ class Statement:
     entries: tuple[StatementEntry, ...]
     source: Source
     on: date | None = None
+    raw: bytes = field(default=b"", repr=False)

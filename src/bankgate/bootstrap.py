@@ -1,0 +1,108 @@
+"""The composition root: settings + configuration → engine, channels, accounts → one `App`.
+
+Only this module builds concrete things; interfaces (CLI, API) and tests call `build_app`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from bankgate.connectors import open_channel
+from bankgate.connectors.base import Channel, Logged
+from bankgate.errors import ConfigError
+from bankgate.services.accounts import account_from_mapping, register_accounts
+from bankgate.services.jobs import JobContext
+from bankgate.services.status import FollowUp
+from bankgate.settings import Settings
+from bankgate.store import UnitOfWork, make_engine, migrate
+
+__all__ = ["App", "build_app", "load_config", "utc_now"]
+
+
+def utc_now() -> datetime:
+    """The wall clock, aware UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class App:
+    """Everything a running bankgate needs, built once."""
+
+    settings: Settings
+    engine: Engine
+    channels: dict[str, Channel]
+    follow: FollowUp = field(default_factory=FollowUp)
+    now: Callable[[], datetime] = utc_now
+
+    def uow(self) -> UnitOfWork:
+        """A new unit of work (one transaction)."""
+        return UnitOfWork(self.engine)
+
+    def job_context(self) -> JobContext:
+        """What the worker hands to job handlers."""
+        return JobContext(uow=self.uow, channels=self.channels, now=self.now,
+                          follow=self.follow)
+
+    def close(self) -> None:
+        """Close channels and the engine's pool."""
+        for channel in self.channels.values():
+            channel.close()
+        self.engine.dispose()
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    """Read the banks-and-accounts configuration (TOML); ConfigError names the problem."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def build_app(settings: Settings, config: Mapping[str, Any] | None = None, *,
+              upgrade_db: bool = True) -> App:
+    """Build the App: migrate the store, open one channel per bank, register accounts."""
+    if config is None:
+        config = load_config(settings.config_file) if settings.config_file else {}
+    unknown = sorted(set(config) - {"banks", "accounts", "follow"})
+    if unknown:
+        raise ConfigError(f"configuration: unknown section {unknown[0]!r} "
+                          "(banks, accounts, follow)")
+    engine = make_engine(settings.db_url, pool_size=max(5, settings.worker_concurrency + 2))
+    if upgrade_db:
+        migrate(engine)
+    channels = _channels(config.get("banks", {}))
+    app = App(settings=settings, engine=engine, channels=channels,
+              follow=_follow(config.get("follow", {})))
+    accounts = [account_from_mapping(raw, where=f"accounts[{i}]")
+                for i, raw in enumerate(config.get("accounts", []))]
+    if accounts:
+        register_accounts(uow=app.uow, accounts=accounts, now=app.now)
+    return app
+
+
+def _channels(banks: Mapping[str, Any]) -> dict[str, Channel]:
+    channels: dict[str, Channel] = {}
+    for bank, raw in banks.items():
+        if not isinstance(raw, Mapping) or "kind" not in raw:
+            raise ConfigError(f"banks.{bank}: needs a table with at least 'kind'")
+        options = {k: v for k, v in raw.items() if k != "kind"}
+        channels[bank] = Logged(open_channel(str(raw["kind"]), bank, options))
+    return channels
+
+
+def _follow(raw: Mapping[str, Any]) -> FollowUp:
+    allowed = set(FollowUp.__dataclass_fields__)
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise ConfigError(f"follow: unknown key {unknown[0]!r} ({', '.join(sorted(allowed))})")
+    return FollowUp(**{k: float(v) if k != "max_resends" else int(v) for k, v in raw.items()})

@@ -1,0 +1,65 @@
+"""Job kind → handler: the table the worker runs from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Final
+
+from bankgate.connectors.base import Channel
+from bankgate.services._tx import UowFactory
+from bankgate.services.batching import form_batches
+from bankgate.services.dispatch import dispatch_batch
+from bankgate.services.statements import fetch_statement
+from bankgate.services.status import FollowUp, poll_batch
+
+__all__ = ["HANDLERS", "JobContext", "run_job"]
+
+
+@dataclass(frozen=True, slots=True)
+class JobContext:
+    """What every handler may use."""
+
+    uow: UowFactory
+    channels: Mapping[str, Channel]
+    now: Callable[[], datetime]
+    follow: FollowUp
+
+
+def _form_batches(ctx: JobContext, payload: Mapping[str, Any]) -> str:
+    return f"{len(form_batches(uow=ctx.uow, now=ctx.now))} batches formed"
+
+
+def _dispatch(ctx: JobContext, payload: Mapping[str, Any]) -> str:
+    return dispatch_batch(uow=ctx.uow, channels=ctx.channels, batch_id=payload["batch_id"],
+                          now=ctx.now, follow=ctx.follow)
+
+
+def _poll(ctx: JobContext, payload: Mapping[str, Any]) -> str:
+    applied = poll_batch(uow=ctx.uow, channels=ctx.channels, batch_id=payload["batch_id"],
+                         round_=int(payload.get("round", 0)), now=ctx.now, follow=ctx.follow)
+    return f"{applied.moved} moved, {applied.ignored} ignored"
+
+
+def _statement(ctx: JobContext, payload: Mapping[str, Any]) -> str:
+    fetched = fetch_statement(uow=ctx.uow, channels=ctx.channels,
+                              account_id=payload["account_id"],
+                              on=date.fromisoformat(payload["date"]), now=ctx.now)
+    return f"{fetched.new_entries} new entries"
+
+
+HANDLERS: Final[Mapping[str, Callable[[JobContext, Mapping[str, Any]], str]]] = {
+    "form_batches": _form_batches,
+    "dispatch": _dispatch,
+    "poll_status": _poll,
+    "fetch_statement": _statement,
+}
+
+
+def run_job(ctx: JobContext, kind: str, payload: Mapping[str, Any]) -> str:
+    """Run one job by its kind."""
+    handler = HANDLERS.get(kind)
+    if handler is None:
+        raise KeyError(f"no handler for job kind {kind!r}")
+    return handler(ctx, payload)

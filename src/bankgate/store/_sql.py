@@ -1,0 +1,26 @@
+"""Small dialect helpers shared by the repositories (the only place that knows the dialects)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+
+__all__ = ["dialect", "insert_ignore"]
+
+
+def dialect(conn: Connection) -> str:
+    """'sqlite', 'postgresql' or 'mysql'."""
+    name = conn.dialect.name
+    return "mysql" if name == "mariadb" else name
+
+
+def insert_ignore(conn: Connection, table: Table) -> Any:
+    """An INSERT that skips rows whose unique key already exists."""
+    name = dialect(conn)
+    if name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return mysql.insert(table).prefix_with("IGNORE")

@@ -1,0 +1,71 @@
+"""Engines for the three stores: SQLite (embedded default), PostgreSQL, MySQL/MariaDB.
+
+Nothing connects at import time. SQLite runs in WAL mode and every transaction starts with
+BEGIN IMMEDIATE, so two writers queue on the lock instead of failing half-way.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from bankgate.errors import ConfigError
+
+__all__ = ["dialect_of", "make_engine"]
+
+
+def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+    """An engine for `url`; `sqlite:///path`, `postgresql+psycopg://...`, `mysql+pymysql://...`."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"BANKGATE_DB_URL: {exc}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url, parsed.database)
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_size=pool_size, max_overflow=pool_size,
+                             pool_pre_ping=True)
+    if backend in ("mysql", "mariadb"):
+        if "+" not in parsed.drivername:
+            parsed = parsed.set(drivername=f"{backend}+pymysql")
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+        return create_engine(parsed, pool_size=pool_size, max_overflow=pool_size,
+                             pool_pre_ping=True, isolation_level="READ COMMITTED")
+    raise ConfigError(f"BANKGATE_DB_URL: unsupported database {backend!r} "
+                      "(sqlite, postgresql, mysql/mariadb)")
+
+
+def dialect_of(engine: Engine) -> str:
+    """'sqlite', 'postgresql' or 'mysql' (MariaDB included)."""
+    name = engine.dialect.name
+    return "mysql" if name == "mariadb" else name
+
+
+def _sqlite_engine(url: str, database: str | None) -> Engine:
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

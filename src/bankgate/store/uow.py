@@ -1,0 +1,71 @@
+"""Unit of work: one database transaction exposing the repositories; commit or roll back."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine
+
+from bankgate.store.accounts import AccountRepository
+from bankgate.store.audit import AuditRepository
+from bankgate.store.idempotency import IdempotencyRepository
+from bankgate.store.payments import BatchRepository, OrderRepository
+from bankgate.store.queue import JobQueue
+from bankgate.store.statements import (
+    BalanceRepository,
+    BankMessageRepository,
+    StatementRepository,
+)
+
+__all__ = ["UnitOfWork"]
+
+
+class UnitOfWork:
+    """`with uow: ...; uow.commit()` — leaving the block without commit rolls back."""
+
+    accounts: AccountRepository
+    orders: OrderRepository
+    batches: BatchRepository
+    audit: AuditRepository
+    jobs: JobQueue
+    idempotency: IdempotencyRepository
+    statements: StatementRepository
+    balances: BalanceRepository
+    messages: BankMessageRepository
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> UnitOfWork:
+        if self._conn is not None:
+            raise RuntimeError("a UnitOfWork is not re-entrant; make a new one")
+        conn = self._engine.connect()
+        conn.begin()
+        self._conn = conn
+        self.accounts = AccountRepository(conn)
+        self.orders = OrderRepository(conn)
+        self.batches = BatchRepository(conn)
+        self.audit = AuditRepository(conn)
+        self.jobs = JobQueue(conn)
+        self.idempotency = IdempotencyRepository(conn)
+        self.statements = StatementRepository(conn)
+        self.balances = BalanceRepository(conn)
+        self.messages = BankMessageRepository(conn)
+        return self
+
+    def commit(self) -> None:
+        """Commit everything done in this unit."""
+        assert self._conn is not None, "commit outside the with-block"
+        self._conn.commit()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+        finally:
+            conn.close()
