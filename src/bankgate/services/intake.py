@@ -17,6 +17,7 @@ from typing import Final
 from bankgate.domain import (
     AccountNumber,
     CompanyAccount,
+    Currency,
     FlowType,
     InstructionId,
     Money,
@@ -108,8 +109,8 @@ class _Parser:
 
     def draft(self) -> OrderDraft:
         debtor = self.field("debtor_account", self._debtor)
-        cur = self.field("currency", lambda v: currency(_text(v)))
-        amount = self.field("amount", lambda v: parse_amount(_text(v), cur))
+        cur = self.field("currency", lambda v: _currency_of(debtor, _text(v)))
+        amount = self.field("amount", lambda v: _positive(parse_amount(_text(v), cur)))
         payee = Payee(
             name=self.field("payee_name", lambda v: clean_text(v, field="payee_name",
                                                                max_len=140)),
@@ -143,6 +144,20 @@ class _Parser:
         if day > self.today + timedelta(days=MAX_DAYS_AHEAD):
             raise DomainError(f"{day} is more than {MAX_DAYS_AHEAD} days ahead")
         return day
+
+
+def _currency_of(debtor: CompanyAccount, code: str) -> Currency:
+    found = currency(code)
+    if found != debtor.currency:
+        raise DomainError(f"{code} differs from the debtor account's currency "
+                          f"{debtor.currency.code}")
+    return found
+
+
+def _positive(amount: Money) -> Money:
+    if not amount.is_positive:
+        raise DomainError(f"must be greater than zero, got {amount.amount}")
+    return amount
 
 
 def _text(value: object) -> str:
