@@ -66,12 +66,14 @@ def db_upgrade() -> None:
 @cli.command()
 @one_line_errors
 def worker(concurrency: int = typer.Option(4, min=1, max=64, help="Jobs run at once."),
-           until_idle: bool = typer.Option(False, help="Stop when no job is left.")) -> None:
+           until_idle: bool = typer.Option(False, help="Stop when no job is left."),
+           lease_s: float = typer.Option(60.0, min=0.5, help="How long a claimed job is "
+                                         "ours before another worker may take it.")) -> None:
     """Run jobs (dispatch, status polling, statements) until stopped; run many on PostgreSQL."""
     from bankgate.services.worker import Worker
 
     app = _app()
-    runner = Worker(app.job_context(), concurrency=concurrency)
+    runner = Worker(app.job_context(), concurrency=concurrency, lease_s=lease_s)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

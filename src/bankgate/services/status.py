@@ -29,6 +29,7 @@ from bankgate.domain.audit_records import AuditRecord
 from bankgate.errors import ChannelError
 from bankgate.services._tx import Changes, RetryLater, UowFactory, in_transaction
 from bankgate.services.batching import dispatch_job
+from bankgate.services.crashpoints import crash_point
 from bankgate.store import NewJob, UnitOfWork
 
 __all__ = [
@@ -156,6 +157,7 @@ def poll_batch(*, uow: UowFactory, channels: Mapping[str, Channel], batch_id: st
         reports = channels[batch.key.bank].status([o.instruction_id for o in open_orders])
     except ChannelError as exc:
         raise RetryLater(follow.poll_delay(round_), f"status query failed: {exc}") from exc
+    crash_point("status.after_query")
     return in_transaction(uow, lambda u: _apply_poll(u, batch_id, reports, round_, now(),
                                                      follow))
 

@@ -54,6 +54,14 @@ class OrderRepository:
             raise NotFound(f"payment order {order_id!r} does not exist")
         return _to_order(row._mapping)
 
+    def get_many(self, ids: Sequence[str]) -> list[PaymentOrder]:
+        """The orders with these ids that exist, in id order."""
+        found: list[PaymentOrder] = []
+        for chunk in _chunks(list(ids), 900):
+            rows = self._conn.execute(select(payment_orders).where(_po.id.in_(chunk)))
+            found.extend(_to_order(r._mapping) for r in rows)
+        return sorted(found, key=lambda o: o.id)
+
     def by_instruction_ids(self, ids: Sequence[str]) -> dict[str, PaymentOrder]:
         """Orders by instruction id (missing ids are simply absent)."""
         found: dict[str, PaymentOrder] = {}
