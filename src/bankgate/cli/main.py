@@ -142,13 +142,16 @@ def sandbox(directory: Path = typer.Option(Path("var/sandbox"), "--dir",
                                            help="Where the CA, certificates and sandbox.json go."),
             port: int = typer.Option(8443, min=0, max=65535),
             settle_delay_s: float = typer.Option(1.0, min=0.0, max=3600.0),
-            seed: int = typer.Option(7, help="Seed of the demo world.")) -> None:
+            seed: int = typer.Option(7, help="Seed of the demo world."),
+            world: Path | None = typer.Option(None, help="A world file (JSON: banks and "
+                                              "accounts) instead of the demo world.")) -> None:
     """Run the simulated banks (icbc, cmb, boc) until Ctrl-C."""
     from bankgate.sandbox.demo_world import demo_world
     from bankgate.sandbox.run import main_sandbox
+    from bankgate.sandbox.world import World
 
-    main_sandbox(demo_world(seed=seed), state_dir=directory, port=port,
-                 settle_delay_s=settle_delay_s)
+    chosen = World.from_json(world) if world else demo_world(seed=seed)
+    main_sandbox(chosen, state_dir=directory, port=port, settle_delay_s=settle_delay_s)
 
 
 @cli.command()
