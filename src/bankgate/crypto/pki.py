@@ -1,0 +1,227 @@
+"""A test PKI: a private CA and the server and client certificates it issues.
+
+For the sandbox banks and the gateway on one machine: EC P-256 keys, SHA-256 signatures,
+SAN with IP addresses and DNS names, server certificates for serverAuth and client
+certificates for clientAuth (RFC 5280 §4.2.1.12). Files are PEM; keys are written 0600.
+Issuing is idempotent: valid files already in the directory are reused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import ssl
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from bankgate.errors import ConfigError
+
+__all__ = ["TestPki", "client_ssl_context", "issue_test_pki", "server_ssl_context"]
+
+CA_VALIDITY: Final = dt.timedelta(days=3650)
+LEAF_VALIDITY: Final = dt.timedelta(days=825)
+#: A certificate expiring sooner than this is issued again.
+RENEW_BEFORE: Final = dt.timedelta(days=7)
+_ORG: Final = "bankgate test PKI"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TestPki:
+    """Paths of the test CA and the certificates and keys it issued (PEM files)."""
+
+    __test__ = False  # not a pytest test class despite the name
+
+    directory: Path
+    ca_cert: Path
+    ca_key: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+
+
+def _paths(directory: Path) -> TestPki:
+    return TestPki(directory=directory, ca_cert=directory / "ca.pem",
+                   ca_key=directory / "ca-key.pem", server_cert=directory / "server.pem",
+                   server_key=directory / "server-key.pem", client_cert=directory / "client.pem",
+                   client_key=directory / "client-key.pem")
+
+
+def issue_test_pki(directory: Path, *,
+                   hosts: Sequence[str] = ("127.0.0.1", "localhost")) -> TestPki:
+    """The test PKI in `directory`, reusing valid files and issuing whatever is missing."""
+    directory.mkdir(parents=True, exist_ok=True)
+    pki = _paths(directory)
+    now = dt.datetime.now(dt.UTC)
+    ca = _load_pair(pki.ca_cert, pki.ca_key, now)
+    if ca is None or not _is_ca(ca[0]):
+        ca = _issue_ca(now)
+        _write_pair(pki.ca_cert, pki.ca_key, *ca)
+    server = _load_pair(pki.server_cert, pki.server_key, now)
+    if server is None or not _fits(server[0], ca[0], ExtendedKeyUsageOID.SERVER_AUTH, hosts):
+        server = _issue_leaf(ca, now, "bankgate sandbox server", hosts,
+                             ExtendedKeyUsageOID.SERVER_AUTH)
+        _write_pair(pki.server_cert, pki.server_key, *server)
+    client = _load_pair(pki.client_cert, pki.client_key, now)
+    if client is None or not _fits(client[0], ca[0], ExtendedKeyUsageOID.CLIENT_AUTH, ()):
+        client = _issue_leaf(ca, now, "bankgate gateway client", (),
+                             ExtendedKeyUsageOID.CLIENT_AUTH)
+        _write_pair(pki.client_cert, pki.client_key, *client)
+    return pki
+
+
+def server_ssl_context(pki: TestPki, *, require_client_cert: bool = False) -> ssl.SSLContext:
+    """A TLS ≥ 1.2 server context; client certificates are verified against the test CA.
+
+    Without `require_client_cert` a client may present none (mutual TLS comes with issue 5),
+    but one that it presents must chain to the CA.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(pki.server_cert, pki.server_key)
+    context.load_verify_locations(cafile=pki.ca_cert)
+    context.verify_mode = ssl.CERT_REQUIRED if require_client_cert else ssl.CERT_OPTIONAL
+    return context
+
+
+def client_ssl_context(pki: TestPki, *, with_client_cert: bool = True) -> ssl.SSLContext:
+    """A TLS ≥ 1.2 client context that trusts only the test CA and checks host names."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(pki.ca_cert))
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if with_client_cert:
+        context.load_cert_chain(pki.client_cert, pki.client_key)
+    return context
+
+
+_Pair = tuple[x509.Certificate, ec.EllipticCurvePrivateKey]
+
+
+def _load_pair(cert_path: Path, key_path: Path, now: dt.datetime) -> _Pair | None:
+    """The certificate and key if both exist, match, and stay valid long enough."""
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        return None
+    if cert.public_key() != key.public_key():
+        return None
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc - RENEW_BEFORE:
+        return None
+    return cert, key
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _fits(cert: x509.Certificate, ca: x509.Certificate, usage: x509.ObjectIdentifier,
+          hosts: Sequence[str]) -> bool:
+    """Issued by this CA, for this usage, naming every host."""
+    try:
+        cert.verify_directly_issued_by(ca)
+        usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (ValueError, TypeError, x509.InvalidSignature, x509.ExtensionNotFound):
+        return False
+    if usage not in usages:
+        return False
+    present = set(names)
+    return all(name in present for name in _general_names(hosts))
+
+
+def _general_names(hosts: Sequence[str]) -> list[x509.GeneralName]:
+    names: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    return names
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, _ORG),
+                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _issue_ca(now: dt.datetime) -> _Pair:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = _name("bankgate test CA")
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + CA_VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                     content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False,
+                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return cert, key
+
+
+def _issue_leaf(ca: _Pair, now: dt.datetime, common_name: str, hosts: Sequence[str],
+                usage: x509.ObjectIdentifier) -> _Pair:
+    ca_cert, ca_key = ca
+    key = ec.generate_private_key(ec.SECP256R1())
+    names = _general_names(hosts) or [x509.DNSName(common_name.replace(" ", "-"))]
+    not_after = min(now + LEAF_VALIDITY, ca_cert.not_valid_after_utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name)).issuer_name(ca_cert.subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_agreement=True,
+                                     content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_cert_sign=False,
+                                     crl_sign=False, encipher_only=False, decipher_only=False),
+                       critical=True)
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                       critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return cert, key
+
+
+def _write_pair(cert_path: Path, key_path: Path, cert: x509.Certificate,
+                key: ec.EllipticCurvePrivateKey) -> None:
+    """Write key then certificate, each atomically (a reader never sees half a file)."""
+    key_pem = key.private_bytes(serialization.Encoding.PEM,
+                                serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    _atomic_write(key_path, key_pem, mode=0o600)
+    _atomic_write(cert_path, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
+
+
+def _atomic_write(path: Path, data: bytes, *, mode: int) -> None:
+    try:
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            os.fchmod(handle, mode)
+            os.write(handle, data)
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc}") from exc

@@ -1,0 +1,152 @@
+"""Start and stop the sandbox banks: PKI, ledger, HTTPS server, settler and callbacks.
+
+`start_sandbox` runs everything in background threads for tests and the demo;
+`main_sandbox` runs until Ctrl-C and writes `sandbox.json` so that a gateway can find it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from bankgate.crypto.pki import TestPki, issue_test_pki, server_ssl_context
+from bankgate.sandbox.callbacks import CallbackSender, Settler
+from bankgate.sandbox.dialects import dialect
+from bankgate.sandbox.faults import FaultKnobs, Faults
+from bankgate.sandbox.hostapi import HostApiServer, SandboxContext
+from bankgate.sandbox.ledger import Ledger
+from bankgate.sandbox.world import World
+
+__all__ = ["RunningSandbox", "main_sandbox", "start_sandbox"]
+
+log = logging.getLogger(__name__)
+
+
+class RunningSandbox:
+    """The sandbox banks running in this process; stop with `stop()` or a `with` block."""
+
+    def __init__(self, world: World, *, pki: TestPki, host: str, port: int,
+                 settle_delay_s: float, seed: int) -> None:
+        self.world = world
+        self.pki = pki
+        self.faults = Faults(seed=seed)
+        self.ledger = Ledger(world, settle_delay_s=settle_delay_s, clock=self.faults.now)
+        dialects = {spec.id: dialect(spec.dialect) for spec in world.banks}
+        self.callbacks = CallbackSender(pki, dialects, self.faults)
+        self.settler = Settler(self.ledger, self.callbacks.send)
+        self._stopping = threading.Event()
+        context = SandboxContext(ledger=self.ledger, faults=self.faults, dialects=dialects,
+                                 settle=lambda force: self.settler.settle(force=force),
+                                 stopping=self._stopping)
+        self._server = HostApiServer((host, port), context, server_ssl_context(pki))
+        self.host = host
+        self.port: int = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05},
+                                        name="sandbox-hostapi", daemon=True)
+        self._stopped = False
+
+    @property
+    def base_url(self) -> str:
+        """The server's root, e.g. https://127.0.0.1:8443."""
+        shown = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host  # noqa: S104
+        return f"https://{shown}:{self.port}"
+
+    def url(self, bank: str) -> str:
+        """A bank's API prefix, ending with /v1."""
+        self.world.bank(bank)
+        return f"{self.base_url}/{bank}/v1"
+
+    def start(self) -> RunningSandbox:
+        """Serve and settle in background threads."""
+        self._thread.start()
+        self.settler.start()
+        return self
+
+    def set_faults(self, bank: str | None = None, *, reset: bool = False,
+                   seed: int | None = None, script: Sequence[Mapping[str, Any]] | None = None,
+                   **knobs: Any) -> FaultKnobs:
+        """Set fault knobs for one bank or all (see `Faults.set` and the protocol doc)."""
+        if bank is not None:
+            self.world.bank(bank)
+        return self.faults.set(bank, reset=reset, seed=seed, script=script, **knobs)
+
+    def settle_now(self) -> int:
+        """Settle every accepted order now; how many were settled."""
+        return self.settler.settle(force=True)
+
+    def stop(self) -> None:
+        """Stop serving, settling and delivering; close every socket. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._server.shutdown()
+        self.settler.stop()
+        self._server.close_connections()
+        self._server.server_close()
+        self.callbacks.close()
+
+    def __enter__(self) -> RunningSandbox:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.stop()
+
+
+def start_sandbox(world: World, *, state_dir: Path, host: str = "127.0.0.1", port: int = 0,
+                  settle_delay_s: float = 0.2, seed: int = 0) -> RunningSandbox:
+    """Start the world's banks on `host:port` (0: any free port); PKI files in `state_dir`."""
+    hosts = tuple(dict.fromkeys((host, "127.0.0.1", "localhost")))
+    if host in ("0.0.0.0", ""):  # noqa: S104 - listening everywhere: name the usual hosts
+        hosts = ("127.0.0.1", "localhost")
+    pki = issue_test_pki(state_dir, hosts=hosts)
+    running = RunningSandbox(world, pki=pki, host=host, port=port,
+                             settle_delay_s=settle_delay_s, seed=seed)
+    return running.start()
+
+
+def write_state(running: RunningSandbox, state_dir: Path) -> Path:
+    """`sandbox.json`: base URL, PKI paths, banks and the company's accounts."""
+    state = {
+        "base_url": running.base_url, "pid": os.getpid(),
+        "ca_cert": str(running.pki.ca_cert), "client_cert": str(running.pki.client_cert),
+        "client_key": str(running.pki.client_key),
+        "banks": [{"id": spec.id, "dialect": spec.dialect, "name": spec.name,
+                   "url": running.url(spec.id)} for spec in running.world.banks],
+        "company_accounts": [{"bank": a.bank, "number": a.number, "holder": a.holder,
+                              "currency": a.currency}
+                             for a in running.world.company_accounts()],
+    }
+    path = state_dir / "sandbox.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(state, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def main_sandbox(world: World, *, state_dir: Path, host: str = "127.0.0.1", port: int = 8443,
+                 settle_delay_s: float = 1.0) -> None:
+    """Run the sandbox banks until Ctrl-C, announcing where they are in `sandbox.json`."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    with start_sandbox(world, state_dir=state_dir, host=host, port=port,
+                       settle_delay_s=settle_delay_s) as running:
+        path = write_state(running, state_dir)
+        banks = ", ".join(f"{spec.id} ({spec.dialect})" for spec in world.banks)
+        print(f"sandbox banks {banks} at {running.base_url}; CA {running.pki.ca_cert}; "
+              f"state {path}. Ctrl-C stops.", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("stopping the sandbox banks", flush=True)
+        finally:
+            path.unlink(missing_ok=True)
