@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Final
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -135,7 +136,7 @@ def _fits(cert: x509.Certificate, ca: x509.Certificate, usage: x509.ObjectIdenti
         cert.verify_directly_issued_by(ca)
         usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
         names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except (ValueError, TypeError, x509.InvalidSignature, x509.ExtensionNotFound):
+    except (ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound):
         return False
     if usage not in usages:
         return False

@@ -157,10 +157,23 @@ class _Handler(BaseHTTPRequestHandler):
                           f"Content-Length: {raw!r} is not a byte count")
         length = int(raw)
         if length > MAX_BODY_BYTES:
-            self.close_connection = True  # the unread body stays on the wire
+            self._discard(length)
             raise Refusal(413, ErrorMeaning.INVALID_REQUEST,
                           f"body: {length} bytes, at most {MAX_BODY_BYTES} allowed")
         return self.rfile.read(length)
+
+    def _discard(self, length: int) -> None:
+        """Read and drop an oversized body so that the client can read our 413; a body
+        beyond twice the limit is not worth reading: the connection is closed instead."""
+        if length > 2 * MAX_BODY_BYTES:
+            self.close_connection = True
+            return
+        while length > 0:
+            chunk = self.rfile.read(min(length, 65536))
+            if not chunk:
+                self.close_connection = True
+                return
+            length -= len(chunk)
 
     def _send(self, status: int, body: Mapping[str, Any],
               headers: Mapping[str, str] | None = None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -118,7 +119,8 @@ def write_state(running: RunningSandbox, state_dir: Path) -> Path:
     """`sandbox.json`: base URL, PKI paths, banks and the company's accounts."""
     state = {
         "base_url": running.base_url, "pid": os.getpid(),
-        "ca_cert": str(running.pki.ca_cert), "client_cert": str(running.pki.client_cert),
+        "ca_cert": str(running.pki.ca_cert), "ca_file": str(running.pki.ca_cert),
+        "client_cert": str(running.pki.client_cert),
         "client_key": str(running.pki.client_key),
         "banks": [{"id": spec.id, "dialect": spec.dialect, "name": spec.name,
                    "url": running.url(spec.id)} for spec in running.world.banks],
@@ -145,8 +147,18 @@ def main_sandbox(world: World, *, state_dir: Path, host: str = "127.0.0.1", port
         print(f"sandbox banks {banks} at {running.base_url}; CA {running.pki.ca_cert}; "
               f"state {path}. Ctrl-C stops.", flush=True)
         try:
-            threading.Event().wait()
+            _wait_for_a_stop_signal()
         except KeyboardInterrupt:
-            print("stopping the sandbox banks", flush=True)
+            pass
         finally:
+            print("stopping the sandbox banks", flush=True)
             path.unlink(missing_ok=True)
+
+
+def _wait_for_a_stop_signal() -> None:
+    """Block until Ctrl-C or SIGTERM (a supervisor's or a benchmark's `terminate()`)."""
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    while not stop.wait(0.5):
+        pass
