@@ -42,8 +42,6 @@ class CallbackSender:
         self._stopping = threading.Event()
         self._client = httpx.Client(verify=client_ssl_context(pki), timeout=timeout_s)
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sandbox-callback")
-        self.delivered: list[dict[str, Any]] = []  # bodies acknowledged with a 2xx
-        self._lock = threading.Lock()
 
     def send(self, change: StatusChange) -> None:
         """Queue the change's callback (N copies with `duplicate_callbacks`)."""
@@ -64,8 +62,6 @@ class CallbackSender:
             try:
                 answer = self._client.post(url, json=body)
                 if answer.is_success:
-                    with self._lock:
-                        self.delivered.append(body)
                     return
                 log.info("callback %s to %s: HTTP %s (attempt %d)", body["callback_id"], url,
                          answer.status_code, attempt)

@@ -168,7 +168,7 @@ def _step(index: int, entry: Any) -> tuple[Op, Fault]:
     if not isinstance(entry, Mapping):
         raise ValueError(f"script[{index}]: expected an object with op and fault")
     try:
-        return Op(entry.get("op")), Fault(entry.get("fault"))
+        return Op(str(entry.get("op"))), Fault(str(entry.get("fault")))
     except ValueError:
         raise ValueError(f"script[{index}]: op must be one of {[o.value for o in Op]} and fault "
                          f"one of {[f.value for f in Fault]}, got {dict(entry)!r}") from None

@@ -68,6 +68,8 @@ class HostApiServer(ThreadingHTTPServer):
     def get_request(self) -> tuple[socket.socket, Any]:
         """Accept a connection and wrap it in TLS; the handshake happens in its thread."""
         sock, address = self.socket.accept()
+        # Headers and body are two writes: without NODELAY, Nagle meets delayed ACK (40 ms).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         wrapped = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         with self._open_lock:
             self._open.add(wrapped)

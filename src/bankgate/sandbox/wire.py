@@ -94,7 +94,7 @@ def _field(data: dict[str, Any], name: str, kind: type | tuple[type, ...], where
 
 
 def _list(data: dict[str, Any], name: str, low: int, high: int) -> list[Any]:
-    items = _field(data, name, list, "")
+    items: list[Any] = _field(data, name, list, "")
     if not low <= len(items) <= high:
         raise _invalid(f"{name}: {len(items)} items, expected {low} to {high}")
     return items
@@ -134,9 +134,14 @@ def parse_balances(data: dict[str, Any]) -> list[str]:
 def parse_status(data: dict[str, Any]) -> list[str]:
     """`POST /payments/status`: 1-500 instruction ids."""
     items = _list(data, "instruction_ids", 1, MAX_STATUS_IDS)
-    return [_checked(f"instruction_ids[{i}]",
-                     lambda item=item, i=i: instruction_id(item, field=f"instruction_ids[{i}]"))
-            for i, item in enumerate(items)]
+    return [_instruction(item, f"instruction_ids[{i}]") for i, item in enumerate(items)]
+
+
+def _instruction(value: Any, where: str) -> str:
+    try:
+        return instruction_id(value, field=where)
+    except DomainError as exc:
+        raise _invalid(str(exc)) from exc
 
 
 def parse_batch(data: dict[str, Any]) -> BatchRequest:
