@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -145,7 +146,7 @@ def test_statements_fetched_twice_add_no_entry_twice(gateway, sandbox, payees):
     _run_worker_until_final(gateway)
     with gateway.uow() as unit:
         accounts = unit.accounts.all()
-    today = gateway.now().astimezone().date()
+    today = gateway.now().astimezone(ZoneInfo("Asia/Shanghai")).date()  # the banks' day
     first = [fetch_statement(uow=gateway.uow, channels=gateway.channels, account_id=a.id,
                              on=today, now=gateway.now) for a in accounts]
     again = [fetch_statement(uow=gateway.uow, channels=gateway.channels, account_id=a.id,
@@ -153,3 +154,34 @@ def test_statements_fetched_twice_add_no_entry_twice(gateway, sandbox, payees):
     assert sum(f.new_entries for f in first) > 0
     assert sum(f.new_entries for f in again) == 0
     assert all(not f.issues for f in first), [f.issues for f in first]
+
+
+def test_B05_a_duplicate_instruction_id_at_the_bank_is_adopted_not_booked_again(
+        gateway, sandbox, payees):
+    """B-05: the bank already holds an order's id (an earlier, lost send): query and adopt it."""
+    import ssl
+
+    import httpx
+
+    icbc_payees = [p for p in payees if p["bank"] == "icbc" and not p.get("rigged")]
+    [order] = _create(gateway, icbc_payees, 1)
+    with gateway.uow() as unit:
+        debtor = unit.accounts.get(order.debtor)
+    context = ssl.create_default_context(cafile=str(sandbox.pki.ca_cert))
+    earlier = {"batch_id": "Bearlier0001", "debtor_account": debtor.number.reveal(),
+               "currency": "CNY", "execution_date": order.execution_date.isoformat(),
+               "callback_url": None,
+               "orders": [{"instruction_id": order.instruction_id,
+                           "amount": f"{order.amount.amount:f}", "payee_name": order.payee.name,
+                           "payee_account": order.payee.account.reveal(),
+                           "payee_bank": order.payee.bank, "remittance": ""}]}
+    with httpx.Client(verify=context) as client:
+        answer = client.post(f"{sandbox.url(debtor.bank)}/payments/batches", json=earlier)
+    assert answer.status_code == 200, answer.text
+    _run_worker_until_final(gateway)
+    [final] = orders_of(gateway)
+    assert final.status is Status.SETTLED
+    with gateway.uow() as unit:
+        history = [h["to_status"] for h in unit.audit.for_subject(final.id)]
+    assert "unknown" in history, history
+    check_invariants(gateway, sandbox)

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -32,6 +33,7 @@ from bankgate.settings import Settings, default_sqlite_url
 __all__ = ["run_demo"]
 
 DEADLINE_S = 55.0
+BANK_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 
 def run_demo(*, directory: Path | None, as_json: bool, payments: int, seed: int) -> None:
@@ -164,7 +166,7 @@ def _outcomes(orders: Sequence[PaymentOrder]) -> list[tuple[str, int, str]]:
 def _statements(app: App) -> list[dict[str, Any]]:
     with app.uow() as unit:
         accounts = unit.accounts.all()
-    today = datetime.now(UTC).astimezone().date()
+    today = datetime.now(BANK_TIMEZONE).date()  # the sandbox banks book on Shanghai days
     fetched = []
     for account in accounts:
         result = fetch_statement(uow=app.uow, channels=app.channels, account_id=account.id,
