@@ -38,23 +38,57 @@ BANKS = (("icbc", "icbc"), ("cmb", "cmb"), ("boc", "boc"))
 
 def bench_world(orders: int) -> dict[str, Any]:
     """Three banks, one richly funded company account each, `orders` payees spread over them."""
-    accounts = [{"bank": b, "number": f"62{i:02d}0000000000000001", "holder": "示例科技有限公司",
-                 "currency": "CNY", "opening_balance": "1000000000000.00", "company": True}
-                for i, (b, _) in enumerate(BANKS)]
+    accounts = [
+        {
+            "bank": b,
+            "number": f"62{i:02d}0000000000000001",
+            "holder": "示例科技有限公司",
+            "currency": "CNY",
+            "opening_balance": "1000000000000.00",
+            "company": True,
+        }
+        for i, (b, _) in enumerate(BANKS)
+    ]
     for n in range(orders):
         bank = BANKS[n % 3][0]
-        accounts.append({"bank": bank, "number": f"6299{n:015d}", "holder": f"供应商{n:05d}",
-                         "currency": "CNY", "opening_balance": "0.00"})
-    return {"banks": [{"id": b, "dialect": d} for b, d in BANKS], "accounts": accounts,
-            "company": "示例科技有限公司"}
+        accounts.append(
+            {
+                "bank": bank,
+                "number": f"6299{n:015d}",
+                "holder": f"供应商{n:05d}",
+                "currency": "CNY",
+                "opening_balance": "0.00",
+            }
+        )
+    return {
+        "banks": [{"id": b, "dialect": d} for b, d in BANKS],
+        "accounts": accounts,
+        "company": "示例科技有限公司",
+    }
 
 
-def start_sandbox(folder: Path, world: dict[str, Any]) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+def start_sandbox(
+    folder: Path, world: dict[str, Any]
+) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
     (folder / "world.json").write_text(json.dumps(world), encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-m", "bankgate", "sandbox", "--world",
-                             str(folder / "world.json"), "--dir", str(folder / "sandbox"),
-                             "--port", "0", "--settle-delay-s", "0.05"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bankgate",
+            "sandbox",
+            "--world",
+            str(folder / "world.json"),
+            "--dir",
+            str(folder / "sandbox"),
+            "--port",
+            "0",
+            "--settle-delay-s",
+            "0.05",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     info_file = folder / "sandbox" / "sandbox.json"
     deadline = time.monotonic() + 30
     while not info_file.exists():
@@ -66,12 +100,32 @@ def start_sandbox(folder: Path, world: dict[str, Any]) -> tuple[subprocess.Popen
 
 
 def gateway_config(info: dict[str, Any], world: dict[str, Any]) -> dict[str, Any]:
-    banks = {b: {"kind": "hostapi", "base_url": f"{info['base_url']}/{b}/v1",
-                 "ca_file": info["ca_file"], "dialect": d, "timeout_s": 30.0} for b, d in BANKS}
-    accounts = [{"id": f"{a['bank']}-cny", "bank": a["bank"], "number": a["number"],
-                 "currency": "CNY", "name": a["holder"]} for a in world["accounts"] if a.get("company")]
-    return {"banks": banks, "accounts": accounts,
-            "follow": {"poll_first_s": 0.2, "poll_max_s": 1.0, "not_found_grace_s": 5.0}}
+    banks = {
+        b: {
+            "kind": "hostapi",
+            "base_url": f"{info['base_url']}/{b}/v1",
+            "ca_file": info["ca_file"],
+            "dialect": d,
+            "timeout_s": 30.0,
+        }
+        for b, d in BANKS
+    }
+    accounts = [
+        {
+            "id": f"{a['bank']}-cny",
+            "bank": a["bank"],
+            "number": a["number"],
+            "currency": "CNY",
+            "name": a["holder"],
+        }
+        for a in world["accounts"]
+        if a.get("company")
+    ]
+    return {
+        "banks": banks,
+        "accounts": accounts,
+        "follow": {"poll_first_s": 0.2, "poll_max_s": 1.0, "not_found_grace_s": 5.0},
+    }
 
 
 def store_url(kind: str, folder: Path) -> tuple[str, Any]:
@@ -86,6 +140,7 @@ def store_url(kind: str, folder: Path) -> tuple[str, Any]:
         with admin.begin() as conn:
             conn.execute(text(f"drop schema {schema} cascade"))
         admin.dispose()
+
     return f"{PG}?options=-csearch_path%3D{schema}", drop
 
 
@@ -102,8 +157,13 @@ def run_once(kind: str, workers: int, orders: int) -> dict[str, Any]:
             drafts = _drafts(app, world, orders)
             started = time.monotonic()
             for start in range(0, len(drafts), 1000):
-                create_orders(uow=app.uow, drafts=drafts[start:start + 1000], actor="bench",
-                              now=app.now, source="bench")
+                create_orders(
+                    uow=app.uow,
+                    drafts=drafts[start : start + 1000],
+                    actor="bench",
+                    now=app.now,
+                    source="bench",
+                )
             created = time.monotonic()
             if kind == "sqlite":
                 finished = _in_process(app, orders)
@@ -111,10 +171,15 @@ def run_once(kind: str, workers: int, orders: int) -> dict[str, Any]:
                 cfg = folder / "bankgate.toml"
                 cfg.write_text(_toml(config), encoding="utf-8")
                 env = {**os.environ, "BANKGATE_DB_URL": url, "BANKGATE_CONFIG": str(cfg)}
-                procs = [subprocess.Popen([sys.executable, "-m", "bankgate", "worker",
-                                           "--concurrency", "4"], env=env,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                         for _ in range(workers)]
+                procs = [
+                    subprocess.Popen(
+                        [sys.executable, "-m", "bankgate", "worker", "--concurrency", "4"],
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                    for _ in range(workers)
+                ]
                 finished = _wait(app, orders)
             ended = time.monotonic()
             with app.uow() as unit:
@@ -128,10 +193,17 @@ def run_once(kind: str, workers: int, orders: int) -> dict[str, Any]:
             if drop:
                 drop()
     total = ended - started
-    return {"store": kind, "workers": workers, "orders": orders, "finished": finished,
-            "create_s": round(created - started, 2), "follow_s": round(ended - created, 2),
-            "total_s": round(total, 2), "orders_per_s": round(orders / total),
-            "statuses": counts}
+    return {
+        "store": kind,
+        "workers": workers,
+        "orders": orders,
+        "finished": finished,
+        "create_s": round(created - started, 2),
+        "follow_s": round(ended - created, 2),
+        "total_s": round(total, 2),
+        "orders_per_s": round(orders / total),
+        "statuses": counts,
+    }
 
 
 def _drafts(app: Any, world: dict[str, Any], orders: int) -> list[Any]:
@@ -139,11 +211,22 @@ def _drafts(app: Any, world: dict[str, Any], orders: int) -> list[Any]:
         accounts = {a.id: a for a in unit.accounts.all()}
     payees = [a for a in world["accounts"] if not a.get("company")][:orders]
     today = app.now().date()
-    return [parse_order({"debtor_account": f"{BANKS[(n + 1) % 3][0]}-cny",
-                         "payee_name": p["holder"], "payee_account": p["number"],
-                         "payee_bank": p["bank"], "amount": f"{100 + n % 900}.{n % 100:02d}",
-                         "currency": "CNY"}, where=f"{n}", accounts=accounts, today=today)
-            for n, p in enumerate(payees)]
+    return [
+        parse_order(
+            {
+                "debtor_account": f"{BANKS[(n + 1) % 3][0]}-cny",
+                "payee_name": p["holder"],
+                "payee_account": p["number"],
+                "payee_bank": p["bank"],
+                "amount": f"{100 + n % 900}.{n % 100:02d}",
+                "currency": "CNY",
+            },
+            where=f"{n}",
+            accounts=accounts,
+            today=today,
+        )
+        for n, p in enumerate(payees)
+    ]
 
 
 def _in_process(app: Any, orders: int) -> bool:
@@ -196,14 +279,16 @@ def main() -> None:
     args = parser.parse_args()
     results = []
     for kind in args.stores.split(","):
-        for workers in ([1] if kind == "sqlite" else [int(w) for w in args.workers.split(",")]):
+        for workers in [1] if kind == "sqlite" else [int(w) for w in args.workers.split(",")]:
             result = run_once(kind, workers, args.orders)
             results.append(result)
-            print(f"{kind:10} workers={workers} orders={args.orders} "
-                  f"create={result['create_s']}s follow={result['follow_s']}s "
-                  f"total={result['total_s']}s → {result['orders_per_s']} orders/s "
-                  f"{'' if result['finished'] else '(DID NOT FINISH)'} {result['statuses']}",
-                  flush=True)
+            print(
+                f"{kind:10} workers={workers} orders={args.orders} "
+                f"create={result['create_s']}s follow={result['follow_s']}s "
+                f"total={result['total_s']}s → {result['orders_per_s']} orders/s "
+                f"{'' if result['finished'] else '(DID NOT FINISH)'} {result['statuses']}",
+                flush=True,
+            )
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "throughput.json").write_text(json.dumps(results, indent=2), encoding="utf-8")

@@ -122,14 +122,17 @@ def _store_url(kind: str, tmp_path: Path, template: Path) -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path, _sqlite_template: Path) -> Iterator[str]:
+def store_url(
+    request: pytest.FixtureRequest, tmp_path: Path, _sqlite_template: Path
+) -> Iterator[str]:
     """A migrated, empty store: SQLite file, then a PostgreSQL schema (same tests, both)."""
     yield from _store_url(request.param, tmp_path, _sqlite_template)
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mysql"])
-def any_store_url(request: pytest.FixtureRequest, tmp_path: Path,
-                  _sqlite_template: Path) -> Iterator[str]:
+def any_store_url(
+    request: pytest.FixtureRequest, tmp_path: Path, _sqlite_template: Path
+) -> Iterator[str]:
     """Like store_url, and MariaDB too (for store-level tests)."""
     yield from _store_url(request.param, tmp_path, _sqlite_template)
 

@@ -14,12 +14,21 @@ ALL_PAIRS = [(a, b) for a in Status for b in Status]
 
 def a_order(status: Status = S.DRAFT):
     from bankgate.domain import new_instruction_id, new_order_id, new_payment_order
+
     draft = a_draft()
-    order = new_payment_order(id=new_order_id(), instruction_id=new_instruction_id(),
-                              flow=draft.flow, debtor=draft.debtor, payee=draft.payee,
-                              amount=draft.amount, execution_date=draft.execution_date,
-                              remittance="", at=NOW)
+    order = new_payment_order(
+        id=new_order_id(),
+        instruction_id=new_instruction_id(),
+        flow=draft.flow,
+        debtor=draft.debtor,
+        payee=draft.payee,
+        amount=draft.amount,
+        execution_date=draft.execution_date,
+        remittance="",
+        at=NOW,
+    )
     from dataclasses import replace
+
     return replace(order, status=status)
 
 
@@ -51,15 +60,18 @@ def test_no_order_leaves_released_except_to_the_bank_or_cancelled():
     assert NEXT[S.RELEASED] == {S.SUBMITTED, S.CANCELLED}
 
 
-@pytest.mark.parametrize(("current", "reported", "path"), [
-    (S.SUBMITTED, S.SETTLED, (S.ACCEPTED, S.SETTLED)),
-    (S.UNKNOWN, S.SETTLED, (S.SETTLED,)),
-    (S.UNKNOWN, S.RETURNED, (S.ACCEPTED, S.RETURNED)),
-    (S.ACCEPTED, S.ACCEPTED, ()),
-    (S.SETTLED, S.ACCEPTED, None),   # B-10: late accepted after settled is ignored
-    (S.REJECTED, S.SETTLED, None),
-    (S.SETTLED, S.RETURNED, (S.RETURNED,)),  # B-10: returned after settled is a return
-    (S.RELEASED, S.SETTLED, None),   # never sent: a bank report cannot move it
-])
+@pytest.mark.parametrize(
+    ("current", "reported", "path"),
+    [
+        (S.SUBMITTED, S.SETTLED, (S.ACCEPTED, S.SETTLED)),
+        (S.UNKNOWN, S.SETTLED, (S.SETTLED,)),
+        (S.UNKNOWN, S.RETURNED, (S.ACCEPTED, S.RETURNED)),
+        (S.ACCEPTED, S.ACCEPTED, ()),
+        (S.SETTLED, S.ACCEPTED, None),  # B-10: late accepted after settled is ignored
+        (S.REJECTED, S.SETTLED, None),
+        (S.SETTLED, S.RETURNED, (S.RETURNED,)),  # B-10: returned after settled is a return
+        (S.RELEASED, S.SETTLED, None),  # never sent: a bank report cannot move it
+    ],
+)
 def test_bank_reports_move_orders_only_forward_along_legal_transitions(current, reported, path):
     assert bank_path(current, reported) == path

@@ -1,4 +1,7 @@
-"""The job queue and outbox on every store: claims, leases, fences, dedupe (K-05, K-06, K-17, I-05)."""
+"""The job queue and outbox on every store: claims, leases, fences, dedupe.
+
+RELIABILITY.md: K-05, K-06, K-17, I-05, INV-6.
+"""
 
 from __future__ import annotations
 
@@ -48,7 +51,8 @@ def test_a_waiting_dedupe_key_is_enqueued_once_and_freed_when_claimed(any_store_
 
 
 def test_a_crashed_workers_job_is_claimed_again_after_its_lease_and_its_late_result_refused(
-        any_store_url):
+    any_store_url,
+):
     """K-06, K-17: the lease expires, another worker takes the job, the zombie is fenced off."""
     engine = make_engine(any_store_url)
     _queue_job(engine, NewJob("dispatch", {"batch_id": "B1"}))
@@ -89,9 +93,12 @@ def test_racing_workers_claim_each_job_exactly_once(any_store_url):
 
     def work(name: str) -> None:
         from bankgate.services._tx import in_transaction
+
         while True:
-            got = in_transaction(lambda: UnitOfWork(engine), lambda u: u.jobs.claim(
-                owner=name, now=NOW, lease_s=60, limit=3))
+            got = in_transaction(
+                lambda: UnitOfWork(engine),
+                lambda u: u.jobs.claim(owner=name, now=NOW, lease_s=60, limit=3),
+            )
             if not got:
                 return
             with lock:

@@ -157,7 +157,8 @@ def _outcomes(orders: Sequence[PaymentOrder]) -> list[tuple[str, int, str]]:
     reasons: dict[str, Counter[str]] = defaultdict(Counter)
     for order in orders:
         if order.status in (Status.REJECTED, Status.RETURNED):
-            reasons[order.status.value][f"{order.reason_code or '?'} {order.reason or ''}".strip()] += 1
+            why = f"{order.reason_code or '?'} {order.reason or ''}".strip()
+            reasons[order.status.value][why] += 1
     counts = Counter(o.status.value for o in orders)
     return [(status, count, "; ".join(f"{r} ×{n}" for r, n in reasons[status].most_common()))
             for status, count in sorted(counts.items())]
@@ -192,6 +193,7 @@ def _checks(app: App, bank: Any, orders: Sequence[PaymentOrder], before: Sequenc
         and all(bookings.get(i, 0) == 1 for i in settled),
         "INV-2 every payment has the bank's final word": all(o.status in TERMINAL
                                                              for o in orders),
-        "INV-3 money conserved at the banks": bank.ledger.total_minor() == bank.ledger.opening_total_minor(),
+        "INV-3 money conserved at the banks":
+            bank.ledger.total_minor() == bank.ledger.opening_total_minor(),
         "rejected payments never booked": all(bookings.get(i, 0) == 0 for i in rejected),
     }
