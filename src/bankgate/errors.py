@@ -54,10 +54,12 @@ class ChannelError(BankgateError):
 
     code = "channel_error"
 
-    def __init__(self, message: str, *, bank_code: str = "", raw: bytes = b"") -> None:
+    def __init__(self, message: str, *, bank_code: str = "", raw: bytes = b"",
+                 retry_after: str | None = None) -> None:
         self.message = message
         self.bank_code = bank_code
         self.raw = raw
+        self.retry_after = retry_after  # the bank's Retry-After, when it sent one
         super().__init__(message)
 
 

@@ -95,10 +95,14 @@ class Changes:
         return [order for order, _ in self._orders.values()]
 
     def flush(self, unit: UnitOfWork) -> None:
-        """Write the orders (compare-and-set on their versions) and their audit records."""
-        unit.orders.save_many(self._orders.values())
+        """Write the changed orders (compare-and-set on their versions) and audit records.
+
+        The orders stay known to `latest()`; a later flush writes only what moved since.
+        """
+        unit.orders.save_many([(o, expected) for o, expected in self._orders.values()
+                               if o.version != expected])
         unit.audit.append_many(self._audit)
-        self._orders.clear()
+        self._orders = {key: (o, o.version) for key, (o, _) in self._orders.items()}
         self._audit.clear()
 
 

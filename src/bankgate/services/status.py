@@ -96,7 +96,10 @@ def apply_reports(changes: Changes, orders: Mapping[str, PaymentOrder],
             applied.not_found.append(report.instruction_id)
             continue
         target = _target(order, report)
-        path = () if target is None else bank_path(order.status, target)
+        if target is Status.UNKNOWN:
+            path: tuple[Status, ...] | None = (Status.UNKNOWN,)
+        else:
+            path = () if target is None else bank_path(order.status, target)
         if path is None:
             log.info("bank report behind the order's status, ignored",
                      extra={"order": order.id, "status": order.status.value,
