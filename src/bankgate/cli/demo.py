@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bankgate.bootstrap import App, build_app
 from bankgate.cli.output import cash_rows, cash_table, console, print_json, status_table
-from bankgate.domain import TERMINAL, PaymentOrder, Status
+from bankgate.domain import REASONS, TERMINAL, PaymentOrder, Status
 from bankgate.services.cash import AccountCash, fetch_balances, totals_by_currency
 from bankgate.services.intake import parse_order
 from bankgate.services.payments import create_orders
@@ -95,7 +95,7 @@ def _tell(app: App, bank: Any, payees: Sequence[Mapping[str, Any]], quiet: bool)
     finished = _follow(app, [o.id for o in orders], quiet)
     final = _orders(app, [o.id for o in orders])
     outcomes = _outcomes(final)
-    say(status_table("3. Every payment's final answer 付款结果", outcomes))
+    say(status_table("3. Every payment's final answer 付款结果", _outcome_rows(outcomes)))
     statements = _statements(app)
     say(f"\n4. Statements fetched 对账单: {sum(s['entries'] for s in statements)} entries "
         f"in {len(statements)} accounts")
@@ -104,7 +104,7 @@ def _tell(app: App, bank: Any, payees: Sequence[Mapping[str, Any]], quiet: bool)
     return {"run": run, "payments": len(orders), "finished": finished,
             "balances_before": cash_rows(before), "balances_after": cash_rows(after),
             "totals_before": _totals(before), "totals_after": _totals(after),
-            "outcomes": [{"status": s, "count": n, "reasons": r} for s, n, r in outcomes],
+            "outcomes": outcomes,
             "statements": statements, "checks": _checks(app, bank, final, before, after)}
 
 
@@ -153,15 +153,22 @@ def _orders(app: App, ids: list[str]) -> list[PaymentOrder]:
         return unit.orders.get_many(ids)
 
 
-def _outcomes(orders: Sequence[PaymentOrder]) -> list[tuple[str, int, str]]:
+def _outcomes(orders: Sequence[PaymentOrder]) -> list[dict[str, Any]]:
+    """Orders per final status, with the bank's reasons (ISO codes) for the failed ones."""
     reasons: dict[str, Counter[str]] = defaultdict(Counter)
     for order in orders:
         if order.status in (Status.REJECTED, Status.RETURNED):
-            why = f"{order.reason_code or '?'} {order.reason or ''}".strip()
-            reasons[order.status.value][why] += 1
+            reasons[order.status.value][order.reason_code or "NARR"] += 1
     counts = Counter(o.status.value for o in orders)
-    return [(status, count, "; ".join(f"{r} ×{n}" for r, n in reasons[status].most_common()))
+    return [{"status": status, "count": count,
+             "reasons": [{"code": code, "text": REASONS.get(code, ""), "count": n}
+                         for code, n in reasons[status].most_common()]}
             for status, count in sorted(counts.items())]
+
+
+def _outcome_rows(outcomes: list[dict[str, Any]]) -> list[tuple[str, int, str]]:
+    return [(o["status"], o["count"], "\n".join(f"{r['code']} {r['text']} ×{r['count']}"
+                                                for r in o["reasons"])) for o in outcomes]
 
 
 def _statements(app: App) -> list[dict[str, Any]]:

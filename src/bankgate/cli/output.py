@@ -39,12 +39,12 @@ def cash_table(title: str, cash: Sequence[AccountCash],
     table = Table(title=title, title_justify="left")
     for name, justify in (("bank 银行", "left"), ("account 账户", "left"), ("ccy", "left"),
                           ("ledger 账面余额", "right"), ("available 可用余额", "right"),
-                          ("as of", "left")):
+                          ("as of (UTC)", "left")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for row in cash_rows(cash):
         table.add_row(row["bank"], row["account"], row["currency"],
                       _amount(row["ledger"]) if not row["error"] else f"[red]{row['error']}",
-                      _amount(row["available"]), (row["as_of"] or "")[:19])
+                      _amount(row["available"]), (row["as_of"] or "")[11:19])
     for code, money in (totals or {}).items():
         table.add_row("[b]total 合计", "", code, f"[b]{_amount(f'{money.amount:f}')}", "", "")
     return table

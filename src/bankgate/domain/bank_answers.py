@@ -10,7 +10,7 @@ from typing import Final
 from bankgate.domain.ids import BatchId, InstructionId
 from bankgate.domain.lifecycle import Status
 
-__all__ = ["OUTCOME_STATUS", "Outcome", "StatusReport", "SubmissionAck"]
+__all__ = ["OUTCOME_STATUS", "REASONS", "Outcome", "StatusReport", "SubmissionAck"]
 
 
 class Outcome(StrEnum):
@@ -33,6 +33,20 @@ OUTCOME_STATUS: Final = {
     Outcome.SETTLED: Status.SETTLED,
     Outcome.REJECTED: Status.REJECTED,
     Outcome.RETURNED: Status.RETURNED,
+}
+
+
+#: ISO 20022 external status reason codes we meet (ExternalStatusReason1Code), in short.
+REASONS: Final = {
+    "AC01": "incorrect account number 账号有误",
+    "AC02": "invalid debtor account 付款账户无效",
+    "AC04": "closed account 账户已销户",
+    "AM04": "insufficient funds 余额不足",
+    "BE01": "name does not match the account 户名不符",
+    "DU05": "duplicate instruction 重复指令",
+    "FF01": "invalid file format 报文格式错误",
+    "MS03": "reason not specified 未说明原因",
+    "NARR": "see the bank's text 见银行说明",
 }
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "Payee",
     "bank_id",
     "clean_text",
+    "mask_numbers",
 ]
 
 BankId = NewType("BankId", str)
@@ -90,6 +91,17 @@ def _mask(text: str) -> str:
     if len(text) <= 8:
         return "*" * len(text)
     return f"{text[:4]}****{text[-4:]}"
+
+
+_NUMBER_IN_TEXT: Final = re.compile(r"(?<![0-9A-Za-z])(?:[A-Z]{2}[0-9]{2})?[0-9]{8,34}(?![0-9])")
+
+
+def mask_numbers(text: str) -> str:
+    """`text` with every account-like number (8+ digits, or an IBAN) masked (INV-7).
+
+    For texts from outside (a bank's error message) before they are stored or shown.
+    """
+    return _NUMBER_IN_TEXT.sub(lambda m: _mask(m.group(0)), text)
 
 
 _FORBIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})

@@ -18,6 +18,7 @@ from bankgate.connectors.base import ErrorClass
 from bankgate.connectors.hostapi.banks import DIALECTS, Dialect
 from bankgate.connectors.hostapi.config import HostApiConfig
 from bankgate.connectors.http import backoff_s, classify_transport_errors, make_client, read_capped
+from bankgate.domain import mask_numbers
 from bankgate.errors import BankRejected, BankUnavailable, ChannelError, OutcomeUnknown
 
 __all__ = ["HostApiClient"]
@@ -88,7 +89,7 @@ class HostApiClient:
 def _error_of(raw: bytes) -> tuple[str, str]:
     try:
         error = json.loads(raw).get("error", {})
-        return str(error.get("code", "")), str(error.get("message", ""))[:200]
+        return str(error.get("code", "")), mask_numbers(str(error.get("message", "")))[:200]
     except (ValueError, AttributeError):
         return "", ""
 

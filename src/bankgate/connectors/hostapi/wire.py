@@ -27,6 +27,7 @@ from bankgate.domain import (
     Statement,
     StatementEntry,
     StatusReport,
+    mask_numbers,
     parse_amount,
 )
 from bankgate.errors import BankgateError, DomainError
@@ -73,7 +74,7 @@ def to_status_report(line: Any, dialect: Dialect, *, raw: bytes = b"") -> Status
     if error_code is not None:
         meaning = dialect.error(str(error_code))
         reason_code = meaning.reason_code
-        reason = str(line.get("error_message") or meaning.text)[:255]
+        reason = mask_numbers(str(line.get("error_message") or meaning.text))[:255]
     return StatusReport(instruction_id=InstructionId(instruction),
                         outcome=dialect.outcome(status), bank_code=status,
                         reason_code=reason_code, reason=reason,
