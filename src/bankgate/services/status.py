@@ -18,6 +18,7 @@ from bankgate.domain import (
     OUTCOME_STATUS,
     Batch,
     BatchState,
+    InstructionId,
     Outcome,
     PaymentOrder,
     Status,
@@ -149,15 +150,15 @@ def poll_batch(*, uow: UowFactory, channels: Mapping[str, Channel], batch_id: st
     """Ask the bank about the batch's open orders and apply its answers."""
     with uow() as unit:
         batch = unit.batches.get(batch_id)
-        open_orders = [o for o in unit.orders.by_batch(batch_id) if o.status in OPEN_AT_BANK]
+        open_ids = unit.orders.instruction_ids_in(batch_id, [s.value for s in OPEN_AT_BANK])
     if batch.state in (BatchState.READY, BatchState.SENDING, BatchState.NEEDS_ATTENTION):
         return Applied()  # the dispatch job owns it, or a person does
-    if not open_orders:
+    if not open_ids:
         in_transaction(uow, lambda u: close_if_done(
             u, u.batches.get(batch_id, lock=True), u.orders.by_batch(batch_id), now()))
         return Applied()
     try:
-        reports = channels[batch.key.bank].status([o.instruction_id for o in open_orders])
+        reports = channels[batch.key.bank].status([InstructionId(i) for i in open_ids])
     except ChannelError as exc:
         raise RetryLater(follow.poll_delay(round_), f"status query failed: {exc}") from exc
     crash_point("status.after_query")

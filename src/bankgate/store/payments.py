@@ -78,6 +78,12 @@ class OrderRepository:
             query = query.with_for_update()
         return [_to_order(r._mapping) for r in self._conn.execute(query)]
 
+    def instruction_ids_in(self, batch_id: str, statuses: Iterable[str]) -> list[str]:
+        """Instruction ids of a batch's orders in these statuses (no full rows)."""
+        rows = self._conn.execute(select(_po.instruction_id).where(
+            _po.batch_id == batch_id, _po.status.in_(list(statuses))).order_by(_po.id))
+        return [row[0] for row in rows]
+
     def claim_unbatched(self, *, limit: int) -> list[PaymentOrder]:
         """Released orders without a batch, row-locked (others skip them) on servers."""
         query = (select(payment_orders)

@@ -12,6 +12,7 @@ from bankgate.connectors.hostapi.config import HostApiConfig
 from bankgate.connectors.hostapi.wire import (
     MalformedAnswer,
     batch_request,
+    line_bytes,
     to_balances,
     to_entry,
     to_statement,
@@ -82,7 +83,7 @@ class HostApiChannel:
         answer, raw = self._client.call("POST", "/payments/batches", body=body, safe=False)
         asked = {line.order.instruction_id for line in lines}
         try:
-            reports = tuple(to_status_report(line, self._client.dialect)
+            reports = tuple(to_status_report(line, self._client.dialect, raw=line_bytes(line))
                             for line in answer["orders"])
             if answer.get("batch_id") != batch.id:
                 raise MalformedAnswer("the answer names another batch")
@@ -101,10 +102,11 @@ class HostApiChannel:
         reports: list[StatusReport] = []
         for start in range(0, len(ids), STATUS_CHUNK):
             chunk = list(ids[start:start + STATUS_CHUNK])
-            answer, raw = self._client.call("POST", "/payments/status",
+            answer, _ = self._client.call("POST", "/payments/status",
                                             body={"instruction_ids": chunk}, safe=True)
-            found = _read(lambda a=answer, r=raw: [  # type: ignore[misc]
-                to_status_report(line, self._client.dialect, raw=r) for line in a["orders"]])
+            found = _read(lambda a=answer: [  # type: ignore[misc]
+                to_status_report(line, self._client.dialect, raw=line_bytes(line))
+                for line in a["orders"]])
             if {r.instruction_id for r in found} - set(chunk):
                 raise BankUnavailable(f"{self.bank}: status answer names ids not asked about")
             reports.extend(found)

@@ -7,6 +7,7 @@ the client decides what that means (an unknown outcome for a submit, a retry for
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -35,6 +36,7 @@ from bankgate.errors import BankgateError, DomainError
 __all__ = [
     "MalformedAnswer",
     "batch_request",
+    "line_bytes",
     "to_balances",
     "to_entry",
     "to_statement",
@@ -61,6 +63,11 @@ def batch_request(batch: Batch, debtor: CompanyAccount, lines: Sequence[SubmitLi
                         "payee_account": line.payee.account.reveal(),
                         "payee_bank": line.payee.bank,
                         "remittance": line.order.remittance} for line in lines]}
+
+
+def line_bytes(line: Any) -> bytes:
+    """One answer line as compact JSON: the raw evidence kept with its report."""
+    return json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def to_status_report(line: Any, dialect: Dialect, *, raw: bytes = b"") -> StatusReport:
