@@ -144,6 +144,28 @@ def store_url(kind: str, folder: Path) -> tuple[str, Any]:
     return f"{PG}?options=-csearch_path%3D{schema}", drop
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def postgres_cpu_s() -> float:
+    """CPU seconds of all postgres processes (server side), summed."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    total += cpu_s(int(entry.name))
+            except OSError:
+                continue
+    return total
+
+
 def run_once(kind: str, workers: int, orders: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bankgate-bench-") as tmp:
         folder = Path(tmp)
@@ -155,6 +177,8 @@ def run_once(kind: str, workers: int, orders: int) -> dict[str, Any]:
             config = gateway_config(info, world)
             app = build_app(Settings(db_url=url, worker_concurrency=4), config)
             drafts = _drafts(app, world, orders)
+            cpu_before = {"bench": time.process_time(), "sandbox": cpu_s(sandbox.pid),
+                          "postgres": postgres_cpu_s()}
             started = time.monotonic()
             for start in range(0, len(drafts), 1000):
                 create_orders(
@@ -182,6 +206,11 @@ def run_once(kind: str, workers: int, orders: int) -> dict[str, Any]:
                 ]
                 finished = _wait(app, orders)
             ended = time.monotonic()
+            cpu = {"gateway (this process)": time.process_time() - cpu_before["bench"],
+                   "workers (processes)": sum(cpu_s(p.pid) for p in procs),
+                   "sandbox bank": cpu_s(sandbox.pid) - cpu_before["sandbox"]}
+            if kind == "postgresql":
+                cpu["postgresql server"] = postgres_cpu_s() - cpu_before["postgres"]
             with app.uow() as unit:
                 counts = unit.orders.count_by_status()
             app.close()
@@ -203,6 +232,8 @@ def run_once(kind: str, workers: int, orders: int) -> dict[str, Any]:
         "total_s": round(total, 2),
         "orders_per_s": round(orders / total),
         "statuses": counts,
+        "cpu_s": {k: round(v, 1) for k, v in cpu.items()},
+        "cpu_share_of_2_cores": round(sum(cpu.values()) / (2 * total), 2),
     }
 
 
@@ -286,7 +317,9 @@ def main() -> None:
                 f"{kind:10} workers={workers} orders={args.orders} "
                 f"create={result['create_s']}s follow={result['follow_s']}s "
                 f"total={result['total_s']}s → {result['orders_per_s']} orders/s "
-                f"{'' if result['finished'] else '(DID NOT FINISH)'} {result['statuses']}",
+                f"{'' if result['finished'] else '(DID NOT FINISH)'} {result['statuses']}\n"
+                f"{'':11}CPU seconds {result['cpu_s']}: "
+                f"{result['cpu_share_of_2_cores']:.0%} of 2 cores over the run",
                 flush=True,
             )
     out = Path(__file__).parent / "results"

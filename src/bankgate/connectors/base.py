@@ -33,6 +33,7 @@ from bankgate.errors import BankRejected, BankUnavailable, OutcomeUnknown, Unsup
 __all__ = [
     "BankRejected",
     "BankUnavailable",
+    "CallbackReader",
     "Capability",
     "Channel",
     "ErrorClass",
@@ -110,6 +111,14 @@ class Channel(Protocol):
         ...
 
 
+class CallbackReader(Protocol):
+    """A channel whose bank pushes status callbacks: turns one callback body into a report."""
+
+    def read_callback(self, body: bytes) -> StatusReport:
+        """The report a callback carries; raises ChannelError if it is not a valid callback."""
+        ...
+
+
 class Logged:
     """Wraps any channel; logs each call with its duration and outcome, never its payload."""
 
@@ -155,6 +164,14 @@ class Logged:
     def statements(self, account: CompanyAccount, on: date) -> Statement:
         """See Channel.statements."""
         return self._timed("statements", self.inner.statements, account, on)  # type: ignore[return-value]
+
+    def read_callback(self, body: bytes) -> StatusReport:
+        """See CallbackReader.read_callback (Unsupported when the channel has no callbacks)."""
+        reader = getattr(self.inner, "read_callback", None)
+        if reader is None:
+            raise Unsupported(f"{self.bank}: this channel takes no callbacks")
+        report: StatusReport = reader(body)
+        return report
 
     def close(self) -> None:
         """See Channel.close."""

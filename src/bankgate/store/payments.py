@@ -164,6 +164,13 @@ class BatchRepository:
         pairs = list(members)
         return _to_batch(row._mapping, pairs)
 
+    def summary(self, batch_id: str) -> dict[str, Any]:
+        """One batch's row (no member ids)."""
+        row = self._conn.execute(select(batches).where(batches.c.id == batch_id)).first()
+        if row is None:
+            raise NotFound(f"batch {batch_id!r} does not exist")
+        return dict(row._mapping)
+
     def list(self, *, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Batch summaries, newest first (no member ids)."""
         query = select(batches).order_by(batches.c.id.desc()).limit(limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Final
@@ -28,7 +29,7 @@ from bankgate.domain import (
     StatusReport,
     SubmissionAck,
 )
-from bankgate.errors import BankUnavailable, OutcomeUnknown, Unsupported
+from bankgate.errors import BankRejected, BankUnavailable, OutcomeUnknown, Unsupported
 
 __all__ = ["CAPABILITIES", "HostApiChannel"]
 
@@ -111,6 +112,17 @@ class HostApiChannel:
                 raise BankUnavailable(f"{self.bank}: status answer names ids not asked about")
             reports.extend(found)
         return reports
+
+    def read_callback(self, body: bytes) -> StatusReport:
+        """A status callback (docs/hostapi-protocol.md, Callbacks) as a report."""
+        try:
+            line = json.loads(body)
+            if not isinstance(line, dict) or line.get("bank") not in (None, self.bank):
+                raise MalformedAnswer("not a callback of this bank")
+            _ = line["callback_id"]
+            return to_status_report(line, self._client.dialect, raw=body[:4000])
+        except (ValueError, KeyError, MalformedAnswer) as exc:
+            raise BankRejected(f"{self.bank}: not a valid callback: {exc}") from exc
 
     def receipts(self, account: CompanyAccount, on: date) -> Iterator[object]:
         """Electronic receipts are not offered by this channel (yet)."""

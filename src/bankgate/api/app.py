@@ -1,0 +1,25 @@
+"""`create_app(app)`: the FastAPI application over a built `App`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from bankgate import __version__
+from bankgate.api.errors import install_error_handlers
+from bankgate.api.routes import accounts, batches, callbacks, health, payments
+from bankgate.bootstrap import App
+
+__all__ = ["create_app"]
+
+
+def create_app(app: App) -> FastAPI:
+    """The REST API under /api/v1, OpenAPI at /openapi.json."""
+    api = FastAPI(title="bankgate", version=__version__, openapi_url="/openapi.json",
+                  description="Bank-enterprise direct connect gateway (银企直联): accounts, "
+                              "balances, payment orders with Idempotency-Key, batches, "
+                              "bank callbacks.")
+    api.state.bankgate = app
+    for module in (accounts, payments, batches, callbacks, health):
+        api.include_router(module.router)
+    install_error_handlers(api)
+    return api

@@ -1,0 +1,91 @@
+"""Every refusal as problem+JSON (RFC 9457) with a stable code and, for input, a JSON pointer."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bankgate.errors import (
+    BankgateError,
+    ChannelError,
+    ConcurrentUpdate,
+    DomainError,
+    IdempotencyConflict,
+    NotFound,
+)
+
+__all__ = ["ApiRefusal", "install_error_handlers", "problem"]
+
+log = logging.getLogger(__name__)
+
+
+class ApiRefusal(Exception):
+    """A refusal decided at the edge (size, content type, header, JSON syntax)."""
+
+    def __init__(self, status: int, code: str, detail: str, pointer: str | None = None) -> None:
+        self.status, self.code, self.detail, self.pointer = status, code, detail, pointer
+        super().__init__(detail)
+
+
+def problem(status: int, code: str, detail: str, pointer: str | None = None,
+            headers: dict[str, str] | None = None) -> JSONResponse:
+    """A problem+JSON response."""
+    body: dict[str, Any] = {"type": f"https://bankgate.dev/problems/{code}", "title": code,
+                            "status": status, "detail": detail, "code": code}
+    if pointer is not None:
+        body["pointer"] = pointer
+    return JSONResponse(body, status_code=status, media_type="application/problem+json",
+                        headers=headers)
+
+
+def _status_of(exc: BankgateError) -> int:
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, ConcurrentUpdate | IdempotencyConflict) or exc.code == "conflict":
+        return 409
+    if isinstance(exc, DomainError):
+        return 422
+    if isinstance(exc, ChannelError):
+        return 502
+    return 500
+
+
+def install_error_handlers(api: Any) -> None:
+    """Map our errors, validation errors and edge refusals to problem+JSON in one place."""
+
+    @api.exception_handler(ApiRefusal)
+    async def _refusal(_: Request, exc: ApiRefusal) -> JSONResponse:
+        return problem(exc.status, exc.code, exc.detail, exc.pointer)
+
+    @api.exception_handler(BankgateError)
+    async def _ours(_: Request, exc: BankgateError) -> JSONResponse:
+        status = _status_of(exc)
+        if status == 500:
+            log.error("request failed", exc_info=exc)
+            return problem(500, "internal_error", "the request could not be completed")
+        pointer = None
+        if getattr(exc, "field", None):
+            where = getattr(exc, "where", "")
+            prefix = where if where.startswith("/") else ""
+            pointer = f"{prefix.rstrip('/')}/{exc.field}"  # type: ignore[attr-defined]
+        return problem(status, exc.code, str(exc), pointer)
+
+    @api.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        return problem(422, "invalid_input", first.get("msg", "invalid"), "/" + "/".join(loc))
+
+    @api.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, "http_error", str(exc.detail))
+
+    @api.exception_handler(Exception)
+    async def _bug(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected failure", exc_info=exc)
+        return problem(500, "internal_error", "the request could not be completed")

@@ -1,0 +1,40 @@
+"""Batches (批量付款) and their orders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+
+from bankgate.api.deps import gateway
+from bankgate.api.schemas import order_out
+from bankgate.services import queries
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["batches"])
+
+
+def _summary(row: dict[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "bank": row["bank"], "debtor_account": row["debtor_id"],
+            "currency": row["currency"], "execution_date": row["execution_date"].isoformat(),
+            "state": row["state"], "orders": row["order_count"],
+            "total_minor": row["total_minor"], "send_attempts": row["send_attempts"],
+            "bank_reference": row["bank_reference"], "note": row["note"],
+            "created_at": row["created_at"].isoformat(),
+            "updated_at": row["updated_at"].isoformat()}
+
+
+@router.get("/batches", summary="Batches, newest first")
+def list_batches(request: Request, state: str | None = Query(default=None, max_length=20),
+                 limit: int = Query(default=100, ge=1, le=500)) -> dict[str, Any]:
+    """Batch summaries."""
+    return {"batches": [_summary(b) for b in queries.batches(uow=gateway(request).uow,
+                                                             state=state, limit=limit)]}
+
+
+@router.get("/batches/{batch_id}", summary="One batch with every order's status")
+def get_batch(request: Request, batch_id: str) -> dict[str, Any]:
+    """The batch and its orders."""
+    view = queries.batch(uow=gateway(request).uow, batch_id=batch_id)
+    return {**_summary(view.summary), "payments": [order_out(o) for o in view.orders]}

@@ -1,0 +1,33 @@
+"""Bank status callbacks (docs/hostapi-protocol.md): duplicates and stale ones change nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from bankgate.api.deps import gateway
+from bankgate.api.errors import ApiRefusal
+from bankgate.errors import ChannelError
+from bankgate.services.status import receive_callback
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["callbacks"])
+MAX_CALLBACK_BYTES = 64 * 1024
+
+
+@router.post("/callbacks/{bank}", summary="A bank's status callback")
+async def callback(request: Request, bank: str) -> dict[str, Any]:
+    """Apply a callback; every valid one is acknowledged, duplicates included (B-09)."""
+    body = await request.body()
+    if len(body) > MAX_CALLBACK_BYTES:
+        raise ApiRefusal(413, "payload_too_large", "callback body too large")
+    app = gateway(request)
+    try:
+        applied = await run_in_threadpool(receive_callback, uow=app.uow, channels=app.channels,
+                                          bank=bank, body=body, now=app.now)
+    except ChannelError as exc:
+        raise ApiRefusal(400, "invalid_callback", str(exc)) from exc
+    return {"ok": True, "moved": applied.moved, "ignored": applied.ignored > 0}

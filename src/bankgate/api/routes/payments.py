@@ -1,0 +1,79 @@
+"""Payment orders: create (Idempotency-Key), list, read with history, cancel."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from bankgate.api.body import idempotency_key, read_json, request_hash, validate
+from bankgate.api.deps import gateway, today
+from bankgate.api.schemas import PaymentIn, PaymentsIn, order_out
+from bankgate.domain import PaymentOrder, Status
+from bankgate.services import queries
+from bankgate.services.accounts import list_accounts
+from bankgate.services.intake import parse_order
+from bankgate.services.payments import cancel_order, create_orders_once
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["payments"])
+_BODY_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "oneOf": [PaymentIn.model_json_schema(), PaymentsIn.model_json_schema()]}}}}}
+
+
+@router.post("/payments", status_code=201, openapi_extra=_BODY_DOC,
+             summary="Create one payment order, or several all-or-nothing")
+async def create_payments(request: Request) -> Response:
+    """Create orders once per Idempotency-Key; a replay returns the stored answer (K-01, K-02)."""
+    app = gateway(request)
+    key = idempotency_key(request)
+    document = await read_json(request)
+    many = isinstance(document, dict) and "payments" in document
+    validate(PaymentsIn if many else PaymentIn, document)
+    items: list[dict[str, Any]] = document["payments"] if many else [document]
+    accounts = {a.id: a for a in await run_in_threadpool(list_accounts, uow=app.uow)}
+    drafts = [parse_order({k: v for k, v in item.items() if v is not None},
+                          where=f"/payments/{i}" if many else "", accounts=accounts,
+                          today=today(app)) for i, item in enumerate(items)]
+
+    def render(orders: list[PaymentOrder]) -> tuple[int, str]:
+        shown = [order_out(o) for o in orders]
+        return 201, json.dumps({"payments": shown} if many else shown[0], ensure_ascii=False)
+
+    created = await run_in_threadpool(
+        create_orders_once, uow=app.uow, drafts=drafts, actor="api", now=app.now,
+        source="api", scope="api", key=key, request_hash=request_hash(document), render=render)
+    headers = {"Idempotency-Replayed": "true"} if created.replayed else {}
+    return Response(created.body, status_code=created.status_code,
+                    media_type="application/json", headers=headers)
+
+
+@router.get("/payments", summary="List payment orders, newest first")
+def list_payments(request: Request, status: Status | None = None,
+                  batch_id: str | None = Query(default=None, max_length=40),
+                  limit: int = Query(default=100, ge=1, le=500),
+                  offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
+    """Orders filtered by status or batch."""
+    found = queries.orders(uow=gateway(request).uow, status=status.value if status else None,
+                           batch_id=batch_id, limit=limit, offset=offset)
+    return {"payments": [order_out(o) for o in found], "limit": limit, "offset": offset}
+
+
+@router.get("/payments/{order_id}", summary="One payment order with its history")
+def get_payment(request: Request, order_id: str) -> dict[str, Any]:
+    """The order and every transition it went through (from the audit log)."""
+    view = queries.order(uow=gateway(request).uow, order_id=order_id)
+    history = [{"at": h["at"].isoformat(), "actor": h["actor"], "from": h["from_status"],
+                "to": h["to_status"], "reason": h["detail"].get("reason"),
+                "bank_code": h["detail"].get("bank_code")} for h in view.history]
+    return {**order_out(view.order), "history": history}
+
+
+@router.post("/payments/{order_id}/cancel", summary="Cancel an order not yet batched")
+def cancel_payment(request: Request, order_id: str) -> dict[str, Any]:
+    """Cancel; 409 when the order has gone too far."""
+    app = gateway(request)
+    return order_out(cancel_order(uow=app.uow, order_id=order_id, actor="api", now=app.now))

@@ -1,0 +1,31 @@
+"""`bankgate serve`: the REST API under uvicorn, with an in-process worker thread."""
+
+from __future__ import annotations
+
+import threading
+
+import uvicorn
+
+from bankgate.api import create_app
+from bankgate.bootstrap import App
+from bankgate.services.worker import Worker
+
+__all__ = ["serve"]
+
+
+def serve(app: App, host: str, port: int, *, with_worker: bool = True) -> None:
+    """Serve until stopped; the worker stops cleanly with the server."""
+    stop = threading.Event()
+    worker = Worker(app.job_context(), concurrency=app.settings.worker_concurrency)
+    thread = threading.Thread(target=worker.run_forever, args=(stop,), daemon=True,
+                              name="bankgate-worker")
+    if with_worker:
+        thread.start()
+    try:
+        uvicorn.run(create_app(app), host=host, port=port, log_level="info")
+    finally:
+        stop.set()
+        if with_worker:
+            thread.join(timeout=30)
+        worker.close()
+        app.close()

@@ -1,0 +1,139 @@
+"""POST /api/v1/payments: Idempotency-Key (K-01, K-02, L-05), strict input (RELIABILITY 2.5)."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from tests.api.conftest import a_payment, order_count
+
+KEY = {"Idempotency-Key": "erp-2026-11-23-0001"}
+
+
+def test_a_payment_is_created_released_and_shown_with_its_history(client, gateway):
+    answer = client.post("/api/v1/payments", json=a_payment(), headers=KEY)
+    assert answer.status_code == 201, answer.text
+    order = answer.json()
+    assert order["status"] == "released" and order["amount"] == "1200.50"
+    assert len(order["instruction_id"]) == 32 and order["payee"]["account"] == "6222****0001"
+    shown = client.get(f"/api/v1/payments/{order['id']}").json()
+    assert [h["to"] for h in shown["history"]] == ["draft", "pending_approval", "approved",
+                                                   "released"]
+
+
+def test_K02_the_same_key_and_body_replays_the_stored_answer(client, gateway):
+    first = client.post("/api/v1/payments", json=a_payment(), headers=KEY)
+    again = client.post("/api/v1/payments", json=a_payment(), headers=KEY)
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    assert again.headers["Idempotency-Replayed"] == "true"
+    assert order_count(gateway) == 1
+
+
+def test_the_same_key_with_another_body_is_refused(client, gateway):
+    client.post("/api/v1/payments", json=a_payment(), headers=KEY)
+    other = client.post("/api/v1/payments", json=a_payment(amount="99.00"), headers=KEY)
+    assert other.status_code == 409 and other.json()["code"] == "idempotency_conflict"
+    assert order_count(gateway) == 1
+
+
+def test_several_payments_are_created_together_or_not_at_all(client, gateway):
+    body = {"payments": [a_payment(), a_payment(amount="0.001")]}
+    refused = client.post("/api/v1/payments", json=body, headers=KEY)
+    assert refused.status_code == 422 and refused.json()["pointer"] == "/payments/1/amount"
+    assert order_count(gateway) == 0
+    body = {"payments": [a_payment(), a_payment(amount="1.00")]}
+    created = client.post("/api/v1/payments", json=body, headers={"Idempotency-Key": "two"})
+    assert created.status_code == 201 and len(created.json()["payments"]) == 2
+
+
+@pytest.mark.parametrize(("change", "pointer"), [
+    ({"amount": 12.5}, "/amount"),                     # a JSON number, not a string
+    ({"amount": "1e3"}, "/amount"),
+    ({"amount": "0.001"}, "/amount"),
+    ({"amount": "-5.00"}, "/amount"),
+    ({"amount": "0"}, "/amount"),
+    ({"amount": "NaN"}, "/amount"),
+    ({"amount": "1" * 40}, "/amount"),
+    ({"debtor_account": "jpy-1", "currency": "JPY", "amount": "100.5"}, "/amount"),
+    ({"currency": "cny"}, "/currency"),
+    ({"currency": "XXX"}, "/currency"),
+    ({"payee_account": "DE89370400440532013001"}, "/payee_account"),
+    ({"payee_account": "6222 0202 0000 9000"}, "/payee_account"),
+    ({"payee_account": "６２２２０２０２０００９０００００１"}, "/payee_account"),
+    ({"payee_account": "62220202000O9000001"}, "/payee_account"),
+    ({"payee_name": "evil\u202eexe"}, "/payee_name"),
+    ({"payee_name": "bell\x07"}, "/payee_name"),
+    ({"payee_name": "x" * 141}, "/payee_name"),
+    ({"status": "settled"}, "/status"),
+    ({"approved_by": "me"}, "/approved_by"),
+    ({"tenant_id": "other"}, "/tenant_id"),
+    ({"execution_date": "2020-01-01"}, "/execution_date"),
+])
+def test_bad_input_is_refused_naming_the_field_and_nothing_is_stored(client, gateway, change,
+                                                                     pointer):
+    answer = client.post("/api/v1/payments", json=a_payment(**change), headers=KEY)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["pointer"] == pointer
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert order_count(gateway) == 0
+
+
+@pytest.mark.parametrize(("body", "headers", "status", "code"), [
+    (b'{"amount": "1.00", "amount": "2.00"}', {}, 400, "invalid_json"),
+    (b"[" * 50 + b"]" * 50, {}, 400, "invalid_json"),
+    (b'{"a": NaN}', {}, 400, "invalid_json"),
+    (b"{not json", {}, 400, "invalid_json"),
+    (b"x" * (1024 * 1024 + 10), {}, 413, "payload_too_large"),
+    (json.dumps(a_payment()).encode(), {"content-type": "text/plain"}, 415,
+     "unsupported_media_type"),
+])
+def test_malformed_bodies_get_a_clear_refusal(client, gateway, body, headers, status, code):
+    answer = client.post("/api/v1/payments", content=body,
+                         headers={"content-type": "application/json", **KEY, **headers})
+    assert (answer.status_code, answer.json()["code"]) == (status, code)
+    assert order_count(gateway) == 0
+
+
+@pytest.mark.parametrize("key", [None, "", "has space", "ü".encode() * 3, "k" * 256])
+def test_a_missing_or_malformed_idempotency_key_is_refused(client, gateway, key):
+    headers = {} if key is None else {"Idempotency-Key": key}
+    answer = client.post("/api/v1/payments", json=a_payment(), headers=headers)
+    assert answer.status_code == 400 and "Idempotency-Key" in answer.json()["detail"]
+    assert order_count(gateway) == 0
+
+
+def test_L05_concurrent_posts_sharing_keys_create_one_order_per_key(server, gateway):
+    """L-05 (scaled): 100 concurrent POSTs over 10 keys → exactly 10 orders, others replay."""
+    def post(n: int) -> tuple[int, str]:
+        with httpx.Client(base_url=server, timeout=30) as http:
+            answer = http.post("/api/v1/payments", json=a_payment(remittance=f"K{n % 10}"),
+                               headers={"Idempotency-Key": f"burst-{n % 10}"})
+        return answer.status_code, answer.json().get("id", "")
+
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(post, range(100)))
+    assert {status for status, _ in results} <= {201, 409}
+    ids = {order_id for status, order_id in results if status == 201}
+    assert len(ids) == 10 and order_count(gateway) == 10
+
+
+def test_no_response_reveals_a_full_account_number(client, gateway):
+    """INV-7 / A-17: account numbers are masked in every body."""
+    created = client.post("/api/v1/payments", json=a_payment(), headers=KEY).json()
+    bodies = [client.get(path).text for path in (
+        "/api/v1/accounts", "/api/v1/payments", f"/api/v1/payments/{created['id']}",
+        "/openapi.json")]
+    for text in bodies:
+        assert "6222020200009000001" not in text and "6222020200001000001" not in text
+
+
+def test_cancel_before_batching_and_404_for_unknown_orders(client, gateway):
+    created = client.post("/api/v1/payments", json=a_payment(), headers=KEY).json()
+    cancelled = client.post(f"/api/v1/payments/{created['id']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    again = client.post(f"/api/v1/payments/{created['id']}/cancel")
+    assert again.status_code == 422 and again.json()["code"] == "illegal_transition"
+    assert client.get("/api/v1/payments/po_nope").status_code == 404
