@@ -1,0 +1,81 @@
+"""The command line as a person uses it: real processes, one-line errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def bankgate(*args: str, env: dict[str, str] | None = None,
+             timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bankgate", *args], capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def test_demo_tells_the_whole_story_as_json_in_under_a_minute(tmp_path: Path):
+    done = bankgate("demo", "--json", "--dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    story = json.loads(done.stdout)
+    assert story["payments"] == 200 and story["finished"] is True
+    assert story["elapsed_s"] < 60
+    assert all(story["checks"].values()), story["checks"]
+    by_status = {o["status"]: o for o in story["outcomes"]}
+    assert by_status["settled"]["count"] > 100
+    codes = {r["code"] for r in by_status["rejected"]["reasons"]}
+    assert {"AM04", "AC01", "AC04", "BE01"} <= codes  # rejected for real reasons
+    assert len(story["balances_before"]) == 3 and story["totals_before"] != story["totals_after"]
+    assert sum(s["entries"] for s in story["statements"]) == by_status["settled"]["count"]
+
+
+def test_demo_in_a_terminal_shows_tables_and_invariants(tmp_path: Path):
+    done = bankgate("demo", "--dir", str(tmp_path), "--payments", "30")
+    assert done.returncode == 0, done.stderr
+    for heading in ("Cash before", "final answer", "Statements fetched", "Cash after",
+                    "INV-1 no double payment ✓"):
+        assert heading in done.stdout
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (("--bogus",), "No such option"),
+    (("payments", "import"), "Missing argument"),
+    (("payments", "import", "/nonexistent/file.csv"), "not a readable file"),
+    (("payments", "import", "/"), "not a readable file"),
+    (("demo", "--payments", "0"), "Invalid value"),
+])
+def test_bad_command_lines_get_one_line_and_exit_2(args, says):
+    done = bankgate(*args)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0] and "Traceback" not in done.stderr
+
+
+def test_a_broken_payment_file_is_refused_whole_in_one_line(tmp_path: Path):
+    store = f"sqlite:///{tmp_path / 'b.db'}"
+    config = tmp_path / "bankgate.toml"
+    config.write_text('[[accounts]]\nid = "icbc-cny"\nbank = "icbc"\n'
+                      'number = "6222020200001000001"\ncurrency = "CNY"\nname = "示例"\n',
+                      encoding="utf-8")
+    env = {"BANKGATE_DB_URL": store, "BANKGATE_CONFIG": str(config)}
+    good = tmp_path / "pay.csv"
+    good.write_text("debtor_account,payee_name,payee_account,payee_bank,amount,currency\n"
+                    "icbc-cny,张三,6222020200009000001,icbc,10.00,CNY\n", encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(good.read_text(encoding="utf-8") + "icbc-cny,李四,123,icbc,1.5.0,CNY\n",
+                   encoding="utf-8")
+    refused = bankgate("payments", "import", str(bad), env=env)
+    assert refused.returncode == 2 and "row 3" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    first = bankgate("payments", "import", str(good), env=env)
+    again = bankgate("payments", "import", str(good), env=env)
+    assert "imported 1 payment orders" in first.stdout
+    assert "already imported earlier" in again.stdout
+
+
+def test_db_upgrade_reports_the_revision(tmp_path: Path):
+    done = bankgate("db", "upgrade", env={"BANKGATE_DB_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    assert done.returncode == 0 and "revision 0001" in done.stdout
