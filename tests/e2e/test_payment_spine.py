@@ -189,3 +189,27 @@ def test_B05_a_duplicate_instruction_id_at_the_bank_is_adopted_not_booked_again(
         history = [(h["to_status"], h["detail"]) for h in unit.audit.for_subject(final.id)]
     assert "unknown" in [h[0] for h in history], history
     check_invariants(gateway, sandbox)
+
+
+def test_a_bank_without_a_channel_is_never_marked_as_sent(store_url, payees):
+    """Found by hand: a missing channel must leave the batch ready, not a false `unknown`."""
+    from bankgate.bootstrap import build_app
+    from bankgate.services._tx import RetryLater
+    from bankgate.services.batching import form_batches
+    from bankgate.services.dispatch import dispatch_batch
+    from bankgate.settings import Settings
+
+    config = {"accounts": [{"id": "icbc-cny", "bank": "icbc", "number": "6222020200001000001",
+                            "currency": "CNY", "name": "示例科技有限公司"}]}
+    app = build_app(Settings(db_url=store_url), config)
+    try:
+        _create(app, _sound(payees, "icbc"), 2)
+        [batch] = form_batches(uow=app.uow, now=app.now)
+        with pytest.raises(RetryLater, match="no channel is configured for bank 'icbc'"):
+            dispatch_batch(uow=app.uow, channels={}, batch_id=batch.id, now=app.now,
+                           follow=app.follow)
+        with app.uow() as unit:
+            assert unit.batches.get(batch.id).state.value == "ready"
+            assert {o.status for o in unit.orders.by_batch(batch.id)} == {Status.RELEASED}
+    finally:
+        app.close()

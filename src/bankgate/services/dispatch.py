@@ -34,7 +34,7 @@ from bankgate.services.crashpoints import crash_point
 from bankgate.services.status import FollowUp, apply_reports, close_if_done, poll_job
 from bankgate.store import UnitOfWork
 
-__all__ = ["dispatch_batch"]
+__all__ = ["channel_for", "dispatch_batch"]
 
 log = logging.getLogger(__name__)
 _Prepared = tuple[Batch, CompanyAccount, list[PaymentOrder]]
@@ -43,12 +43,12 @@ _Prepared = tuple[Batch, CompanyAccount, list[PaymentOrder]]
 def dispatch_batch(*, uow: UowFactory, channels: Mapping[str, Channel], batch_id: str,
                    now: Callable[[], datetime], follow: FollowUp) -> str:
     """Send the batch if it is ready; returns what happened, in a few words."""
+    channel = channel_for(uow, channels, batch_id)
     prepared = in_transaction(uow, lambda u: _prepare(u, batch_id, now(), follow))
     if prepared is None:
         return "nothing to send"
     batch, debtor, orders = prepared
     crash_point("dispatch.after_mark_sending")
-    channel = channels[batch.key.bank]
     try:
         ack = channel.submit(batch, debtor, [SubmitLine(o, o.payee) for o in orders])
     except BankUnavailable as exc:
@@ -66,6 +66,21 @@ def dispatch_batch(*, uow: UowFactory, channels: Mapping[str, Channel], batch_id
     crash_point("dispatch.after_response")
     in_transaction(uow, lambda u: _record_ack(u, batch_id, ack, now(), follow))
     return f"sent: {len(ack.reports)} answers"
+
+
+def channel_for(uow: UowFactory, channels: Mapping[str, Channel], batch_id: str) -> Channel:
+    """The batch's bank channel, found before anything is marked as sent.
+
+    Raises:
+        RetryLater: no channel is configured for that bank (nothing was sent; a person must
+            configure the bank; the job waits and says why).
+    """
+    with uow() as unit:
+        bank = unit.batches.get(batch_id).key.bank
+    channel = channels.get(bank)
+    if channel is None:
+        raise RetryLater(60.0, f"no channel is configured for bank {bank!r}; nothing was sent")
+    return channel
 
 
 def _prepare(unit: UnitOfWork, batch_id: str, at: datetime, follow: FollowUp) -> _Prepared | None:

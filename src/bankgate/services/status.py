@@ -158,8 +158,11 @@ def poll_batch(*, uow: UowFactory, channels: Mapping[str, Channel], batch_id: st
         in_transaction(uow, lambda u: close_if_done(
             u, u.batches.get(batch_id, lock=True), u.orders.by_batch(batch_id), now()))
         return Applied()
+    channel = channels.get(batch.key.bank)
+    if channel is None:
+        raise RetryLater(60.0, f"no channel is configured for bank {batch.key.bank!r}")
     try:
-        reports = channels[batch.key.bank].status([InstructionId(i) for i in open_ids])
+        reports = channel.status([InstructionId(i) for i in open_ids])
     except ChannelError as exc:
         raise RetryLater(follow.poll_delay(round_), f"status query failed: {exc}") from exc
     crash_point("status.after_query")
