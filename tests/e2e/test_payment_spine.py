@@ -213,3 +213,62 @@ def test_a_bank_without_a_channel_is_never_marked_as_sent(store_url, payees):
             assert {o.status for o in unit.orders.by_batch(batch.id)} == {Status.RELEASED}
     finally:
         app.close()
+
+
+def test_B09_the_bank_calls_back_five_times_per_change_and_each_order_moves_once(
+        store_url, sandbox, world, payees, caplog):
+    """B-09 end to end: the sandbox delivers every callback ×5 concurrently to the real API.
+
+    Also INV-7: nothing logged during the run holds a full account number.
+    """
+    import logging
+    import socket
+    import threading
+    import time as clock
+
+    import uvicorn
+
+    from bankgate.api import create_app
+    from bankgate.bootstrap import build_app
+    from bankgate.settings import Settings
+    from tests.e2e.harness import gateway_config
+
+    caplog.set_level(logging.DEBUG)
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    config = gateway_config(sandbox, world, poll_first_s=5.0, poll_max_s=5.0)
+    for bank in config["banks"].values():
+        bank["callback_url"] = f"http://127.0.0.1:{port}/api/v1/callbacks/icbc"
+    gateway = build_app(Settings(db_url=store_url), config)
+    server = uvicorn.Server(uvicorn.Config(create_app(gateway), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        clock.sleep(0.02)
+    try:
+        sandbox.set_faults(bank=None, duplicate_callbacks=5)
+        created = _create(gateway, _sound(payees, "icbc"), 6)
+        worker = Worker(gateway.job_context(), concurrency=2, lease_s=5)
+        try:
+            for _ in range(20):  # dispatch only; polls are 5 s away, so callbacks must settle
+                worker.run_once()
+        finally:
+            worker.close()
+        wait_for(lambda: all(o.status is Status.SETTLED for o in orders_of(gateway)), 15,
+                 "callbacks to settle every order")
+        with gateway.uow() as unit:
+            for order in created:
+                settled = [h for h in unit.audit.for_subject(order.id)
+                           if h["to_status"] == "settled"]
+                assert len(settled) == 1 and settled[0]["detail"]["via"] == "callback"
+        check_invariants(gateway, sandbox)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        gateway.close()
+    logged = "\n".join(r.getMessage() + str(r.__dict__) for r in caplog.records)
+    for order in created:
+        assert order.payee.account.reveal() not in logged
