@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bankgate.connectors.base import Channel
-from bankgate.domain import BalanceType, CompanyAccount, Money
+from bankgate.domain import Balance, BalanceType, CompanyAccount, Money
 from bankgate.errors import ChannelError
 from bankgate.services._tx import UowFactory, in_transaction
 
@@ -35,7 +35,7 @@ def fetch_balances(*, uow: UowFactory, channels: Mapping[str, Channel],
     for account in accounts:
         by_bank[account.bank].append(account)
     cash: list[AccountCash] = []
-    fetched = []
+    fetched: list[Balance] = []
     for bank, members in by_bank.items():
         channel = channels.get(bank)
         if channel is None:
@@ -56,7 +56,7 @@ def _failed(account: CompanyAccount, why: str) -> AccountCash:
     return AccountCash(account=account, ledger=None, available=None, as_of=None, error=why)
 
 
-def _cash(account: CompanyAccount, balances: list) -> AccountCash:  # type: ignore[type-arg]
+def _cash(account: CompanyAccount, balances: Sequence[Balance]) -> AccountCash:
     mine = {b.type: b for b in balances if b.account == account.id}
     ledger = mine.get(BalanceType.INTERIM_BOOKED) or mine.get(BalanceType.CLOSING_BOOKED)
     available = mine.get(BalanceType.INTERIM_AVAILABLE) or mine.get(

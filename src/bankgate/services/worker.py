@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from bankgate.services._tx import RetryLater, in_transaction
 from bankgate.services.jobs import JobContext, run_job
-from bankgate.store import ClaimedJob
+from bankgate.store import ClaimedJob, UnitOfWork
 
 __all__ = ["Worker", "WorkerStats"]
 
@@ -107,7 +107,7 @@ class Worker:
         self._settle(job, "done", outcome, 0.0)
 
     def _settle(self, job: ClaimedJob, how: str, note: str, delay_s: float) -> None:
-        def work(unit):  # type: ignore[no-untyped-def]
+        def work(unit: UnitOfWork) -> bool:
             now = self.ctx.now()
             if how == "done":
                 return unit.jobs.complete(job, now=now)

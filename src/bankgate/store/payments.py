@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -258,8 +257,3 @@ def _to_batch(row: Any, members: list[Any]) -> Batch:
         total=Money.from_minor(row["total_minor"], cur), state=BatchState(row["state"]),
         version=row["version"], created_at=row["created_at"],
         send_attempts=row["send_attempts"])
-
-
-def status_counts(orders: Iterable[PaymentOrder]) -> Counter[str]:
-    """How many of these orders are in each status."""
-    return Counter(o.status.value for o in orders)
