@@ -79,3 +79,25 @@ def test_a_broken_payment_file_is_refused_whole_in_one_line(tmp_path: Path):
 def test_db_upgrade_reports_the_revision(tmp_path: Path):
     done = bankgate("db", "upgrade", env={"BANKGATE_DB_URL": f"sqlite:///{tmp_path / 'x.db'}"})
     assert done.returncode == 0 and "revision 0001" in done.stdout
+
+
+def test_a_binary_file_is_refused_as_a_payment_file_in_one_line(tmp_path: Path):
+    binary = tmp_path / "photo.jpg"
+    binary.write_bytes(bytes(range(256)) * 40)
+    done = bankgate("payments", "import", str(binary),
+                    env={"BANKGATE_DB_URL": f"sqlite:///{tmp_path / 'b.db'}"})
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert "photo.jpg" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_closed_stdout_is_not_a_traceback(tmp_path: Path):
+    """EPIPE: `bankgate demo --json | head -1` ends quietly."""
+    proc = subprocess.Popen([sys.executable, "-m", "bankgate", "demo", "--json", "--payments",
+                             "5", "--dir", str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    proc.wait(timeout=60)
+    assert "Traceback" not in proc.stderr.read().decode()
+    proc.stderr.close()

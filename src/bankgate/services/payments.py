@@ -26,6 +26,7 @@ from bankgate.domain import (
 from bankgate.domain.audit_records import AuditRecord
 from bankgate.errors import DomainError, IdempotencyConflict
 from bankgate.services._tx import Changes, UowFactory, in_transaction
+from bankgate.services.crashpoints import crash_point
 from bankgate.services.intake import OrderDraft, read_order_file
 from bankgate.store import NewJob, UnitOfWork
 from bankgate.store.idempotency import StoredAnswer
@@ -85,6 +86,7 @@ def create_orders_once(*, uow: UowFactory, drafts: Sequence[OrderDraft], actor: 
         status_code, body = render(orders)
         unit.idempotency.put(scope, key, StoredAnswer(request_hash, status_code, body),
                              at=now())
+        crash_point("payments.before_commit")
         return Created(status_code, body, replayed=False)
 
     for _ in range(3):

@@ -14,6 +14,7 @@ from bankgate.api.schemas import PaymentIn, PaymentsIn, order_out
 from bankgate.domain import PaymentOrder, Status
 from bankgate.services import queries
 from bankgate.services.accounts import list_accounts
+from bankgate.services.crashpoints import crash_point
 from bankgate.services.intake import parse_order
 from bankgate.services.payments import cancel_order, create_orders_once
 
@@ -46,6 +47,7 @@ async def create_payments(request: Request) -> Response:
     created = await run_in_threadpool(
         create_orders_once, uow=app.uow, drafts=drafts, actor="api", now=app.now,
         source="api", scope="api", key=key, request_hash=request_hash(document), render=render)
+    crash_point("api.after_commit")
     headers = {"Idempotency-Replayed": "true"} if created.replayed else {}
     return Response(created.body, status_code=created.status_code,
                     media_type="application/json", headers=headers)
