@@ -44,7 +44,7 @@ case "$command" in
     bash scripts/ensure-services.sh
     echo "== ruff" >&2
     .venv/bin/ruff check src tests bench
-    echo "== mypy --strict (domain)" >&2
+    echo "== mypy --strict (domain, formats)" >&2
     .venv/bin/mypy
     echo "== pytest (SQLite and PostgreSQL)" >&2
     exec .venv/bin/pytest "$@"

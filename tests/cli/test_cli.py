@@ -101,3 +101,26 @@ def test_a_closed_stdout_is_not_a_traceback(tmp_path: Path):
     proc.wait(timeout=60)
     assert "Traceback" not in proc.stderr.read().decode()
     proc.stderr.close()
+
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+
+
+@pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared/samples is not beside this checkout")
+def test_parse_prints_normalized_json_and_refuses_bad_files_in_one_line(tmp_path: Path):
+    sample = SAMPLES / "camt054" / "fi-danske__camt.054.001.02.xml"
+    done = bankgate("parse", str(sample), "--json")
+    assert done.returncode == 0, done.stderr
+    parsed = json.loads(done.stdout)
+    assert parsed["format"] == "camt.054.001.02"
+    [entry, _] = parsed["statements"][0]["entries"]
+    assert entry["amount"] == "183.00" and len(entry["transactions"]) == 2
+    wrong = bankgate("parse", str(SAMPLES / "camt053" / "genkgo__camt053.v2.wrong.xml"))
+    assert wrong.returncode == 2 and "/Document" in wrong.stderr
+    assert len(wrong.stderr.strip().splitlines()) == 1
+    other = tmp_path / "notes.txt"
+    other.write_text("hello", encoding="utf-8")
+    unknown = bankgate("parse", str(other))
+    assert unknown.returncode == 2 and "unknown format" in unknown.stderr
+    mismatch = bankgate("parse", str(sample), "--format", "camt.053")
+    assert mismatch.returncode == 2 and "expected camt.053" in mismatch.stderr

@@ -125,6 +125,24 @@ def payments_import(file: Path = typer.Argument(..., help="CSV or JSON payment f
 
 @cli.command()
 @one_line_errors
+def parse(file: Path = typer.Argument(..., help="A bank file (camt.052/053/054)."),
+          fmt: str | None = typer.Option(None, "--format", help="camt.052, camt.053, camt.054"),
+          as_json: bool = typer.Option(True, "--json/--no-json",
+                                       help="Print the normalized JSON (the default).")) -> None:
+    """Read a bank statement file and print it as normalized JSON (exit 2 on bad input)."""
+    from bankgate.formats.parse import FORMATS, parse_to_json
+
+    if fmt is not None and fmt not in FORMATS:
+        raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    if not file.is_file():
+        raise ConfigError(f"{file}: not a readable file")
+    with file.open("rb") as stream:
+        result = parse_to_json(stream, file.name, fmt)
+    print_json(result)
+
+
+@cli.command()
+@one_line_errors
 def demo(directory: Path | None = typer.Option(None, "--dir", help="Folder for the store "
                                                "and the sandbox (default: a temp folder)."),
          as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),

@@ -56,6 +56,7 @@ from bankgate.domain.payments import (
 from bankgate.domain.statements import (
     Balance,
     BalanceType,
+    EntryDetail,
     EntryKey,
     EntryStatus,
     Source,
@@ -83,6 +84,7 @@ __all__ = [
     "CompanyAccount",
     "Currency",
     "CurrencyMismatch",
+    "EntryDetail",
     "EntryKey",
     "EntryStatus",
     "FlowType",

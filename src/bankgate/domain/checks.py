@@ -26,6 +26,11 @@ def check_statement(stmt: Statement) -> list[Issue]:
             issues.append(Issue(entry.source, f"entry {entry.key.value} is in "
                                 f"{entry.amount.currency.code}, the statement in "
                                 f"{stmt.currency.code}"))
+    for balance in (stmt.opening, stmt.closing):
+        if balance is not None and balance.amount.currency != stmt.currency:
+            issues.append(Issue(balance.source, f"the {balance.type.value} balance is in "
+                                f"{balance.amount.currency.code}, the account in "
+                                f"{stmt.currency.code}"))
     if stmt.opening is None or stmt.closing is None or issues:
         return issues
     booked = sum((e.amount for e in stmt.entries if e.is_booked), Money.zero(stmt.currency))

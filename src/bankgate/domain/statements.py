@@ -12,6 +12,7 @@ from bankgate.domain.money import Currency, Money
 __all__ = [
     "Balance",
     "BalanceType",
+    "EntryDetail",
     "EntryKey",
     "EntryStatus",
     "Source",
@@ -38,6 +39,9 @@ class BalanceType(StrEnum):
     INTERIM_BOOKED = "interim_booked"
     INTERIM_AVAILABLE = "interim_available"
     FORWARD_AVAILABLE = "forward_available"
+    OPENING_AVAILABLE = "opening_available"
+    PREVIOUSLY_CLOSED_BOOKED = "previously_closed_booked"
+    OTHER = "other"  # a type code we do not model; the code is kept on the Balance
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,6 +53,7 @@ class Balance:
     amount: Money
     as_of: datetime
     source: Source
+    code: str = ""  # the type code as the bank sent it (OPBD, CLAV, ...), when it sent one
 
 
 class EntryStatus(StrEnum):
@@ -87,6 +92,23 @@ def composite_entry_key(
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class EntryDetail:
+    """One transaction inside an entry (a batch booking has several): camt TxDtls."""
+
+    amount: Money | None = None  # signed like its entry; None when the bank gives none
+    end_to_end_id: str | None = None
+    instruction_id: str | None = None
+    transaction_id: str | None = None
+    uetr: str | None = None
+    account_servicer_reference: str | None = None
+    counterparty_name: str | None = None
+    counterparty_account: str | None = None
+    remittance: str | None = None  # unstructured text, joined
+    structured_reference: str | None = None  # creditor reference (RF..., ESR/QRR)
+    return_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StatementEntry:
     """One line of a statement: signed amount (credit +, debit −), dates and references."""
 
@@ -102,6 +124,11 @@ class StatementEntry:
     remittance: str | None = None
     source: Source
     raw: bytes = field(default=b"", repr=False)
+    account_servicer_reference: str | None = None
+    instruction_id: str | None = None
+    is_reversal: bool = False
+    bank_transaction_code: str | None = None
+    transactions: tuple[EntryDetail, ...] = ()
 
     @property
     def is_booked(self) -> bool:
@@ -122,3 +149,5 @@ class Statement:
     source: Source
     on: date | None = None
     raw: bytes = field(default=b"", repr=False)
+    iban: str | None = None  # the account's IBAN when the bank names it so
+    balances: tuple[Balance, ...] = ()  # every balance the bank sent, of every type

@@ -1,0 +1,305 @@
+"""camt.052 (account report), camt.053 (statement), camt.054 (debit/credit notification).
+
+ISO 20022 BankToCustomer* messages, every version from 001.01 to 001.08 and later: elements
+are found by local name, so versions differ only where their content differs — the entry
+status is a plain code up to .04 (`<Sts>BOOK</Sts>`) and a choice from .05 on
+(`<Sts><Cd>BOOK</Cd></Sts>`); dates are `Dt` or `DtTm` in both. Files are read as a
+stream, one statement at a time (memory bounded by the largest statement).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import IO, Final
+
+from lxml import etree
+
+from bankgate.domain import (
+    Balance,
+    BalanceType,
+    Currency,
+    EntryDetail,
+    EntryKey,
+    EntryStatus,
+    Money,
+    Source,
+    Statement,
+    StatementEntry,
+    composite_entry_key,
+    currency,
+)
+from bankgate.errors import DomainError, FormatError
+from bankgate.formats.xml import iter_elements, local
+
+__all__ = ["CAMT_TAGS", "detect_camt", "read_camt"]
+
+#: The element that holds one statement, per message.
+CAMT_TAGS: Final = frozenset({"Stmt", "Rpt", "Ntfctn"})
+_NAMESPACE: Final = re.compile(rb"urn:iso:std:iso:20022:tech:xsd:(camt\.05[234]\.\d{3}\.\d{2})")
+_BALANCE_TYPES: Final = {
+    "OPBD": BalanceType.OPENING_BOOKED, "CLBD": BalanceType.CLOSING_BOOKED,
+    "CLAV": BalanceType.CLOSING_AVAILABLE, "ITBD": BalanceType.INTERIM_BOOKED,
+    "ITAV": BalanceType.INTERIM_AVAILABLE, "FWAV": BalanceType.FORWARD_AVAILABLE,
+    "OPAV": BalanceType.OPENING_AVAILABLE, "PRCD": BalanceType.PREVIOUSLY_CLOSED_BOOKED,
+}
+#: Account ids other than IBAN, newest form first (PrtryAcct and BBAN are camt.05x.001.01).
+_OTHER_IDS: Final = ("Id/Othr/Id", "Id/PrtryAcct/Id", "Id/BBAN", "Id/UPIC")
+_STATUS: Final = {"BOOK": EntryStatus.BOOKED, "PDNG": EntryStatus.PENDING,
+                  "INFO": EntryStatus.INFO}
+
+
+def detect_camt(head: bytes) -> str | None:
+    """The message and version named by the file's namespace (camt.053.001.02), if any."""
+    found = _NAMESPACE.search(head)
+    return found.group(1).decode() if found else None
+
+
+def read_camt(stream: IO[bytes], origin: str) -> Iterator[Statement]:
+    """Every statement (report, notification) in a camt.052/053/054 file, in order.
+
+    Raises:
+        FormatError: naming the file and the place (XPath) of what cannot be read; a file
+            with no statement at all is an error, never an empty success.
+    """
+    count = 0
+    for element in iter_elements(stream, origin, CAMT_TAGS):
+        parent = element.getparent()
+        if parent is None or not local(parent.tag).startswith("BkToCstmr"):
+            continue  # a same-named element deeper down is not a statement
+        count += 1
+        yield _Statement(element, origin, f"/{local(element.tag)}[{count}]").build()
+    if count == 0:
+        raise FormatError(origin, "/Document", "no statement, report or notification "
+                          "(Stmt, Rpt, Ntfctn) in the file")
+
+
+class _Statement:
+    def __init__(self, element: etree._Element, origin: str, where: str) -> None:
+        self.el, self.origin, self.where = element, origin, where
+
+    def fail(self, where: str, message: str) -> FormatError:
+        return FormatError(self.origin, f"{self.where}{where}", message)
+
+    def build(self) -> Statement:
+        account = _child(self.el, "Acct")
+        if account is None:
+            raise self.fail("/Acct", "the account (Acct) is missing")
+        iban = _text(account, "Id/IBAN")
+        number = iban or next((_text(account, p) for p in _OTHER_IDS if _text(account, p)), None)
+        if not number:
+            raise self.fail("/Acct/Id", "the account has neither an IBAN nor another id")
+        balances = tuple(self.balance(b, n) for n, b in enumerate(_all(self.el, "Bal"), 1))
+        cur = self.currency(_text(account, "Ccy"), balances)
+        entries = self.entries(cur)
+        opening = _pick(balances, BalanceType.OPENING_BOOKED,
+                        BalanceType.PREVIOUSLY_CLOSED_BOOKED)
+        closing = _pick(balances, BalanceType.CLOSING_BOOKED)
+        statement_id = _text(self.el, "Id") or ""
+        if not statement_id:
+            raise self.fail("/Id", "the statement id (Id) is missing")
+        on = closing.as_of.date() if closing else _date_of(_text(self.el, "CreDtTm"))
+        return Statement(id=statement_id, account=number, currency=cur, opening=opening,
+                         closing=closing, entries=entries,
+                         source=Source(origin=self.origin, where=self.where), on=on,
+                         iban=iban, balances=balances)
+
+    def currency(self, declared: str | None, balances: tuple[Balance, ...]) -> Currency:
+        code = declared or (balances[0].amount.currency.code if balances else None)
+        if code is None:
+            first = _find(self.el, "Ntry/Amt")
+            code = first.get("Ccy") if first is not None else None
+        if code is None:
+            raise self.fail("/Acct/Ccy", "no currency: neither the account nor any amount "
+                            "names one")
+        return self.ccy(code, "/Acct/Ccy")
+
+    def ccy(self, code: str, where: str) -> Currency:
+        try:
+            return currency(code)
+        except DomainError as exc:
+            raise self.fail(where, str(exc)) from exc
+
+    def money(self, node: etree._Element | None, where: str, *, sign: int = 1) -> Money:
+        text = (node.text or "").strip() if node is not None else ""
+        if node is None or not text:
+            raise self.fail(where, "the amount is missing")
+        cur = self.ccy(node.get("Ccy") or "", f"{where}/@Ccy")
+        try:
+            value = Decimal(text)
+        except InvalidOperation as exc:
+            raise self.fail(where, f"{text!r} is not a decimal amount") from exc
+        exact = value.quantize(cur.quantum) if value.is_finite() else None
+        if exact is None or exact != value:
+            raise self.fail(where, f"{text} is not an amount in {cur.code} "
+                            f"({cur.minor_units} decimals)")
+        return Money(sign * exact, cur)
+
+    def balance(self, node: etree._Element, n: int) -> Balance:
+        where = f"/Bal[{n}]"
+        code = _text(node, "Tp/CdOrPrtry/Cd") or _text(node, "Tp/CdOrPrtry/Prtry") or ""
+        sign = -1 if _text(node, "CdtDbtInd") == "DBIT" else 1
+        # A balance without a date (seen in real files) is taken as of the statement's creation.
+        when = _text(node, "Dt/Dt") or _text(node, "Dt/DtTm") or _text(self.el, "CreDtTm")
+        if when is None:
+            raise self.fail(f"{where}/Dt", "the balance has no date, nor the statement one")
+        return Balance(account="", type=_BALANCE_TYPES.get(code, BalanceType.OTHER), code=code,
+                       amount=self.money(_child(node, "Amt"), f"{where}/Amt", sign=sign),
+                       as_of=_datetime_of(when), source=Source(origin=self.origin,
+                                                               where=self.where + where))
+
+    def entries(self, cur: Currency) -> tuple[StatementEntry, ...]:
+        built: list[StatementEntry] = []
+        seen: Counter[tuple[object, ...]] = Counter()
+        refs = Counter(_text(n, "AcctSvcrRef") for n in _all(self.el, "Ntry"))
+        for n, node in enumerate(_all(self.el, "Ntry"), 1):
+            built.append(self.entry(node, f"/Ntry[{n}]", seen, refs))
+        return tuple(built)
+
+    def entry(self, node: etree._Element, where: str, seen: Counter[tuple[object, ...]],
+              refs: Counter[str | None]) -> StatementEntry:
+        sign = -1 if _text(node, "CdtDbtInd") == "DBIT" else 1
+        amount = self.money(_child(node, "Amt"), f"{where}/Amt", sign=sign)
+        status_code = _text(node, "Sts/Cd") or _text(node, "Sts") or "BOOK"
+        booking = _date_of(_text(node, "BookgDt/Dt") or _text(node, "BookgDt/DtTm"))
+        value = _date_of(_text(node, "ValDt/Dt") or _text(node, "ValDt/DtTm"))
+        details = tuple(self.detail(d, sign, f"{where}/NtryDtls/TxDtls[{i}]")
+                        for i, d in enumerate(_all_deep(node, "TxDtls"), 1))
+        first = details[0] if len(details) == 1 else EntryDetail()
+        servicer_ref = _text(node, "AcctSvcrRef")
+        remittance = first.remittance or _text(node, "AddtlNtryInf")
+        counterparty = first.counterparty_name or ""
+        key = _entry_key(servicer_ref, refs, details, booking, amount, counterparty,
+                         remittance or "", seen)
+        return StatementEntry(
+            key=key, amount=amount, status=_STATUS.get(status_code, EntryStatus.INFO),
+            booking_date=booking, value_date=value, bank_reference=servicer_ref,
+            end_to_end_id=first.end_to_end_id, counterparty_name=first.counterparty_name,
+            counterparty_account=first.counterparty_account, remittance=remittance,
+            source=Source(origin=self.origin, where=self.where + where),
+            account_servicer_reference=servicer_ref, instruction_id=first.instruction_id,
+            is_reversal=_text(node, "RvslInd") == "true",
+            bank_transaction_code=_bank_code(node), transactions=details)
+
+    def detail(self, node: etree._Element, sign: int, where: str) -> EntryDetail:
+        amount_node = _find(node, "AmtDtls/TxAmt/Amt")
+        if amount_node is None:
+            amount_node = _child(node, "Amt")
+        amount = self.money(amount_node, where + "/Amt", sign=sign) if amount_node is not None \
+            else None
+        party = "Dbtr" if sign > 0 else "Cdtr"
+        texts = [t.text.strip() for t in _all_deep(node, "Ustrd") if t.text and t.text.strip()]
+        return EntryDetail(
+            amount=amount, end_to_end_id=_clean_ref(_text(node, "Refs/EndToEndId")),
+            instruction_id=_text(node, "Refs/InstrId"), transaction_id=_text(node, "Refs/TxId"),
+            uetr=_text(node, "Refs/UETR"),
+            account_servicer_reference=_text(node, "Refs/AcctSvcrRef"),
+            counterparty_name=_party_name(node, party),
+            counterparty_account=_party_account(node, party),
+            remittance=" ".join(texts) or None,
+            structured_reference=_text_deep(node, "CdtrRefInf", "Ref"),
+            return_reason=_text(node, "RtrInf/Rsn/Cd"))
+
+
+def _entry_key(servicer_ref: str | None, refs: Counter[str | None],
+               details: tuple[EntryDetail, ...], booking: date | None, amount: Money,
+               counterparty: str, remittance: str,
+               seen: Counter[tuple[object, ...]]) -> EntryKey:
+    """The entry's identity: the bank's reference when unique, else UETR/TxId, else composite."""
+    if servicer_ref and refs[servicer_ref] == 1:
+        return EntryKey("bank_reference", servicer_ref[:64])
+    if len(details) == 1 and details[0].uetr:
+        return EntryKey("uetr", details[0].uetr)
+    if len(details) == 1 and details[0].transaction_id and not servicer_ref:
+        return EntryKey("tx_id", details[0].transaction_id[:64])
+    fields = (booking, amount, counterparty, remittance, servicer_ref)
+    seen[fields] += 1
+    return composite_entry_key(booking_date=booking or date.min, amount=amount,
+                               counterparty=f"{counterparty}|{servicer_ref or ''}",
+                               remittance=remittance, occurrence=seen[fields])
+
+
+def _clean_ref(ref: str | None) -> str | None:
+    return None if ref in (None, "NOTPROVIDED") else ref
+
+
+def _bank_code(node: etree._Element) -> str | None:
+    domain = _text(node, "BkTxCd/Domn/Cd")
+    if domain:
+        parts = (domain, _text(node, "BkTxCd/Domn/Fmly/Cd"),
+                 _text(node, "BkTxCd/Domn/Fmly/SubFmlyCd"))
+        return "/".join(p for p in parts if p)
+    return _text(node, "BkTxCd/Prtry/Cd")
+
+
+def _party_name(node: etree._Element, party: str) -> str | None:
+    holder = _find(node, f"RltdPties/{party}")
+    if holder is None:
+        return None
+    return _text(holder, "Nm") or _text(holder, "Pty/Nm")
+
+
+def _party_account(node: etree._Element, party: str) -> str | None:
+    account = _find(node, f"RltdPties/{party}Acct/Id")
+    if account is None:
+        return None
+    return _text(account, "IBAN") or _text(account, "Othr/Id")
+
+
+def _pick(balances: tuple[Balance, ...], *types: BalanceType) -> Balance | None:
+    for wanted in types:
+        for balance in balances:
+            if balance.type is wanted:
+                return balance
+    return None
+
+
+def _child(node: etree._Element, name: str) -> etree._Element | None:
+    for child in node:
+        if local(child.tag) == name:
+            return child
+    return None
+
+
+def _find(node: etree._Element, path: str) -> etree._Element | None:
+    current: etree._Element | None = node
+    for name in path.split("/"):
+        current = _child(current, name) if current is not None else None
+    return current
+
+
+def _text(node: etree._Element, path: str) -> str | None:
+    found = _find(node, path)
+    text = found.text.strip() if found is not None and found.text else ""
+    return text or None
+
+
+def _all(node: etree._Element, name: str) -> list[etree._Element]:
+    return [child for child in node if local(child.tag) == name]
+
+
+def _all_deep(node: etree._Element, name: str) -> list[etree._Element]:
+    return [e for e in node.iter() if local(e.tag) == name]
+
+
+def _text_deep(node: etree._Element, holder: str, name: str) -> str | None:
+    for found in _all_deep(node, holder):
+        text = _text(found, name)
+        if text:
+            return text
+    return None
+
+
+def _date_of(text: str | None) -> date | None:
+    return _datetime_of(text).date() if text else None
+
+
+def _datetime_of(text: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        parsed = datetime.combine(date.fromisoformat(text[:10]), datetime.min.time())
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
