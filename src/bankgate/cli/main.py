@@ -125,8 +125,9 @@ def payments_import(file: Path = typer.Argument(..., help="CSV or JSON payment f
 
 @cli.command()
 @one_line_errors
-def parse(file: Path = typer.Argument(..., help="A bank file (camt.052/053/054)."),
-          fmt: str | None = typer.Option(None, "--format", help="camt.052, camt.053, camt.054"),
+def parse(file: Path = typer.Argument(..., help="A bank file (camt.052/053/054, MT940/942)."),
+          fmt: str | None = typer.Option(None, "--format",
+                                         help="camt.052, camt.053, camt.054, mt940, mt942"),
           as_json: bool = typer.Option(True, "--json/--no-json",
                                        help="Print the normalized JSON (the default).")) -> None:
     """Read a bank statement file and print it as normalized JSON (exit 2 on bad input)."""

@@ -9,19 +9,21 @@ from __future__ import annotations
 import io
 from typing import IO, Any, cast
 
+from bankgate.domain import Statement
 from bankgate.errors import FormatError
 from bankgate.formats.iso20022.camt import detect_camt, read_camt
 from bankgate.formats.normalized_json import document
+from bankgate.formats.swift.mt940 import detect_mt94x, read_mt940
 
 __all__ = ["FORMATS", "detect", "parse_to_json"]
 
-FORMATS = ("camt.052", "camt.053", "camt.054")
+FORMATS = ("camt.052", "camt.053", "camt.054", "mt940", "mt942")
 _HEAD = 64 * 1024
 
 
 def detect(head: bytes) -> str | None:
     """The format of a file from its first bytes, or None."""
-    return detect_camt(head)
+    return detect_camt(head) or detect_mt94x(head)
 
 
 def parse_to_json(stream: IO[bytes], origin: str, fmt: str | None = None) -> dict[str, Any]:
@@ -31,8 +33,11 @@ def parse_to_json(stream: IO[bytes], origin: str, fmt: str | None = None) -> dic
     head = stream.peek(_HEAD)[:_HEAD]
     found = detect(head)
     if fmt is not None and (found is None or not found.startswith(fmt)):
-        raise FormatError(origin, "", f"expected {fmt}, the file is {found or 'not camt'}")
+        raise FormatError(origin, "", f"expected {fmt}, the file is "
+                          f"{found or 'of an unknown format'}")
     if found is None:
-        raise FormatError(origin, "", "unknown format (bankgate reads camt.052, camt.053 and "
-                          "camt.054 today); name it with --format")
-    return document(found, list(read_camt(stream, origin)))
+        raise FormatError(origin, "", f"unknown format (bankgate reads {', '.join(FORMATS)}); "
+                          "name it with --format")
+    statements: list[Statement] = list(
+        read_mt940(stream, origin) if found.startswith("mt94") else read_camt(stream, origin))
+    return document(found, statements)

@@ -1,0 +1,1 @@
+"""SWIFT MT940 (customer statement) and MT942 (interim report)."""
