@@ -5,14 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from bankgate.domain import Balance, EntryDetail, Money, Statement, StatementEntry
+from bankgate.formats.iso20022.pain002 import PaymentStatus
 
-__all__ = ["document"]
+__all__ = ["document", "status_lines"]
 
 
-def document(fmt: str, statements: list[Statement]) -> dict[str, Any]:
-    """One JSON-ready object: the format and every statement with balances and entries."""
+def document(fmt: str, statements: list[Statement],
+             status_reports: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One JSON-ready object: the format, every statement, every status report line."""
     return {"format": fmt, "statements": [_statement(s) for s in statements],
-            "status_reports": []}
+            "status_reports": status_reports or []}
+
+
+def status_lines(lines: list[PaymentStatus]) -> list[dict[str, Any]]:
+    """pain.002 status lines: per original message, payment block and order."""
+    return [{"level": line.level, "original_message_id": line.original_message_id,
+             "original_payment_information_id": line.original_payment_information_id,
+             "original_instruction_id": line.original_instruction_id,
+             "original_end_to_end_id": line.original_end_to_end_id, "status": line.status,
+             "outcome": line.outcome.value, "reason_codes": list(line.reason_codes),
+             "additional_info": line.additional_info, "where": line.where} for line in lines]
 
 
 def _amount(money: Money | None) -> str | None:

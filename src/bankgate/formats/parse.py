@@ -12,18 +12,19 @@ from typing import IO, Any, cast
 from bankgate.domain import Statement
 from bankgate.errors import FormatError
 from bankgate.formats.iso20022.camt import detect_camt, read_camt
-from bankgate.formats.normalized_json import document
+from bankgate.formats.iso20022.pain002 import detect_pain002, read_pain002
+from bankgate.formats.normalized_json import document, status_lines
 from bankgate.formats.swift.mt940 import detect_mt94x, read_mt940
 
 __all__ = ["FORMATS", "detect", "parse_to_json"]
 
-FORMATS = ("camt.052", "camt.053", "camt.054", "mt940", "mt942")
+FORMATS = ("camt.052", "camt.053", "camt.054", "mt940", "mt942", "pain.002")
 _HEAD = 64 * 1024
 
 
 def detect(head: bytes) -> str | None:
     """The format of a file from its first bytes, or None."""
-    return detect_camt(head) or detect_mt94x(head)
+    return detect_camt(head) or detect_pain002(head) or detect_mt94x(head)
 
 
 def parse_to_json(stream: IO[bytes], origin: str, fmt: str | None = None) -> dict[str, Any]:
@@ -35,9 +36,14 @@ def parse_to_json(stream: IO[bytes], origin: str, fmt: str | None = None) -> dic
     if fmt is not None and (found is None or not found.startswith(fmt)):
         raise FormatError(origin, "", f"expected {fmt}, the file is "
                           f"{found or 'of an unknown format'}")
+    if found is None and b"pacs.002" in head:
+        raise FormatError(origin, "", "this is a pacs.002 interbank status report; bankgate "
+                          "reads the customer status report pain.002")
     if found is None:
         raise FormatError(origin, "", f"unknown format (bankgate reads {', '.join(FORMATS)}); "
                           "name it with --format")
+    if found.startswith("pain.002"):
+        return document(found, [], status_lines(read_pain002(stream, origin)))
     statements: list[Statement] = list(
         read_mt940(stream, origin) if found.startswith("mt94") else read_camt(stream, origin))
     return document(found, statements)
