@@ -55,7 +55,7 @@ def test_a_rejected_payment_block_rejects_transactions_that_give_no_status():
 
 
 def test_other_messages_are_refused_and_detection_tells_them_apart():
-    with pytest.raises(FormatError, match="not a pain.002"):
+    with pytest.raises(FormatError, match=r"not a pain\.002"):
         read("oca__test-sepa-pain-unpaid-invalid.xml")
     head = (SAMPLES / "cbpr__pacs002_status_report_sample.xml").read_bytes()[:4000]
     assert detect_pain002(head) is None
