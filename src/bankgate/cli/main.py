@@ -142,6 +142,27 @@ def parse(file: Path = typer.Argument(..., help="A bank file (camt.052/053/054, 
     print_json(result)
 
 
+@cli.command("import")
+@one_line_errors
+def import_file(file: Path = typer.Argument(..., help="A statement file (camt.05x, MT940/942)."),
+                ) -> None:
+    """Store a bank statement file: idempotent, all or nothing, raw file archived by hash."""
+    from bankgate.services.statements import import_statement_file
+
+    if not file.is_file():
+        raise ConfigError(f"{file}: not a readable file")
+    app = _app()
+    try:
+        done = import_statement_file(uow=app.uow, content=file.read_bytes(), origin=file.name,
+                                     now=app.now)
+    finally:
+        app.close()
+    print(f"{file.name}: {done.format}, {done.statements} statement(s), {done.entries} "
+          f"entries, {done.new_entries} new; archived as sha256 {done.raw_sha256[:16]}…")
+    for issue in done.issues:
+        print(f"  check: {issue}")
+
+
 @cli.command()
 @one_line_errors
 def demo(directory: Path | None = typer.Option(None, "--dir", help="Folder for the store "

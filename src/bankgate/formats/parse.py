@@ -16,7 +16,7 @@ from bankgate.formats.iso20022.pain002 import detect_pain002, read_pain002
 from bankgate.formats.normalized_json import document, status_lines
 from bankgate.formats.swift.mt940 import detect_mt94x, read_mt940
 
-__all__ = ["FORMATS", "detect", "parse_to_json"]
+__all__ = ["FORMATS", "detect", "parse_to_json", "read_statement_file"]
 
 FORMATS = ("camt.052", "camt.053", "camt.054", "mt940", "mt942", "pain.002")
 _HEAD = 64 * 1024
@@ -47,3 +47,13 @@ def parse_to_json(stream: IO[bytes], origin: str, fmt: str | None = None) -> dic
     statements: list[Statement] = list(
         read_mt940(stream, origin) if found.startswith("mt94") else read_camt(stream, origin))
     return document(found, statements)
+
+
+def read_statement_file(content: bytes, origin: str) -> tuple[str, list[Statement]]:
+    """The format and every statement of a statement file (camt.052/053/054, MT940/942)."""
+    found = detect(content[:_HEAD])
+    if found is None or found.startswith("pain.002"):
+        raise FormatError(origin, "", "not a statement file (camt.052/053/054, MT940/942)")
+    stream = io.BytesIO(content)
+    reader = read_mt940 if found.startswith("mt94") else read_camt
+    return found, list(reader(stream, origin))

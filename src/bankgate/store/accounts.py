@@ -39,6 +39,11 @@ class AccountRepository:
         rows = self._conn.execute(select(accounts).order_by(accounts.c.bank, accounts.c.id))
         return [_to_account(row._mapping) for row in rows]
 
+    def by_number(self, number: str) -> list[CompanyAccount]:
+        """Accounts with this number at any bank (an IBAN is unique; a domestic one may not be)."""
+        rows = self._conn.execute(select(accounts).where(accounts.c.number == number))
+        return [_to_account(row._mapping) for row in rows]
+
     def find(self, bank: str, number: str) -> CompanyAccount | None:
         """The account with this number at this bank, if we hold it."""
         row = self._conn.execute(select(accounts).where(
