@@ -42,11 +42,11 @@ class _Bounded:
 
 
 def iter_elements(stream: IO[bytes], origin: str, tags: frozenset[str], *,
-                  limit: int = MAX_XML_BYTES) -> Iterator[etree._Element]:
+                  limit: int = MAX_XML_BYTES, free: bool = True) -> Iterator[etree._Element]:
     """Yield each complete element whose local name is in `tags`, then free it.
 
     Memory stays bounded by the largest such element, whatever the file size. The caller
-    must not keep references to yielded elements.
+    must not keep references to yielded elements. With `free=False` the caller frees them.
     """
     head = stream.read(_PROLOG_BYTES)
     if not head.strip():
@@ -55,12 +55,13 @@ def iter_elements(stream: IO[bytes], origin: str, tags: frozenset[str], *,
         raise FormatError(origin, "prolog", "a DOCTYPE or ENTITY declaration is not allowed "
                           "(entity expansion and external DTDs are refused)")
     events = etree.iterparse(_Bounded(stream, head, limit, origin), events=("end",),
+                             tag=[f"{{*}}{t}" for t in sorted(tags)],
                              resolve_entities=False, no_network=True, load_dtd=False,
                              huge_tree=False, remove_comments=True, remove_pis=True)
     try:
-        for _, element in events:
-            if local(element.tag) in tags:
-                yield element
+        for _, element in events:  # lxml matches the tags in C, any namespace
+            yield element
+            if free:
                 _free(element)
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else "?"

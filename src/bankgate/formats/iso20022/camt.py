@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import IO, Final
@@ -66,20 +67,54 @@ def read_camt(stream: IO[bytes], origin: str) -> Iterator[Statement]:
             with no statement at all is an error, never an empty success.
     """
     count = 0
-    for element in iter_elements(stream, origin, CAMT_TAGS):
+    current: _Statement | None = None
+    for element in iter_elements(stream, origin, CAMT_TAGS | {"Ntry"}, free=False):
         parent = element.getparent()
+        if local(element.tag) == "Ntry":
+            if parent is None or local(parent.tag) not in CAMT_TAGS:
+                continue  # an Ntry is always directly in its statement
+            if current is None or current.el is not parent:
+                current = _Statement(parent, origin, f"/{local(parent.tag)}[{count + 1}]")
+            current.add_entry(element)
+            _free_entry(element)
+            continue
         if parent is None or not local(parent.tag).startswith("BkToCstmr"):
             continue  # a same-named element deeper down is not a statement
         count += 1
-        yield _Statement(element, origin, f"/{local(element.tag)}[{count}]").build()
+        if current is None or current.el is not element:
+            current = _Statement(element, origin, f"/{local(element.tag)}[{count}]")
+        yield current.build()
+        current = None
+        _free_entry(element)
     if count == 0:
         raise FormatError(origin, "/Document", "no statement, report or notification "
                           "(Stmt, Rpt, Ntfctn) in the file")
 
 
+def _free_entry(element: etree._Element) -> None:
+    """Drop a converted element and the already-converted siblings before it."""
+    element.clear()
+    parent = element.getparent()
+    while parent is not None and element.getprevious() is not None:
+        previous = element.getprevious()
+        if previous is None or local(previous.tag) != local(element.tag):
+            break  # keep the statement's header (Id, Acct, Bal) for build()
+        parent.remove(previous)
+
+
 class _Statement:
     def __init__(self, element: etree._Element, origin: str, where: str) -> None:
         self.el, self.origin, self.where = element, origin, where
+        _use_namespace(str(element.tag))
+        self._entries: list[StatementEntry] = []
+        self._seen: Counter[tuple[object, ...]] = Counter()
+        self._refs: Counter[str | None] = Counter()
+        self._pending: list[tuple[etree._Element, str]] = []
+
+    def add_entry(self, node: etree._Element) -> None:
+        """Convert one entry as soon as the parser has it."""
+        n = len(self._entries) + 1
+        self._entries.append(self.entry(node, f"/Ntry[{n}]", self._seen, None))
 
     def fail(self, where: str, message: str) -> FormatError:
         return FormatError(self.origin, f"{self.where}{where}", message)
@@ -94,7 +129,7 @@ class _Statement:
             raise self.fail("/Acct/Id", "the account has neither an IBAN nor another id")
         balances = tuple(self.balance(b, n) for n, b in enumerate(_all(self.el, "Bal"), 1))
         cur = self.currency(_text(account, "Ccy"), balances)
-        entries = self.entries(cur)
+        entries = _unique_references(tuple(self._entries))
         opening = _pick(balances, BalanceType.OPENING_BOOKED,
                         BalanceType.PREVIOUSLY_CLOSED_BOOKED)
         closing = _pick(balances, BalanceType.CLOSING_BOOKED)
@@ -109,9 +144,8 @@ class _Statement:
 
     def currency(self, declared: str | None, balances: tuple[Balance, ...]) -> Currency:
         code = declared or (balances[0].amount.currency.code if balances else None)
-        if code is None:
-            first = _find(self.el, "Ntry/Amt")
-            code = first.get("Ccy") if first is not None else None
+        if code is None and self._entries:
+            code = self._entries[0].amount.currency.code
         if code is None:
             raise self.fail("/Acct/Ccy", "no currency: neither the account nor any amount "
                             "names one")
@@ -151,16 +185,8 @@ class _Statement:
                        as_of=_datetime_of(when), source=Source(origin=self.origin,
                                                                where=self.where + where))
 
-    def entries(self, cur: Currency) -> tuple[StatementEntry, ...]:
-        built: list[StatementEntry] = []
-        seen: Counter[tuple[object, ...]] = Counter()
-        refs = Counter(_text(n, "AcctSvcrRef") for n in _all(self.el, "Ntry"))
-        for n, node in enumerate(_all(self.el, "Ntry"), 1):
-            built.append(self.entry(node, f"/Ntry[{n}]", seen, refs))
-        return tuple(built)
-
     def entry(self, node: etree._Element, where: str, seen: Counter[tuple[object, ...]],
-              refs: Counter[str | None]) -> StatementEntry:
+              refs: Counter[str | None] | None) -> StatementEntry:
         sign = -1 if _text(node, "CdtDbtInd") == "DBIT" else 1
         amount = self.money(_child(node, "Amt"), f"{where}/Amt", sign=sign)
         status_code = _text(node, "Sts/Cd") or _text(node, "Sts") or "BOOK"
@@ -204,12 +230,33 @@ class _Statement:
             return_reason=_text(node, "RtrInf/Rsn/Cd"))
 
 
-def _entry_key(servicer_ref: str | None, refs: Counter[str | None],
+def _unique_references(entries: tuple[StatementEntry, ...]) -> tuple[StatementEntry, ...]:
+    """Entries whose bank reference repeats in the statement fall back to composite keys."""
+    counts = Counter(e.bank_reference for e in entries if e.key.kind == "bank_reference")
+    if all(n == 1 for n in counts.values()):
+        return entries
+    seen: Counter[tuple[object, ...]] = Counter()
+    fixed = []
+    for e in entries:
+        if e.key.kind == "bank_reference" and counts[e.bank_reference] > 1:
+            fields = (e.booking_date, e.amount, e.counterparty_name, e.remittance,
+                      e.bank_reference)
+            seen[fields] += 1
+            e = replace(e, key=composite_entry_key(
+                booking_date=e.booking_date or date.min, amount=e.amount,
+                counterparty=f"{e.counterparty_name or ''}|{e.bank_reference or ''}",
+                remittance=e.remittance or "", occurrence=seen[fields]))
+        fixed.append(e)
+    return tuple(fixed)
+
+
+def _entry_key(servicer_ref: str | None, refs: Counter[str | None] | None,
                details: tuple[EntryDetail, ...], booking: date | None, amount: Money,
                counterparty: str, remittance: str,
                seen: Counter[tuple[object, ...]]) -> EntryKey:
-    """The entry's identity: the bank's reference when unique, else UETR/TxId, else composite."""
-    if servicer_ref and refs[servicer_ref] == 1:
+    """The entry's identity: the bank's reference (made unique later), else UETR/TxId,
+    else a composite key with an occurrence number."""
+    if servicer_ref:
         return EntryKey("bank_reference", servicer_ref[:64])
     if len(details) == 1 and details[0].uetr:
         return EntryKey("uetr", details[0].uetr)
@@ -257,32 +304,43 @@ def _pick(balances: tuple[Balance, ...], *types: BalanceType) -> Balance | None:
     return None
 
 
+# Element lookups by local name, done by lxml in C with the file's namespace prefixed to
+# every step ("Tp/CdOrPrtry/Cd" → "{ns}Tp/{ns}CdOrPrtry/{ns}Cd"); paths are cached.
+_NS: list[str] = [""]
+_PATHS: dict[tuple[str, str], str] = {}
+
+
+def _use_namespace(tag: str) -> None:
+    _NS[0] = tag[: tag.index("}") + 1] if tag.startswith("{") else ""
+
+
+def _q(path: str) -> str:
+    key = (_NS[0], path)
+    found = _PATHS.get(key)
+    if found is None:
+        found = _PATHS[key] = "/".join(_NS[0] + step for step in path.split("/"))
+    return found
+
+
 def _child(node: etree._Element, name: str) -> etree._Element | None:
-    for child in node:
-        if local(child.tag) == name:
-            return child
-    return None
+    return node.find(_q(name))
 
 
 def _find(node: etree._Element, path: str) -> etree._Element | None:
-    current: etree._Element | None = node
-    for name in path.split("/"):
-        current = _child(current, name) if current is not None else None
-    return current
+    return node.find(_q(path))
 
 
 def _text(node: etree._Element, path: str) -> str | None:
-    found = _find(node, path)
-    text = found.text.strip() if found is not None and found.text else ""
-    return text or None
+    text = node.findtext(_q(path))
+    return text.strip() or None if text else None
 
 
 def _all(node: etree._Element, name: str) -> list[etree._Element]:
-    return [child for child in node if local(child.tag) == name]
+    return node.findall(_q(name))
 
 
 def _all_deep(node: etree._Element, name: str) -> list[etree._Element]:
-    return [e for e in node.iter() if local(e.tag) == name]
+    return list(node.iter(_q(name)))
 
 
 def _text_deep(node: etree._Element, holder: str, name: str) -> str | None:

@@ -102,11 +102,12 @@ def _unwrap(text: str) -> str:
 def _fields(text: str, origin: str) -> list[_Field]:
     fields: list[_Field] = []
     matches = list(_TAG.finditer(text))
+    line, counted_to = 1, 0
     for i, match in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-        value = text[match.end():end]
-        line = text.count("\n", 0, match.start()) + 1
-        fields.append(_Field(match.group(1), value.strip("\n").rstrip(), line))
+        line += text.count("\n", counted_to, match.start())  # incremental: linear overall
+        counted_to = match.start()
+        fields.append(_Field(match.group(1), text[match.end():end].strip("\n").rstrip(), line))
     return fields
 
 

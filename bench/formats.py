@@ -1,0 +1,173 @@
+"""Statement readers side by side: entries per second and peak memory (issue 4, bench/formats).
+
+Generates camt.053.001.02 and MT940 files of N entries, then runs every reader in its own
+process (fresh memory; peak RSS measured with getrusage): bankgate's readers, a bare lxml
+iterparse walk that pulls five fields per entry (the floor), and the peer libraries, which
+live in a separate virtualenv (`.venv-bench`) so they never touch the project's own.
+
+    .venv/bin/python bench/formats.py --entries 10000,100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PEERS_PY = ROOT / ".venv-bench" / "bin" / "python"
+
+
+def generate_camt053(entries: int, path: Path) -> None:
+    """A camt.053.001.02 statement with `entries` entries, each with one TxDtls."""
+    with path.open("w", encoding="utf-8") as out:
+        out.write("<?xml version='1.0' encoding='UTF-8'?>\n<Document xmlns='urn:iso:std:iso:"
+                  "20022:tech:xsd:camt.053.001.02'><BkToCstmrStmt><GrpHdr><MsgId>BENCH</MsgId>"
+                  "<CreDtTm>2026-11-23T08:00:00</CreDtTm></GrpHdr><Stmt><Id>S1</Id>"
+                  "<CreDtTm>2026-11-23T08:00:00</CreDtTm><Acct><Id><IBAN>DE89370400440532013000"
+                  "</IBAN></Id><Ccy>EUR</Ccy></Acct>")
+        total = 0
+        for n in range(entries):
+            total += 100 + n % 1000
+        for code, amount in (("OPBD", 0), ("CLBD", total)):
+            out.write(f"<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp>"
+                      f"<Amt Ccy='EUR'>{amount // 100}.{amount % 100:02d}</Amt>"
+                      "<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-11-23</Dt></Dt></Bal>")
+        for n in range(entries):
+            cents = 100 + n % 1000
+            out.write(
+                f"<Ntry><NtryRef>{n}</NtryRef><Amt Ccy='EUR'>{cents // 100}.{cents % 100:02d}"
+                "</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2026-11-23</Dt>"
+                "</BookgDt><ValDt><Dt>2026-11-23</Dt></ValDt>"
+                f"<AcctSvcrRef>ASR{n:012d}</AcctSvcrRef><BkTxCd><Domn><Cd>PMNT</Cd><Fmly>"
+                "<Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd><NtryDtls>"
+                f"<TxDtls><Refs><EndToEndId>E2E{n:012d}</EndToEndId><TxId>TX{n:010d}</TxId>"
+                f"</Refs><AmtDtls><TxAmt><Amt Ccy='EUR'>{cents // 100}.{cents % 100:02d}</Amt>"
+                f"</TxAmt></AmtDtls><RltdPties><Dbtr><Nm>Kunde {n} GmbH</Nm></Dbtr><DbtrAcct>"
+                "<Id><IBAN>NL91ABNA0417164300</IBAN></Id></DbtrAcct></RltdPties><RmtInf>"
+                f"<Ustrd>Rechnung {n}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>")
+        out.write("</Stmt></BkToCstmrStmt></Document>\n")
+
+
+def generate_mt940(entries: int, path: Path) -> None:
+    """An MT940 statement with `entries` lines, each with a structured :86:."""
+    total = sum(100 + n % 1000 for n in range(entries))
+    with path.open("w", encoding="latin-1") as out:
+        out.write(":20:BENCH\n:25:DE89370400440532013000\n:28C:1/1\n:60F:C261123EUR0,00\n")
+        for n in range(entries):
+            cents = 100 + n % 1000
+            out.write(f":61:2611231123C{cents // 100},{cents % 100:02d}NTRFE2E{n:09d}//B{n:012d}"
+                      f"\n:86:166?00GUTSCHRIFT?20EREF+E2E{n:09d}?21SVWZ+Rechnung {n}?32Kunde"
+                      f" {n} GmbH?31NL91ABNA0417164300\n")
+        out.write(f":62F:C261123EUR{total // 100},{total % 100:02d}\n-\n")
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_ours_camt(path: Path) -> int:
+    from bankgate.formats.iso20022.camt import read_camt
+
+    with path.open("rb") as stream:
+        return sum(len(s.entries) for s in read_camt(stream, path.name))
+
+
+def run_ours_mt940(path: Path) -> int:
+    from bankgate.formats.swift.mt940 import read_mt940
+
+    with path.open("rb") as stream:
+        return sum(len(s.entries) for s in read_mt940(stream, path.name))
+
+
+def run_bare_lxml(path: Path) -> int:
+    """The floor: iterparse, five fields per entry, elements cleared as we go."""
+    from lxml import etree
+
+    ns = "{urn:iso:std:iso:20022:tech:xsd:camt.053.001.02}"
+    count = 0
+    for _, el in etree.iterparse(str(path), events=("end",), tag=f"{ns}Ntry"):
+        fields = (el.findtext(f"{ns}Amt"), el.findtext(f"{ns}CdtDbtInd"),
+                  el.findtext(f"{ns}BookgDt/{ns}Dt"), el.findtext(f"{ns}AcctSvcrRef"),
+                  el.findtext(f".//{ns}EndToEndId"))
+        count += fields[0] is not None
+        el.clear()
+        while el.getprevious() is not None:
+            del el.getparent()[0]
+    return count
+
+
+RUNNERS = {"bankgate camt": run_ours_camt, "bankgate mt940": run_ours_mt940,
+           "bare lxml iterparse (5 fields)": run_bare_lxml}
+
+
+def measure(name: str, path: Path) -> dict[str, Any]:
+    """Run one reader in this process; entries, seconds and peak memory."""
+    before = _peak_mb()
+    started = time.perf_counter()
+    entries = RUNNERS[name](path) if name in RUNNERS else _peer(name, path)
+    seconds = time.perf_counter() - started
+    return {"reader": name, "entries": entries, "seconds": round(seconds, 3),
+            "entries_per_s": round(entries / seconds) if seconds else None,
+            "peak_rss_mb": round(_peak_mb(), 1), "rss_before_mb": round(before, 1)}
+
+
+def _peer(name: str, path: Path) -> int:
+    from peers import PEERS  # bench/peers.py, run with the peers' interpreter
+
+    return PEERS[name](path)
+
+
+def in_subprocess(name: str, path: Path, python: Path) -> dict[str, Any]:
+    """`measure` in a fresh process (so peak memory is this reader's own)."""
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'bench'}:{ROOT / 'src'}"}
+    done = subprocess.run([str(python), __file__, "--one", name, str(path)], env=env,
+                          capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        return {"reader": name, "error": (done.stderr.strip().splitlines() or ["?"])[-1][:200]}
+    return dict(json.loads(done.stdout))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", default="10000,100000")
+    parser.add_argument("--one", nargs=2, metavar=("READER", "FILE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(args.one[0], Path(args.one[1]))))
+        return
+    from peers import CAMT_PEERS, MT940_PEERS
+
+    peers_ok = PEERS_PY.exists()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bankgate-fmt-") as tmp:
+        for size in (int(s) for s in args.entries.split(",")):
+            camt, mt940 = Path(tmp) / f"camt053-{size}.xml", Path(tmp) / f"mt940-{size}.sta"
+            generate_camt053(size, camt)
+            generate_mt940(size, mt940)
+            plan = [("bankgate camt", camt, Path(sys.executable)),
+                    ("bare lxml iterparse (5 fields)", camt, Path(sys.executable)),
+                    ("bankgate mt940", mt940, Path(sys.executable))]
+            if peers_ok:  # pycamt reads ~100 entries/s: only at the smallest size
+                plan += [(p, camt, PEERS_PY) for p in CAMT_PEERS
+                         if p != "pycamt" or size <= 10_000]
+                plan += [(p, mt940, PEERS_PY) for p in MT940_PEERS]
+            for name, path, python in plan:
+                result = {"size": size, "file_mb": round(path.stat().st_size / 2**20, 1),
+                          **in_subprocess(name, path, python)}
+                results.append(result)
+                print(json.dumps(result, ensure_ascii=False), flush=True)
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "formats.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
