@@ -187,16 +187,17 @@ class _Statement:
 
     def entry(self, node: etree._Element, where: str, seen: Counter[tuple[object, ...]],
               refs: Counter[str | None] | None) -> StatementEntry:
-        sign = -1 if _text(node, "CdtDbtInd") == "DBIT" else 1
+        own = _index(node, stop="NtryDtls")  # one walk; TxDtls are indexed on their own
+        sign = -1 if own.get("CdtDbtInd") == "DBIT" else 1
         amount = self.money(_child(node, "Amt"), f"{where}/Amt", sign=sign)
-        status_code = _text(node, "Sts/Cd") or _text(node, "Sts") or "BOOK"
-        booking = _date_of(_text(node, "BookgDt/Dt") or _text(node, "BookgDt/DtTm"))
-        value = _date_of(_text(node, "ValDt/Dt") or _text(node, "ValDt/DtTm"))
+        status_code = own.get("Sts/Cd") or own.get("Sts") or "BOOK"
+        booking = _date_of(own.get("BookgDt/Dt") or own.get("BookgDt/DtTm"))
+        value = _date_of(own.get("ValDt/Dt") or own.get("ValDt/DtTm"))
         details = tuple(self.detail(d, sign, f"{where}/NtryDtls/TxDtls[{i}]")
                         for i, d in enumerate(_all_deep(node, "TxDtls"), 1))
         first = details[0] if len(details) == 1 else EntryDetail()
-        servicer_ref = _text(node, "AcctSvcrRef")
-        remittance = first.remittance or _text(node, "AddtlNtryInf")
+        servicer_ref = own.get("AcctSvcrRef")
+        remittance = first.remittance or own.get("AddtlNtryInf")
         counterparty = first.counterparty_name or ""
         key = _entry_key(servicer_ref, refs, details, booking, amount, counterparty,
                          remittance or "", seen)
@@ -207,10 +208,11 @@ class _Statement:
             counterparty_account=first.counterparty_account, remittance=remittance,
             source=Source(origin=self.origin, where=self.where + where),
             account_servicer_reference=servicer_ref, instruction_id=first.instruction_id,
-            is_reversal=_text(node, "RvslInd") == "true",
-            bank_transaction_code=_bank_code(node), transactions=details)
+            is_reversal=own.get("RvslInd") == "true", bank_transaction_code=_bank_code(own),
+            transactions=details)
 
     def detail(self, node: etree._Element, sign: int, where: str) -> EntryDetail:
+        own = _index(node)
         amount_node = _find(node, "AmtDtls/TxAmt/Amt")
         if amount_node is None:
             amount_node = _child(node, "Amt")
@@ -219,15 +221,45 @@ class _Statement:
         party = "Dbtr" if sign > 0 else "Cdtr"
         texts = [t.text.strip() for t in _all_deep(node, "Ustrd") if t.text and t.text.strip()]
         return EntryDetail(
-            amount=amount, end_to_end_id=_clean_ref(_text(node, "Refs/EndToEndId")),
-            instruction_id=_text(node, "Refs/InstrId"), transaction_id=_text(node, "Refs/TxId"),
-            uetr=_text(node, "Refs/UETR"),
-            account_servicer_reference=_text(node, "Refs/AcctSvcrRef"),
-            counterparty_name=_party_name(node, party),
-            counterparty_account=_party_account(node, party),
+            amount=amount, end_to_end_id=_clean_ref(own.get("Refs/EndToEndId")),
+            instruction_id=own.get("Refs/InstrId"), transaction_id=own.get("Refs/TxId"),
+            uetr=own.get("Refs/UETR"), account_servicer_reference=own.get("Refs/AcctSvcrRef"),
+            counterparty_name=own.get(f"RltdPties/{party}/Nm")
+            or own.get(f"RltdPties/{party}/Pty/Nm"),
+            counterparty_account=own.get(f"RltdPties/{party}Acct/Id/IBAN")
+            or own.get(f"RltdPties/{party}Acct/Id/Othr/Id"),
             remittance=" ".join(texts) or None,
-            structured_reference=_text_deep(node, "CdtrRefInf", "Ref"),
-            return_reason=_text(node, "RtrInf/Rsn/Cd"))
+            structured_reference=own.get("RmtInf/Strd/CdtrRefInf/Ref"),
+            return_reason=own.get("RtrInf/Rsn/Cd"))
+
+
+def _index(node: etree._Element, stop: str = "") -> dict[str, str]:
+    """The text of every descendant by its local-name path (first occurrence wins).
+
+    One walk of the subtree instead of a lookup per field; `stop` names a child whose
+    subtree is left out (it is read on its own).
+    """
+    found: dict[str, str] = {}
+    cut = len(_NS[0])
+
+    def walk(element: etree._Element, prefix: str) -> None:
+        for child in element:
+            tag = child.tag
+            if not isinstance(tag, str):
+                continue
+            name = prefix + tag[cut:]
+            if name == stop:
+                continue
+            text = child.text
+            if text is not None and name not in found:
+                stripped = text.strip()
+                if stripped:
+                    found[name] = stripped
+            if len(child):
+                walk(child, name + "/")
+
+    walk(node, "")
+    return found
 
 
 def _unique_references(entries: tuple[StatementEntry, ...]) -> tuple[StatementEntry, ...]:
@@ -273,27 +305,12 @@ def _clean_ref(ref: str | None) -> str | None:
     return None if ref in (None, "NOTPROVIDED") else ref
 
 
-def _bank_code(node: etree._Element) -> str | None:
-    domain = _text(node, "BkTxCd/Domn/Cd")
+def _bank_code(own: dict[str, str]) -> str | None:
+    domain = own.get("BkTxCd/Domn/Cd")
     if domain:
-        parts = (domain, _text(node, "BkTxCd/Domn/Fmly/Cd"),
-                 _text(node, "BkTxCd/Domn/Fmly/SubFmlyCd"))
+        parts = (domain, own.get("BkTxCd/Domn/Fmly/Cd"), own.get("BkTxCd/Domn/Fmly/SubFmlyCd"))
         return "/".join(p for p in parts if p)
-    return _text(node, "BkTxCd/Prtry/Cd")
-
-
-def _party_name(node: etree._Element, party: str) -> str | None:
-    holder = _find(node, f"RltdPties/{party}")
-    if holder is None:
-        return None
-    return _text(holder, "Nm") or _text(holder, "Pty/Nm")
-
-
-def _party_account(node: etree._Element, party: str) -> str | None:
-    account = _find(node, f"RltdPties/{party}Acct/Id")
-    if account is None:
-        return None
-    return _text(account, "IBAN") or _text(account, "Othr/Id")
+    return own.get("BkTxCd/Prtry/Cd")
 
 
 def _pick(balances: tuple[Balance, ...], *types: BalanceType) -> Balance | None:
@@ -341,14 +358,6 @@ def _all(node: etree._Element, name: str) -> list[etree._Element]:
 
 def _all_deep(node: etree._Element, name: str) -> list[etree._Element]:
     return list(node.iter(_q(name)))
-
-
-def _text_deep(node: etree._Element, holder: str, name: str) -> str | None:
-    for found in _all_deep(node, holder):
-        text = _text(found, name)
-        if text:
-            return text
-    return None
 
 
 def _date_of(text: str | None) -> date | None:
