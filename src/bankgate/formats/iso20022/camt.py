@@ -136,7 +136,8 @@ class _Statement:
         statement_id = _text(self.el, "Id") or ""
         if not statement_id:
             raise self.fail("/Id", "the statement id (Id) is missing")
-        on = closing.as_of.date() if closing else _date_of(_text(self.el, "CreDtTm"))
+        on = closing.as_of.date() if closing else self.date(_text(self.el, "CreDtTm"),
+                                                             "/CreDtTm")
         return Statement(id=statement_id, account=number, currency=cur, opening=opening,
                          closing=closing, entries=entries,
                          source=Source(origin=self.origin, where=self.where), on=on,
@@ -150,6 +151,15 @@ class _Statement:
             raise self.fail("/Acct/Ccy", "no currency: neither the account nor any amount "
                             "names one")
         return self.ccy(code, "/Acct/Ccy")
+
+    def moment(self, text: str, where: str) -> datetime:
+        try:
+            return _datetime_of(text)
+        except ValueError as exc:
+            raise self.fail(where, f"{text!r} is not a date or date-time") from exc
+
+    def date(self, text: str | None, where: str) -> date | None:
+        return self.moment(text, where).date() if text else None
 
     def ccy(self, code: str, where: str) -> Currency:
         try:
@@ -182,7 +192,7 @@ class _Statement:
             raise self.fail(f"{where}/Dt", "the balance has no date, nor the statement one")
         return Balance(account="", type=_BALANCE_TYPES.get(code, BalanceType.OTHER), code=code,
                        amount=self.money(_child(node, "Amt"), f"{where}/Amt", sign=sign),
-                       as_of=_datetime_of(when), source=Source(origin=self.origin,
+                       as_of=self.moment(when, f"{where}/Dt"), source=Source(origin=self.origin,
                                                                where=self.where + where))
 
     def entry(self, node: etree._Element, where: str, seen: Counter[tuple[object, ...]],
@@ -191,8 +201,8 @@ class _Statement:
         sign = -1 if own.get("CdtDbtInd") == "DBIT" else 1
         amount = self.money(_child(node, "Amt"), f"{where}/Amt", sign=sign)
         status_code = own.get("Sts/Cd") or own.get("Sts") or "BOOK"
-        booking = _date_of(own.get("BookgDt/Dt") or own.get("BookgDt/DtTm"))
-        value = _date_of(own.get("ValDt/Dt") or own.get("ValDt/DtTm"))
+        booking = self.date(own.get("BookgDt/Dt") or own.get("BookgDt/DtTm"), f"{where}/BookgDt")
+        value = self.date(own.get("ValDt/Dt") or own.get("ValDt/DtTm"), f"{where}/ValDt")
         details = tuple(self.detail(d, sign, f"{where}/NtryDtls/TxDtls[{i}]")
                         for i, d in enumerate(_all_deep(node, "TxDtls"), 1))
         first = details[0] if len(details) == 1 else EntryDetail()
@@ -358,10 +368,6 @@ def _all(node: etree._Element, name: str) -> list[etree._Element]:
 
 def _all_deep(node: etree._Element, name: str) -> list[etree._Element]:
     return list(node.iter(_q(name)))
-
-
-def _date_of(text: str | None) -> date | None:
-    return _datetime_of(text).date() if text else None
 
 
 def _datetime_of(text: str) -> datetime:

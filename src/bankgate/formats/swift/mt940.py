@@ -193,7 +193,8 @@ class _Reader:
               seen: Counter[tuple[object, ...]]) -> StatementEntry:
         match = _LINE61.match(field.value)
         if match is None:
-            raise self.fail(field, f"{field.value.splitlines()[0]!r} is not a statement line "
+            first = (field.value.splitlines() or [""])[0]
+            raise self.fail(field, f"{first!r} is not a statement line "
                             "(value date, D/C mark, amount, type code, reference)")
         value_date = self.day(match["value"], field)
         booking = _entry_date(value_date, match["entry"]) or value_date
