@@ -124,3 +124,14 @@ def test_parse_prints_normalized_json_and_refuses_bad_files_in_one_line(tmp_path
     assert unknown.returncode == 2 and "unknown format" in unknown.stderr
     mismatch = bankgate("parse", str(sample), "--format", "camt.053")
     assert mismatch.returncode == 2 and "expected camt.053" in mismatch.stderr
+
+
+@pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared/samples is not beside this checkout")
+@pytest.mark.parametrize(("name", "profile"), [("cmb.csv", "csv:cmb_debit"),
+                                               ("icbc-debit-v1.csv", "csv:icbc_debit_v1"),
+                                               ("boc.csv", "csv:boc_credit")])
+def test_parse_detects_chinese_bank_csv_exports(name: str, profile: str):
+    done = bankgate("parse", str(SAMPLES / "cn-csv" / name))
+    assert done.returncode == 0, done.stderr
+    parsed = json.loads(done.stdout)
+    assert parsed["format"] == profile and parsed["statements"][0]["entries"]

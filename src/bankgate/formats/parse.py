@@ -11,6 +11,7 @@ from typing import IO, Any, cast
 
 from bankgate.domain import Statement
 from bankgate.errors import FormatError
+from bankgate.formats.csvprofiles import builtin_profiles, detect_profile, read_csv_statement
 from bankgate.formats.iso20022.camt import detect_camt, read_camt
 from bankgate.formats.iso20022.pain002 import detect_pain002, read_pain002
 from bankgate.formats.normalized_json import document, status_lines
@@ -18,13 +19,26 @@ from bankgate.formats.swift.mt940 import detect_mt94x, read_mt940
 
 __all__ = ["FORMATS", "detect", "parse_to_json", "read_statement_file"]
 
-FORMATS = ("camt.052", "camt.053", "camt.054", "mt940", "mt942", "pain.002")
+FORMATS = ("camt.052", "camt.053", "camt.054", "mt940", "mt942", "pain.002", "csv")
 _HEAD = 64 * 1024
 
 
 def detect(head: bytes) -> str | None:
-    """The format of a file from its first bytes, or None."""
-    return detect_camt(head) or detect_pain002(head) or detect_mt94x(head)
+    """The format of a file from its first bytes, or None ("csv:<profile>" for bank CSVs)."""
+    found = detect_camt(head) or detect_pain002(head) or detect_mt94x(head)
+    if found is None:
+        profile = detect_profile(head)
+        found = f"csv:{profile.name}" if profile else None
+    return found
+
+
+def _read(found: str, stream: IO[bytes], origin: str) -> list[Statement]:
+    if found.startswith("csv:"):
+        profile = builtin_profiles()[found.removeprefix("csv:")]
+        return [read_csv_statement(stream, profile, origin)]
+    if found.startswith("mt94"):
+        return list(read_mt940(stream, origin))
+    return list(read_camt(stream, origin))
 
 
 def parse_to_json(stream: IO[bytes], origin: str, fmt: str | None = None) -> dict[str, Any]:
@@ -44,16 +58,13 @@ def parse_to_json(stream: IO[bytes], origin: str, fmt: str | None = None) -> dic
                           "name it with --format")
     if found.startswith("pain.002"):
         return document(found, [], status_lines(read_pain002(stream, origin)))
-    statements: list[Statement] = list(
-        read_mt940(stream, origin) if found.startswith("mt94") else read_camt(stream, origin))
-    return document(found, statements)
+    return document(found, _read(found, stream, origin))
 
 
 def read_statement_file(content: bytes, origin: str) -> tuple[str, list[Statement]]:
     """The format and every statement of a statement file (camt.052/053/054, MT940/942)."""
     found = detect(content[:_HEAD])
     if found is None or found.startswith("pain.002"):
-        raise FormatError(origin, "", "not a statement file (camt.052/053/054, MT940/942)")
-    stream = io.BytesIO(content)
-    reader = read_mt940 if found.startswith("mt94") else read_camt
-    return found, list(reader(stream, origin))
+        raise FormatError(origin, "", "not a statement file (camt.052/053/054, MT940/942, or "
+                          "a bank CSV export with a known profile)")
+    return found, _read(found, io.BytesIO(content), origin)
