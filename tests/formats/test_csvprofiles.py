@@ -264,3 +264,14 @@ def test_a_wrong_profile_is_refused_naming_the_key(tmp_path: Path, toml: str, ke
 
 
 SRC_PROFILES = Path(__file__).resolve().parents[2] / "src/bankgate/formats/csvprofiles/builtin"
+
+
+def test_an_xlsx_that_unpacks_too_large_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bankgate.formats.csvprofiles import reader
+
+    monkeypatch.setattr(reader, "MAX_XLSX_UNPACKED_BYTES", 1000)
+    buffer = io.BytesIO()
+    Workbook().save(buffer)
+    with pytest.raises(FormatError, match="refused"):
+        read_csv_statement(io.BytesIO(buffer.getvalue()), builtin_profiles()["cmb_debit"],
+                           "bomb.xlsx")
