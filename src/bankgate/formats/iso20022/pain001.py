@@ -7,9 +7,10 @@ wrapper); every file written is validated against the official XSD shipped in `x
 
 Text follows one of two profiles (`_PROFILES`), chosen per batch:
 
-- ``sepa`` — a EUR batch from an IBAN: the EPC SEPA character set (EPC217-08: a-z A-Z 0-9
-  / - ? : ( ) . , ' + and space). Letters with diacritics lose them (é → e, ß → ss), other
-  characters become ``.``; names are cut to 70 characters (EPC Max70Text), remittance to 140.
+- ``sepa`` — a EUR batch from an IBAN: the basic Latin set of the EPC SCT implementation
+  guidelines (a-z A-Z 0-9 / - ? : ( ) . , ' + and space). Letters with diacritics lose
+  them (é → e, ß → ss), other characters become ``.``; names are cut to 70 characters
+  (EPC Max70Text), remittance to 140.
 - ``unicode`` — CNY (domestic) and other cross-border payments: text stays Unicode as the
   ISO XSD allows (Chinese bank host systems require 户名 in Chinese); names and remittance
   are cut to 140 characters (Max140Text), and characters XML cannot carry are dropped.
@@ -273,7 +274,7 @@ class _Writer:
         self.leaf(amount, "InstdAmt", _amount(order.amount.amount),
                   Ccy=order.amount.currency.code)
         payee = order.payee
-        # SEPA is IBAN-only: a creditor agent without a BIC is left out (EPC IG 2023 2.77)
+        # SEPA is IBAN-only: the creditor agent is optional there, so without a BIC it is omitted
         self.agent(tx, "CdtrAgt", payee.bank, None if self.profile.name == "sepa" else payee.bank)
         self.party(tx, "Cdtr", payee.name)
         self.account(tx, "CdtrAcct", payee.account)
