@@ -135,3 +135,23 @@ def test_parse_detects_chinese_bank_csv_exports(name: str, profile: str):
     assert done.returncode == 0, done.stderr
     parsed = json.loads(done.stdout)
     assert parsed["format"] == profile and parsed["statements"][0]["entries"]
+
+
+def test_export_pain001_writes_a_valid_file_and_refuses_float_amounts(tmp_path: Path):
+    payments = {"debtor": {"account": "6222020200001000001", "name": "示例科技有限公司",
+                           "currency": "CNY", "bank": "icbc"},
+                "execution_date": "2099-11-24",
+                "payments": [{"payee": {"name": "张三", "account": "6214830200009000002",
+                                        "bank": "cmb"}, "amount": "8650.00",
+                              "currency": "CNY"}]}
+    source = tmp_path / "payments.json"
+    source.write_text(json.dumps(payments, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "pain.xml"
+    done = bankgate("export", "pain001", str(source), "--version", "09", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert b"pain.001.001.09" in out.read_bytes() and b"<CtrlSum>8650.00</CtrlSum>" in \
+        out.read_bytes()
+    payments["payments"][0]["amount"] = 8650.0
+    source.write_text(json.dumps(payments, ensure_ascii=False), encoding="utf-8")
+    refused = bankgate("export", "pain001", str(source), "--version", "03")
+    assert refused.returncode == 2 and "/payments/0/amount" in refused.stderr

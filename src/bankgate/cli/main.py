@@ -29,9 +29,11 @@ cli = typer.Typer(name="bankgate", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False,
                   help="bankgate — bank-enterprise direct connect gateway (银企直联).")
 db_cli = typer.Typer(no_args_is_help=True, help="The store: migrations.")
+export_cli = typer.Typer(no_args_is_help=True, help="Write bank files.")
 payments_cli = typer.Typer(no_args_is_help=True, help="Payment orders (付款指令).")
 cli.add_typer(db_cli, name="db")
 cli.add_typer(payments_cli, name="payments")
+cli.add_typer(export_cli, name="export")
 
 
 @cli.callback()
@@ -140,6 +142,21 @@ def parse(file: Path = typer.Argument(..., help="A bank file (camt.052/053/054, 
     with file.open("rb") as stream:
         result = parse_to_json(stream, file.name, fmt)
     print_json(result)
+
+
+@export_cli.command("pain001")
+@one_line_errors
+def export_pain001(payments: Path = typer.Argument(..., help="PAYMENTS.json (docs/pain001.md)."),
+                   version: str = typer.Option(..., "--version", help="03 or 09"),
+                   output: Path | None = typer.Option(None, "-o", "--output",
+                                                      help="Write here instead of stdout.")
+                   ) -> None:
+    """Write a pain.001 (credit transfer initiation) valid against the official XSD."""
+    from bankgate.cli.export import export_pain001 as write
+
+    if not payments.is_file():
+        raise ConfigError(f"{payments}: not a readable file")
+    write(payments, version, output)
 
 
 @cli.command("import")
