@@ -11,8 +11,8 @@ import pytest
 from bankgate.domain import EntryStatus, check_statement
 from bankgate.errors import FormatError
 from bankgate.formats.iso20022.camt import read_camt
+from tests.samples import SAMPLES, needs_samples
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 CAMT = sorted(p for folder in ("camt052", "camt053", "camt054")
               for p in (SAMPLES / folder).glob("*.xml"))
 BROKEN = {  # deliberately broken files, and what must be said about them
@@ -46,6 +46,7 @@ def test_every_camt_sample_reads_or_is_refused_naming_the_place(path: Path):
         check_statement(stmt)  # reports, never raises
 
 
+@needs_samples
 def test_postfinance_statement_values():
     [stmt] = read("postfinance__camt.053_P_CH2909000000250094239_1110092698_0_"
                   "2020112503071366.xml")
@@ -55,6 +56,7 @@ def test_postfinance_statement_values():
     assert [str(e.amount.amount) for e in stmt.entries][:3] == ["4.50", "-77.70", "1500.00"]
 
 
+@needs_samples
 def test_a_batch_booking_keeps_its_transaction_details():
     [stmt] = read("fi-danske__camt.054.001.02.xml")
     batch = stmt.entries[0]
@@ -65,6 +67,7 @@ def test_a_batch_booking_keeps_its_transaction_details():
     assert batch.bank_transaction_code == "PMNT/RCDT/NTAV"
 
 
+@needs_samples
 def test_two_statements_in_one_file_and_old_and_new_status_forms():
     assert len(read("genkgo__camt053.v2.multi.statement.xml")) == 2
     [pending] = read("genkgo__camt052.v4.xml")  # <Sts>PDNG</Sts> (.04)
@@ -73,17 +76,20 @@ def test_two_statements_in_one_file_and_old_and_new_status_forms():
     assert booked.entries[0].status is EntryStatus.BOOKED
 
 
+@needs_samples
 def test_an_empty_day_is_an_empty_statement_not_an_error():
     [stmt] = read("oca__test-camt053-no-ntry.xml")
     assert stmt.entries == () and stmt.opening.amount == stmt.closing.amount
 
 
+@needs_samples
 def test_balances_that_do_not_add_up_are_reported_with_the_figures():
     [stmt] = read("oca__test-camt053.xml")
     [issue] = check_statement(stmt)
     assert "opening 15568.27 EUR" in issue.message and "closing balance" in issue.message
 
 
+@needs_samples
 def test_a_batch_without_details_and_the_bank_reference_as_identity():
     [stmt] = read("six__Business_Sample_camt.053.001.04.xml")
     assert [e.key.kind for e in stmt.entries] == ["bank_reference"] * 3

@@ -12,8 +12,8 @@ from bankgate.domain import check_statement
 from bankgate.errors import FormatError
 from bankgate.formats.swift.field86 import read_field86
 from bankgate.formats.swift.mt940 import read_mt940
+from tests.samples import SAMPLES, needs_samples
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 FILES = sorted([*(SAMPLES / "mt940").glob("*"), *(SAMPLES / "mt942").glob("*")])
 REFUSED = {  # fragments, truncated or invalid files, and what must be said about them
     "betterplace__amount_formats.sta": ":25:", "betterplace__empty_86.sta": ":25:",
@@ -50,6 +50,7 @@ def test_every_mt94x_sample_reads_or_is_refused_naming_the_place(path: Path):
         check_statement(stmt)  # reports, never raises
 
 
+@needs_samples
 def test_a_generic_multi_statement_file_adds_up():
     first, second = read("jejik__generic.sta")
     assert (first.opening.amount.amount, first.closing.amount.amount) == (Decimal("100.00"),
@@ -58,11 +59,13 @@ def test_a_generic_multi_statement_file_adds_up():
     assert second.opening.amount == first.closing.amount and not check_statement(second)
 
 
+@needs_samples
 def test_danske_norway_example_has_thirteen_statements():
     statements = read("mt940rs__danskebank__MT940_NO_Example.sta")
     assert len(statements) == 13 and sum(len(s.entries) for s in statements) == 24
 
 
+@needs_samples
 def test_envelopes_between_statements_are_dropped():
     statements = read("kingsquare__Asn__sample.sta")
     assert len(statements) >= 2 and all(s.closing for s in statements)
