@@ -56,13 +56,9 @@ def _app(data_dir: Path | None = None) -> App:
 @one_line_errors
 def db_upgrade() -> None:
     """Bring the store (BANKGATE_DB_URL, default ./var/bankgate.db) to the newest schema."""
-    from bankgate.store import current_revision, make_engine, migrate
+    from bankgate.services.admin import upgrade_store
 
-    settings = Settings.from_env()
-    engine = make_engine(settings.db_url)
-    migrate(engine)
-    print(f"store at revision {current_revision(engine)}")
-    engine.dispose()
+    print(f"store at revision {upgrade_store(Settings.from_env().db_url)}")
 
 
 @cli.command()
