@@ -7,9 +7,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 
 from bankgate.api import create_app
 from bankgate.bootstrap import App, build_app
@@ -18,7 +18,9 @@ from bankgate.settings import Settings
 ACCOUNTS = [{"id": "icbc-cny", "bank": "icbc", "number": "6222020200001000001",
              "currency": "CNY", "name": "示例科技有限公司"},
             {"id": "jpy-1", "bank": "icbc", "number": "6222020200001000099",
-             "currency": "JPY", "name": "示例科技有限公司"}]
+             "currency": "JPY", "name": "示例科技有限公司"},
+            {"id": "boc-cny", "bank": "boc", "number": "4563510100892345678",
+             "currency": "CNY", "name": "示例科技有限公司"}]
 
 
 @pytest.fixture(scope="session")
@@ -30,8 +32,8 @@ def ca_file(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture
 def gateway(store_url: str, ca_file: str) -> Iterator[App]:
-    banks = {"icbc": {"kind": "hostapi", "base_url": "https://127.0.0.1:9/icbc/v1",
-                      "ca_file": ca_file, "dialect": "icbc"}}
+    banks = {bank: {"kind": "hostapi", "base_url": f"https://127.0.0.1:9/{bank}/v1",
+                    "ca_file": ca_file, "dialect": bank} for bank in ("icbc", "boc")}
     app = build_app(Settings(db_url=store_url), {"accounts": ACCOUNTS, "banks": banks})
     yield app
     app.close()
@@ -54,9 +56,9 @@ def server(gateway: App) -> Iterator[str]:
 
 
 @pytest.fixture
-def client(server: str) -> Iterator[httpx.Client]:
-    """An HTTP client of the real server."""
-    with httpx.Client(base_url=server, timeout=30) as http:
+def client(gateway: App) -> Iterator[TestClient]:
+    """The real app over the real store, in process (races use `server`)."""
+    with TestClient(create_app(gateway)) as http:
         yield http
 
 

@@ -12,7 +12,8 @@ from pydantic import BaseModel, ValidationError
 
 from bankgate.api.errors import ApiRefusal
 
-__all__ = ["MAX_BODY_BYTES", "idempotency_key", "read_json", "request_hash", "validate"]
+__all__ = ["MAX_BODY_BYTES", "idempotency_key", "optional_idempotency_key", "read_json",
+           "request_hash", "validate"]
 
 MAX_BODY_BYTES: Final = 1024 * 1024
 MAX_DEPTH: Final = 8
@@ -51,16 +52,25 @@ def validate(model: type[BaseModel], document: Any, prefix: str = "") -> BaseMod
         return model.model_validate(document, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
-        pointer = prefix + "/" + "/".join(str(p) for p in first["loc"])
-        raise ApiRefusal(422, "invalid_input", f"{pointer}: {first['msg']}", pointer) from exc
+        pointer = prefix + "".join(f"/{p}" for p in first["loc"])
+        raise ApiRefusal(422, "invalid_input", f"{pointer or 'the body'}: {first['msg']}",
+                         pointer) from exc
 
 
 def idempotency_key(request: Request) -> str:
     """The Idempotency-Key header: required, 1-255 visible ASCII characters."""
-    key = request.headers.get("idempotency-key")
+    key = optional_idempotency_key(request)
     if key is None:
         raise ApiRefusal(400, "idempotency_key_required",
                          "the Idempotency-Key header is required on this request")
+    return key
+
+
+def optional_idempotency_key(request: Request) -> str | None:
+    """The Idempotency-Key header where it may be left out; checked when present."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
     if not _KEY.fullmatch(key):
         raise ApiRefusal(400, "invalid_idempotency_key",
                          "Idempotency-Key must be 1-255 visible ASCII characters")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import Request
@@ -19,7 +20,7 @@ from bankgate.errors import (
     NotFound,
 )
 
-__all__ = ["ApiRefusal", "install_error_handlers", "problem"]
+__all__ = ["ApiRefusal", "install_error_handlers", "problem", "status_of"]
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +36,29 @@ class ApiRefusal(Exception):
 def problem(status: int, code: str, detail: str, pointer: str | None = None,
             headers: dict[str, str] | None = None) -> JSONResponse:
     """A problem+JSON response."""
-    body: dict[str, Any] = {"type": f"https://bankgate.dev/problems/{code}", "title": code,
-                            "status": status, "detail": detail, "code": code}
+    body: dict[str, Any] = {"type": f"https://bankgate.dev/problems/{code}",
+                            "title": HTTPStatus(status).phrase, "status": status,
+                            "detail": detail, "code": code}
     if pointer is not None:
         body["pointer"] = pointer
     return JSONResponse(body, status_code=status, media_type="application/problem+json",
                         headers=headers)
 
 
-def _status_of(exc: BankgateError) -> int:
+_BY_CODE: dict[str, int] = {
+    NotFound.code: 404,
+    ConcurrentUpdate.code: 409,  # "conflict": also NotCancellable
+    IdempotencyConflict.code: 409,
+}
+
+
+def status_of(exc: BankgateError) -> int:
+    """The HTTP status of one of our errors: by code first, then by family."""
+    if exc.code in _BY_CODE:
+        return _BY_CODE[exc.code]
     if isinstance(exc, NotFound):
         return 404
-    if isinstance(exc, ConcurrentUpdate | IdempotencyConflict) or exc.code == "conflict":
+    if isinstance(exc, ConcurrentUpdate | IdempotencyConflict):
         return 409
     if isinstance(exc, DomainError):
         return 422
@@ -64,7 +76,7 @@ def install_error_handlers(api: Any) -> None:
 
     @api.exception_handler(BankgateError)
     async def _ours(_: Request, exc: BankgateError) -> JSONResponse:
-        status = _status_of(exc)
+        status = status_of(exc)
         if status == 500:
             log.error("request failed", exc_info=exc)
             return problem(500, "internal_error", "the request could not be completed")

@@ -14,18 +14,21 @@ __all__ = ["serve"]
 
 
 def serve(app: App, host: str, port: int, *, with_worker: bool = True) -> None:
-    """Serve until stopped; the worker stops cleanly with the server."""
+    """Serve until stopped; the worker thread, when asked for, stops cleanly with the server."""
     stop = threading.Event()
-    worker = Worker(app.job_context(), concurrency=app.settings.worker_concurrency)
-    thread = threading.Thread(target=worker.run_forever, args=(stop,), daemon=True,
-                              name="bankgate-worker")
+    worker: Worker | None = None
+    thread: threading.Thread | None = None
     if with_worker:
+        worker = Worker(app.job_context(), concurrency=app.settings.worker_concurrency)
+        thread = threading.Thread(target=worker.run_forever, args=(stop,), daemon=True,
+                                  name="bankgate-worker")
         thread.start()
     try:
         uvicorn.run(create_app(app), host=host, port=port, log_level="info")
     finally:
         stop.set()
-        if with_worker:
+        if thread is not None:
             thread.join(timeout=30)
-        worker.close()
+        if worker is not None:
+            worker.close()
         app.close()

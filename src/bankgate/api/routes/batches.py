@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from bankgate.api.deps import gateway
 from bankgate.api.schemas import order_out
+from bankgate.domain import Money, currency
 from bankgate.services import queries
 
 __all__ = ["router"]
@@ -19,7 +20,8 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
     return {"id": row["id"], "bank": row["bank"], "debtor_account": row["debtor_id"],
             "currency": row["currency"], "execution_date": row["execution_date"].isoformat(),
             "state": row["state"], "orders": row["order_count"],
-            "total_minor": row["total_minor"], "send_attempts": row["send_attempts"],
+            "total": f"{Money.from_minor(row['total_minor'], currency(row['currency'])).amount:f}",
+            "send_attempts": row["send_attempts"],
             "bank_reference": row["bank_reference"], "note": row["note"],
             "created_at": row["created_at"].isoformat(),
             "updated_at": row["updated_at"].isoformat()}

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from bankgate.api.body import idempotency_key, read_json, request_hash, validate
+from bankgate.api.body import (
+    idempotency_key,
+    optional_idempotency_key,
+    read_json,
+    request_hash,
+    validate,
+)
 from bankgate.api.deps import gateway, today
 from bankgate.api.schemas import PaymentIn, PaymentsIn, order_out
-from bankgate.domain import PaymentOrder, Status
+from bankgate.domain import CompanyAccount, IllegalTransition, PaymentOrder, Status
+from bankgate.errors import ConcurrentUpdate
 from bankgate.services import queries
 from bankgate.services.accounts import list_accounts
 from bankgate.services.crashpoints import crash_point
-from bankgate.services.intake import parse_order
-from bankgate.services.payments import cancel_order, create_orders_once
+from bankgate.services.intake import InvalidOrderInput, OrderDraft, parse_order
+from bankgate.services.payments import NotCancellable, cancel_order, create_orders_once
 
 __all__ = ["router"]
 
@@ -36,9 +45,8 @@ async def create_payments(request: Request) -> Response:
     validate(PaymentsIn if many else PaymentIn, document)
     items: list[dict[str, Any]] = document["payments"] if many else [document]
     accounts = {a.id: a for a in await run_in_threadpool(list_accounts, uow=app.uow)}
-    drafts = [parse_order({k: v for k, v in item.items() if v is not None},
-                          where=f"/payments/{i}" if many else "", accounts=accounts,
-                          today=today(app)) for i, item in enumerate(items)]
+    drafts = [_draft(item, f"/payments/{i}" if many else "", accounts, today(app))
+              for i, item in enumerate(items)]
 
     def render(orders: list[PaymentOrder]) -> tuple[int, str]:
         shown = [order_out(o) for o in orders]
@@ -51,6 +59,16 @@ async def create_payments(request: Request) -> Response:
     headers = {"Idempotency-Replayed": "true"} if created.replayed else {}
     return Response(created.body, status_code=created.status_code,
                     media_type="application/json", headers=headers)
+
+
+def _draft(item: dict[str, Any], where: str, accounts: dict[str, CompanyAccount],
+           day: date) -> OrderDraft:
+    debtor = item.get("debtor_account")
+    if debtor not in accounts:  # never echo what may be a full account number (INV-7)
+        raise InvalidOrderInput(where, "debtor_account", "is not the id of one of our accounts "
+                                "(GET /api/v1/accounts lists them)")
+    return parse_order({k: v for k, v in item.items() if v is not None}, where=where,
+                       accounts=accounts, today=day)
 
 
 @router.get("/payments", summary="List payment orders, newest first")
@@ -75,7 +93,17 @@ def get_payment(request: Request, order_id: str) -> dict[str, Any]:
 
 
 @router.post("/payments/{order_id}/cancel", summary="Cancel an order not yet batched")
-def cancel_payment(request: Request, order_id: str) -> dict[str, Any]:
-    """Cancel; 409 when the order has gone too far."""
+def cancel_payment(request: Request, order_id: str) -> JSONResponse:
+    """Cancel; 409 when the order has gone too far (Idempotency-Key optional)."""
     app = gateway(request)
-    return order_out(cancel_order(uow=app.uow, order_id=order_id, actor="api", now=app.now))
+    key = optional_idempotency_key(request)
+    try:
+        order = cancel_order(uow=app.uow, order_id=order_id, actor="api", now=app.now)
+    except (IllegalTransition, ConcurrentUpdate) as exc:
+        current = queries.order(uow=app.uow, order_id=order_id).order
+        if key is not None and current.status is Status.CANCELLED:
+            # a retry of a cancel that took effect: the same answer again
+            return JSONResponse(order_out(current), headers={"Idempotency-Replayed": "true"})
+        raise NotCancellable(f"payment order {order_id} is {current.status.value} and can no "
+                             "longer be cancelled") from exc
+    return JSONResponse(order_out(order))
