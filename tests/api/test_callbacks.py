@@ -78,3 +78,30 @@ def test_malformed_callbacks_and_unknown_banks_are_refused(client, gateway):
                       headers={"content-type": "application/json"})
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_callback"
     assert client.post("/api/v1/callbacks/nobank", content=b"{}").status_code == 404
+
+
+def test_B11_another_banks_callback_for_our_order_changes_nothing_and_is_audited(client,
+                                                                              gateway):
+    order = _accepted_order(client, gateway)
+    forged = json.dumps({"callback_id": "boc-1", "bank": "boc",
+                         "instruction_id": order["instruction_id"], "status": "ACSC",
+                         "error_code": None, "error_message": None,
+                         "at": "2026-11-23T08:00:00Z"}).encode()
+    answer = client.post("/api/v1/callbacks/boc", content=forged,
+                         headers={"content-type": "application/json"})
+    assert answer.status_code == 200 and answer.json() == {"ok": True, "moved": 0,
+                                                           "ignored": True}
+    with gateway.uow() as unit:
+        assert unit.orders.get(order["id"]).status is Status.ACCEPTED
+        assert unit.audit.count("callback.refused") == 1
+
+
+def test_a_callback_naming_another_bank_or_not_an_object_is_refused(client, gateway):
+    order = _accepted_order(client, gateway)
+    for body in (_callback(order).replace(b'"icbc"', b'"boc"'), b"[]", b'"x"',
+                 b'{"callback_id": "c"}'):
+        answer = client.post("/api/v1/callbacks/icbc", content=body,
+                             headers={"content-type": "application/json"})
+        assert answer.status_code == 400, body
+    with gateway.uow() as unit:
+        assert unit.orders.get(order["id"]).status is Status.ACCEPTED

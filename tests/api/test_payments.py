@@ -39,6 +39,27 @@ def test_the_same_key_with_another_body_is_refused(client, gateway):
     assert order_count(gateway) == 1
 
 
+def test_a_body_that_is_not_an_object_is_refused_at_the_root(client, gateway):
+    for body in ([a_payment()], "x", 1):
+        answer = client.post("/api/v1/payments", json=body, headers=KEY)
+        assert (answer.status_code, answer.json()["pointer"]) == (422, "")
+    extra = client.post("/api/v1/payments", json={"payments": [a_payment(status="settled")]},
+                        headers=KEY)
+    assert extra.status_code == 422 and extra.json()["pointer"] == "/payments/0/status"
+    assert order_count(gateway) == 0
+
+
+def test_K02_a_batch_of_payments_replays_with_the_same_ids(client, gateway):
+    body = {"payments": [a_payment(), a_payment(amount="2.00")]}
+    first = client.post("/api/v1/payments", json=body, headers=KEY)
+    again = client.post("/api/v1/payments", content=json.dumps(body, indent=2).encode(),
+                        headers={**KEY, "content-type": "application/json; charset=utf-8"})
+    assert again.status_code == 201 and again.headers["Idempotency-Replayed"] == "true"
+    assert [p["id"] for p in again.json()["payments"]] == [p["id"] for p in
+                                                            first.json()["payments"]]
+    assert order_count(gateway) == 2
+
+
 def test_several_payments_are_created_together_or_not_at_all(client, gateway):
     body = {"payments": [a_payment(), a_payment(amount="0.001")]}
     refused = client.post("/api/v1/payments", json=body, headers=KEY)
@@ -56,6 +77,8 @@ def test_several_payments_are_created_together_or_not_at_all(client, gateway):
     ({"amount": "-5.00"}, "/amount"),
     ({"amount": "0"}, "/amount"),
     ({"amount": "NaN"}, "/amount"),
+    ({"amount": "Infinity"}, "/amount"),
+    ({"amount": None, "payee_name": "x"}, "/amount"),   # a required field left out
     ({"amount": "1" * 40}, "/amount"),
     ({"debtor_account": "jpy-1", "currency": "JPY", "amount": "100.5"}, "/amount"),
     ({"currency": "cny"}, "/currency"),
@@ -70,6 +93,7 @@ def test_several_payments_are_created_together_or_not_at_all(client, gateway):
     ({"status": "settled"}, "/status"),
     ({"approved_by": "me"}, "/approved_by"),
     ({"tenant_id": "other"}, "/tenant_id"),
+    ({"debtor_account": "nobody"}, "/debtor_account"),
     ({"execution_date": "2020-01-01"}, "/execution_date"),
 ])
 def test_bad_input_is_refused_naming_the_field_and_nothing_is_stored(client, gateway, change,
@@ -128,12 +152,3 @@ def test_no_response_reveals_a_full_account_number(client, gateway):
         "/openapi.json")]
     for text in bodies:
         assert "6222020200009000001" not in text and "6222020200001000001" not in text
-
-
-def test_cancel_before_batching_and_404_for_unknown_orders(client, gateway):
-    created = client.post("/api/v1/payments", json=a_payment(), headers=KEY).json()
-    cancelled = client.post(f"/api/v1/payments/{created['id']}/cancel")
-    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
-    again = client.post(f"/api/v1/payments/{created['id']}/cancel")
-    assert again.status_code == 422 and again.json()["code"] == "illegal_transition"
-    assert client.get("/api/v1/payments/po_nope").status_code == 404
