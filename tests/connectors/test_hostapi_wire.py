@@ -43,7 +43,7 @@ def test_bank_error_texts_lose_their_account_numbers():
     line = {"instruction_id": "abc", "status": "40", "error_code": "E2001",
             "error_message": "balance of 6222020200001000001 is below the amount"}
     reason = to_status_report(line, DIALECTS["icbc"]).reason
-    assert reason == "balance of 6222****0001 is below the amount"
+    assert reason == "E2001: balance of 6222****0001 is below the amount"
 
 
 @pytest.mark.parametrize(("item", "says"), [

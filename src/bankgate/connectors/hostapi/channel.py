@@ -1,21 +1,27 @@
-"""The host API channel: the six protocol questions, each a call plus a wire translation."""
+"""The host API channel: the protocol's questions, each a call plus a wire translation.
+
+What an answer that cannot be read means depends on the call: after a submit the bank may
+have booked, so it is `OutcomeUnknown`; after a read it is `BankUnavailable` (a read is safe
+to repeat), with the raw answer kept as evidence in both cases.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
-from typing import Final
+from functools import partial
+from typing import Final, TypeVar
 
 from bankgate.connectors.base import Capability, SubmitLine
-from bankgate.connectors.hostapi.client import HostApiClient
+from bankgate.connectors.hostapi.client import Answer, HostApiClient
 from bankgate.connectors.hostapi.config import HostApiConfig
 from bankgate.connectors.hostapi.wire import (
     MalformedAnswer,
     batch_request,
     line_bytes,
     to_balances,
-    to_entry,
+    to_entries,
     to_statement,
     to_status_report,
 )
@@ -31,13 +37,18 @@ from bankgate.domain import (
 )
 from bankgate.errors import BankRejected, BankUnavailable, OutcomeUnknown, Unsupported
 
-__all__ = ["CAPABILITIES", "HostApiChannel"]
+__all__ = ["CAPABILITIES", "STATUS_CHUNK", "HostApiChannel"]
+
+T = TypeVar("T")
 
 CAPABILITIES: Final = frozenset({Capability.BALANCES, Capability.HISTORY,
                                  Capability.SUBMIT_BATCH, Capability.STATUS,
                                  Capability.STATEMENT, Capability.CALLBACKS})
 #: Instruction ids per status query (CMB allows ≤ 500, L-08; we hold every bank to it).
 STATUS_CHUNK: Final = 500
+#: Accounts per balance query (the protocol allows 1–100).
+BALANCE_CHUNK: Final = 100
+_CALLBACK_MAX_BYTES: Final = 64 * 1024
 
 
 class HostApiChannel:
@@ -56,82 +67,114 @@ class HostApiChannel:
         self._client.close()
 
     def balances(self, accounts: Sequence[CompanyAccount]) -> list[Balance]:
-        """Ledger and available balance of each account, real time."""
-        body = {"accounts": [a.number.reveal() for a in accounts]}
-        answer, _ = self._client.call("POST", "/balances", body=body, safe=True)
-        return _read(lambda: to_balances(answer, accounts, self.bank))
+        """Ledger (`INTERIM_BOOKED`) and available (`INTERIM_AVAILABLE`) balance per account."""
+        balances: list[Balance] = []
+        for start in range(0, len(accounts), BALANCE_CHUNK):
+            chunk = accounts[start:start + BALANCE_CHUNK]
+            answer = self._client.call("POST", "/balances", safe=True,
+                                       body={"accounts": [a.number.reveal() for a in chunk]})
+            balances += self._read("balances", answer,
+                                   partial(to_balances, answer.body, chunk, self.bank))
+        return balances
 
     def transactions(self, account: CompanyAccount, since: date,
                      until: date) -> Iterator[StatementEntry]:
         """Booked entries between two dates (inclusive), oldest first."""
         path = f"/accounts/{account.number.reveal()}/transactions"
         params = {"from": since.isoformat(), "to": until.isoformat()}
-        answer, _ = self._client.call("GET", path, params=params, safe=True)
+        answer = self._client.call("GET", path, params=params, safe=True)
         origin = f"hostapi:{self.bank}/transactions"
-        entries = _read(lambda: [to_entry(e, account, origin) for e in answer["entries"]])
-        return iter(entries)
+        return iter(self._read("transactions", answer,
+                               lambda: to_entries(answer.body, account, origin)))
 
     def statements(self, account: CompanyAccount, on: date) -> Statement:
         """The end-of-day statement of one day."""
         path = f"/accounts/{account.number.reveal()}/statement"
-        answer, raw = self._client.call("GET", path, params={"date": on.isoformat()}, safe=True)
-        return _read(lambda: to_statement(answer, account, on, self.bank, raw))
+        answer = self._client.call("GET", path, params={"date": on.isoformat()}, safe=True)
+        return self._read("statement", answer,
+                          lambda: to_statement(answer.body, account, on, self.bank, answer.raw))
 
     def submit(self, batch: Batch, debtor: CompanyAccount,
                lines: Sequence[SubmitLine]) -> SubmissionAck:
-        """Send a batch; idempotent at the bank on the batch id and every instruction id."""
+        """Send a batch; idempotent at the bank on the batch id and every instruction id.
+
+        Raises:
+            BankUnavailable: nothing reached the bank (after the allowed retries).
+            BankRejected: the whole batch was refused (HTTP 400/422 with a terminal code).
+            OutcomeUnknown: the bank may hold the batch: timeout, dropped connection, HTTP
+                500, HTTP 409 (batch id held with another body), an unreadable answer.
+        """
         body = batch_request(batch, debtor, lines, self.config.callback_url)
-        answer, raw = self._client.call("POST", "/payments/batches", body=body, safe=False)
-        asked = {line.order.instruction_id for line in lines}
+        answer = self._client.call("POST", "/payments/batches", body=body, safe=False)
         try:
-            reports = tuple(to_status_report(line, self._client.dialect, raw=line_bytes(line))
-                            for line in answer["orders"])
-            if answer.get("batch_id") != batch.id:
-                raise MalformedAnswer("the answer names another batch")
+            return self._ack(batch, lines, answer)
         except (MalformedAnswer, KeyError, TypeError) as exc:
-            raise OutcomeUnknown(f"{self.bank}: unreadable submit answer: {exc}",
-                                 raw=raw) from exc
-        strangers = {r.instruction_id for r in reports} - asked
-        if strangers:
-            raise OutcomeUnknown(f"{self.bank}: the answer names {len(strangers)} instruction "
-                                 "ids that were not sent", raw=raw)
-        return SubmissionAck(batch_id=batch.id, bank_reference=answer.get("bank_reference"),
-                             reports=reports, raw=raw)
+            raise OutcomeUnknown(f"{self.bank}: unreadable submit answer for batch {batch.id}: "
+                                 f"{exc}", raw=answer.raw) from exc
+
+    def _ack(self, batch: Batch, lines: Sequence[SubmitLine], answer: Answer) -> SubmissionAck:
+        body = answer.body
+        if not isinstance(body, dict) or body.get("batch_id") != batch.id:
+            raise MalformedAnswer("the answer names another batch")
+        orders = body.get("orders")
+        if not isinstance(orders, list):
+            raise MalformedAnswer("field 'orders' is missing or not a list")
+        reports = tuple(to_status_report(line, self._client.dialect, raw=line_bytes(line))
+                        for line in orders)
+        asked = {line.order.instruction_id for line in lines}
+        answered = [r.instruction_id for r in reports]
+        if set(answered) - asked or len(set(answered)) != len(answered):
+            raise MalformedAnswer("the answer names instruction ids that were not sent, "
+                                  "or one id twice")
+        reference = body.get("bank_reference")
+        if reference is not None and not isinstance(reference, str):
+            raise MalformedAnswer("field 'bank_reference' is not text")
+        return SubmissionAck(batch_id=batch.id, bank_reference=reference, reports=reports,
+                             raw=answer.raw)
 
     def status(self, ids: Sequence[InstructionId]) -> list[StatusReport]:
-        """The bank's word on each id, asked in chunks of at most 500."""
+        """The bank's word on each id, asked in chunks of at most 500 (L-08), in order."""
         reports: list[StatusReport] = []
         for start in range(0, len(ids), STATUS_CHUNK):
             chunk = list(ids[start:start + STATUS_CHUNK])
-            answer, _ = self._client.call("POST", "/payments/status",
-                                            body={"instruction_ids": chunk}, safe=True)
-            found = _read(lambda a=answer: [  # type: ignore[misc]
-                to_status_report(line, self._client.dialect, raw=line_bytes(line))
-                for line in a["orders"]])
-            if {r.instruction_id for r in found} - set(chunk):
-                raise BankUnavailable(f"{self.bank}: status answer names ids not asked about")
-            reports.extend(found)
+            answer = self._client.call("POST", "/payments/status",
+                                       body={"instruction_ids": chunk}, safe=True)
+            reports += self._read("status", answer, partial(self._status_lines, answer, chunk))
         return reports
+
+    def _status_lines(self, answer: Answer, asked: list[InstructionId]) -> list[StatusReport]:
+        body = answer.body
+        orders = body.get("orders") if isinstance(body, dict) else None
+        if not isinstance(orders, list):
+            raise MalformedAnswer("field 'orders' is missing or not a list")
+        found = [to_status_report(line, self._client.dialect, raw=line_bytes(line))
+                 for line in orders]
+        if [r.instruction_id for r in found] != asked:
+            raise MalformedAnswer("the answer does not name exactly the ids asked, in order")
+        return found
 
     def read_callback(self, body: bytes) -> StatusReport:
         """A status callback (docs/hostapi-protocol.md, Callbacks) as a report."""
         try:
+            if len(body) > _CALLBACK_MAX_BYTES:
+                raise MalformedAnswer(f"the body is over {_CALLBACK_MAX_BYTES} bytes")
             line = json.loads(body)
             if not isinstance(line, dict) or line.get("bank") not in (None, self.bank):
                 raise MalformedAnswer("not a callback of this bank")
-            _ = line["callback_id"]
-            return to_status_report(line, self._client.dialect, raw=body[:4000])
-        except (ValueError, KeyError, MalformedAnswer) as exc:
+            if not isinstance(line.get("callback_id"), str):
+                raise MalformedAnswer("field 'callback_id' is missing or not text")
+            return to_status_report(line, self._client.dialect, raw=body)
+        except (ValueError, MalformedAnswer) as exc:
             raise BankRejected(f"{self.bank}: not a valid callback: {exc}") from exc
 
     def receipts(self, account: CompanyAccount, on: date) -> Iterator[object]:
-        """Electronic receipts are not offered by this channel (yet)."""
+        """Electronic receipts are not offered by this channel."""
         raise Unsupported(f"{self.bank}: the host API channel offers no receipts")
 
-
-def _read(convert):  # type: ignore[no-untyped-def]
-    """Run a wire conversion of a read; a malformed answer is a retryable bank failure."""
-    try:
-        return convert()
-    except (MalformedAnswer, KeyError, TypeError) as exc:
-        raise BankUnavailable(f"malformed answer from the bank: {exc}") from exc
+    def _read(self, what: str, answer: Answer, convert: Callable[[], T]) -> T:
+        """A read's wire conversion; a malformed answer is a failed (retryable) read."""
+        try:
+            return convert()
+        except (MalformedAnswer, KeyError, TypeError) as exc:
+            raise BankUnavailable(f"{self.bank}: malformed {what} answer: {exc}",
+                                  raw=answer.raw) from exc

@@ -1,29 +1,54 @@
-"""HTTP calls to one host API bank: build, send, read (capped), classify, retry if safe.
+"""HTTP calls to one host API bank: send, read (capped), classify by the bank's table, retry.
 
-`safe=True` marks requests that may be repeated without effect (balances, history, status,
-statements): they are retried on any failure. A submit is retried only when nothing reached
-the bank (connection refused, 503/429 "busy, nothing done"); any other failure of a submit is
-`OutcomeUnknown` — the caller must ask with a status query.
+`safe=True` marks reads (balances, history, status, statements): repeating them has no
+effect, so any failure of theirs is retried and ends as `BankUnavailable`. A submit
+(`safe=False`) is retried only when nothing reached the bank (connection refused, 503/429,
+a code the table marks retryable); any other failure of a submit is `OutcomeUnknown`: the
+caller asks with a status query, never resends blindly (B-01…B-04, B-20).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+
+import httpx
 
 from bankgate.connectors.base import ErrorClass
 from bankgate.connectors.hostapi.banks import DIALECTS, Dialect
 from bankgate.connectors.hostapi.config import HostApiConfig
-from bankgate.connectors.http import backoff_s, classify_transport_errors, make_client, read_capped
+from bankgate.connectors.http import (
+    classify_transport_errors,
+    make_client,
+    read_capped,
+    with_retries,
+)
 from bankgate.domain import mask_numbers
-from bankgate.errors import BankRejected, BankUnavailable, ChannelError, OutcomeUnknown
+from bankgate.errors import (
+    BankRejected,
+    BankUnavailable,
+    ChannelError,
+    OutcomeUnknown,
+)
 
-__all__ = ["HostApiClient"]
+__all__ = ["Answer", "HostApiClient"]
 
 log = logging.getLogger(__name__)
+
+#: HTTP statuses the protocol defines as "refused before anything was done".
+_NOTHING_DONE = frozenset({429, 503})
+_EVIDENCE_BYTES = 64 * 1024  # raw kept on an error whose body is not the protocol's
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A 2xx answer: the parsed JSON body and the bytes as received."""
+
+    body: Any
+    raw: bytes
 
 
 class HostApiClient:
@@ -39,71 +64,80 @@ class HostApiClient:
         self._http.close()
 
     def call(self, method: str, path: str, *, body: Mapping[str, Any] | None = None,
-             params: Mapping[str, str] | None = None, safe: bool) -> tuple[Any, bytes]:
-        """Send one request (retrying what is safe to retry); the JSON answer and raw bytes."""
-        attempts = max(1, self.config.max_attempts)
-        for attempt in range(1, attempts + 1):
-            try:
-                status, raw, retry_after = self._send(method, path, body, params)
-                if 200 <= status < 300:
-                    return _json(raw, safe), raw
-                self._refuse(status, raw, safe, retry_after)
-            except (BankUnavailable, OutcomeUnknown) as exc:
-                retry = isinstance(exc, BankUnavailable) or safe
-                if not retry or attempt == attempts:
-                    raise _for_caller(exc, safe) from exc
-                retry_after = exc.retry_after
-                log.info("bank request failed, retrying", extra={
-                    "bank": self.config.bank, "path": path, "attempt": attempt,
-                    "error": type(exc).__name__})
-            time.sleep(backoff_s(attempt, base_s=self.config.backoff_s, retry_after=retry_after))
-        raise AssertionError("unreachable")
+             params: Mapping[str, str] | None = None, safe: bool) -> Answer:
+        """Send one request, retrying only what is safe; its 2xx JSON answer.
+
+        Raises:
+            BankUnavailable: nothing was done (or, for a read, it kept failing).
+            BankRejected: the bank refused the request with a terminal code.
+            OutcomeUnknown: a submit that may have reached the bank.
+        """
+        what = f"{self.config.bank} {method} {path}"
+        return with_retries(lambda: self._once(method, path, body, params, safe, what),
+                            self.config.retry, what=what)
+
+    def _once(self, method: str, path: str, body: Mapping[str, Any] | None,
+              params: Mapping[str, str] | None, safe: bool, what: str) -> Answer:
+        try:
+            response, raw = self._send(method, path, body, params)
+            if 200 <= response.status_code < 300:
+                return Answer(_json(raw, what), raw)
+            raise self._refusal(response, raw, safe, what)
+        except OutcomeUnknown as exc:
+            if not safe:
+                raise
+            # A read has no effect at the bank: "may have happened" does not matter.
+            raise BankUnavailable(exc.message, bank_code=exc.bank_code, raw=exc.raw) from exc
 
     def _send(self, method: str, path: str, body: Mapping[str, Any] | None,
-              params: Mapping[str, str] | None) -> tuple[int, bytes, str | None]:
+              params: Mapping[str, str] | None) -> tuple[httpx.Response, bytes]:
         url = f"{self.config.base_url}{path}"
+        http = self.config.http
         with classify_transport_errors():
             request = self._http.build_request(method, url, json=body, params=params)
             response = self._http.send(request, stream=True)
             try:
-                raw = read_capped(response, self.config.http.max_response_bytes)
+                raw = read_capped(response, http.max_response_bytes,
+                                  deadline_s=http.body_deadline_s)
             finally:
                 response.close()
-        return response.status_code, raw, response.headers.get("retry-after")
+        return response, raw
 
-    def _refuse(self, status: int, raw: bytes, safe: bool, retry_after: str | None) -> None:
-        """Raise the channel error a non-2xx answer means, per this bank's table."""
+    def _refusal(self, response: httpx.Response, raw: bytes, safe: bool,
+                 what: str) -> ChannelError:
+        """The channel error a non-2xx answer means, per this bank's table."""
+        status = response.status_code
         code, message = _error_of(raw)
         meaning = self.dialect.error(code) if code else None
-        text = f"{self.config.bank} answered HTTP {status}" + (f" {code}: {message}" if code
-                                                               else "")
-        if status in (429, 503) or (meaning and meaning.kind is ErrorClass.RETRYABLE):
-            raise BankUnavailable(text, bank_code=code, raw=raw, retry_after=retry_after)
-        if meaning is not None and meaning.kind is ErrorClass.TERMINAL and status < 500:
-            raise BankRejected(text, bank_code=code, raw=raw)
+        text = f"{what}: HTTP {status}" + (f" {code} ({meaning.reason_code if meaning else ''}"
+                                           f"): {message}" if code else " without an error code")
+        retry_after = response.headers.get("retry-after")
+        evidence = raw[:_EVIDENCE_BYTES]
+        kind = meaning.kind_for(safe=safe) if meaning else ErrorClass.UNKNOWN
+        if status in _NOTHING_DONE or kind is ErrorClass.RETRYABLE:
+            return BankUnavailable(text, bank_code=code, raw=evidence, retry_after=retry_after)
+        if kind is ErrorClass.TERMINAL and status < 500:
+            return BankRejected(text, bank_code=code, raw=evidence)
         if safe:
-            raise BankUnavailable(text, bank_code=code, raw=raw)
-        raise OutcomeUnknown(text, bank_code=code, raw=raw)
+            return BankUnavailable(text, bank_code=code, raw=evidence)
+        return OutcomeUnknown(text, bank_code=code, raw=evidence)
 
 
 def _error_of(raw: bytes) -> tuple[str, str]:
+    """The protocol's `{"error": {"code", "message"}}`, message masked (INV-7); else blanks."""
     try:
-        error = json.loads(raw).get("error", {})
-        return str(error.get("code", "")), mask_numbers(str(error.get("message", "")))[:200]
+        error = json.loads(raw).get("error")
+        code, message = error.get("code"), error.get("message")
     except (ValueError, AttributeError):
         return "", ""
+    if not isinstance(code, str):
+        return "", ""
+    return code, mask_numbers(message if isinstance(message, str) else "")[:200]
 
 
-def _json(raw: bytes, safe: bool) -> Any:
+def _json(raw: bytes, what: str) -> Any:
     try:
         return json.loads(raw)
-    except ValueError as exc:
-        error = BankUnavailable if safe else OutcomeUnknown
-        raise error(f"the bank's answer is not JSON: {exc}", raw=raw[:2000]) from exc
-
-
-def _for_caller(exc: ChannelError, safe: bool) -> ChannelError:
-    """A read that kept failing is 'unavailable'; its outcome was never in doubt."""
-    if safe and isinstance(exc, OutcomeUnknown):
-        return BankUnavailable(exc.message, bank_code=exc.bank_code, raw=exc.raw)
-    return exc
+    except ValueError as exc:  # UnicodeDecodeError is a ValueError too
+        raise OutcomeUnknown(f"{what}: the answer is not JSON: {exc}",
+                             raw=raw[:_EVIDENCE_BYTES]) from exc

@@ -1,7 +1,9 @@
 """Host API JSON ⇄ domain values (docs/hostapi-protocol.md). Pure functions, no I/O.
 
 A bank answer that is not what the protocol says raises `MalformedAnswer` naming the field;
-the client decides what that means (an unknown outcome for a submit, a retry for a read).
+the channel decides what that means (an unknown outcome for a submit, a failed read
+otherwise). Amounts must carry exactly the currency's decimals; account numbers leave the
+process only through `AccountNumber.reveal()`; every report and entry keeps its raw line.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from bankgate.domain import (
     EntryStatus,
     InstructionId,
     Money,
+    Outcome,
     Source,
     Statement,
     StatementEntry,
@@ -37,11 +40,15 @@ __all__ = [
     "MalformedAnswer",
     "batch_request",
     "line_bytes",
+    "to_balance",
     "to_balances",
+    "to_entries",
     "to_entry",
     "to_statement",
     "to_status_report",
 ]
+
+_REASON_MAX = 255
 
 
 class MalformedAnswer(BankgateError):
@@ -52,7 +59,7 @@ class MalformedAnswer(BankgateError):
 
 def batch_request(batch: Batch, debtor: CompanyAccount, lines: Sequence[SubmitLine],
                   callback_url: str | None) -> dict[str, Any]:
-    """The submit body for a batch."""
+    """The submit body for a batch (amounts as strings in the currency's scale)."""
     return {"batch_id": batch.id, "debtor_account": debtor.number.reveal(),
             "currency": batch.key.currency.code,
             "execution_date": batch.key.execution_date.isoformat(),
@@ -71,84 +78,128 @@ def line_bytes(line: Any) -> bytes:
 
 
 def to_status_report(line: Any, dialect: Dialect, *, raw: bytes = b"") -> StatusReport:
-    """One order line of a submit answer, status answer or callback."""
+    """One order line of a submit answer, status answer or callback.
+
+    A status code not in the dialect's table is `UNRECOGNIZED` with the code kept (B-13).
+    A line carrying the dialect's duplicate-instruction code (B-05) says nothing about *this*
+    send: it is `RECEIVED` ("the bank holds this id"), `bank_code` is the duplicate code,
+    `reason_code` is DU05 and the held order's own status stays in `raw`; the service asks
+    with a status query.
+    """
     if not isinstance(line, Mapping):
         raise MalformedAnswer(f"an order line is {type(line).__name__}, not an object")
     instruction = _text(line, "instruction_id")
     status = _text(line, "status")
-    error_code = line.get("error_code")
+    error_code = _optional_text(line, "error_code")
+    message = _optional_text(line, "error_message")
+    outcome, bank_code = dialect.outcome(status), status
     reason_code = reason = None
     if error_code is not None:
-        meaning = dialect.error(str(error_code))
+        meaning = dialect.error(error_code)
         reason_code = meaning.reason_code
-        reason = mask_numbers(str(line.get("error_message") or meaning.text))[:255]
-    return StatusReport(instruction_id=InstructionId(instruction),
-                        outcome=dialect.outcome(status), bank_code=status,
-                        reason_code=reason_code, reason=reason,
-                        reported_at=_time(line.get("updated_at") or line.get("at")),
-                        bank_reference=line.get("bank_reference"), raw=raw)
+        reason = mask_numbers(f"{error_code}: {message or meaning.text}")[:_REASON_MAX]
+        if dialect.is_duplicate(error_code):
+            outcome, bank_code = Outcome.RECEIVED, error_code
+    at = line.get("updated_at", line.get("at"))
+    return StatusReport(instruction_id=InstructionId(instruction), outcome=outcome,
+                        bank_code=bank_code, reason_code=reason_code, reason=reason,
+                        reported_at=_time(at, "updated_at") if at is not None else None,
+                        bank_reference=_optional_text(line, "bank_reference"),
+                        raw=raw or line_bytes(line))
+
+
+def to_balance(item: Any, account: CompanyAccount, bank: str) -> tuple[Balance, Balance]:
+    """One account's balances: ledger (`INTERIM_BOOKED`) and available (`INTERIM_AVAILABLE`)."""
+    cur = _currency(item, account)
+    as_of = _time(item.get("as_of"), "as_of")
+    source = Source(origin=f"hostapi:{bank}/balances", where=account.id)
+    return (Balance(account=account.id, type=BalanceType.INTERIM_BOOKED, code="ITBD",
+                    amount=_signed(item, "ledger", cur), as_of=as_of, source=source),
+            Balance(account=account.id, type=BalanceType.INTERIM_AVAILABLE, code="ITAV",
+                    amount=_signed(item, "available", cur), as_of=as_of, source=source))
 
 
 def to_balances(answer: Any, accounts: Sequence[CompanyAccount], bank: str) -> list[Balance]:
-    """Two balances (ledger and available) per account, in our account ids."""
+    """Two balances per account, in request order, in our account ids."""
     items = _list(answer, "balances")
-    by_number = {a.number.reveal(): a for a in accounts}
+    if len(items) != len(accounts):
+        raise MalformedAnswer(f"balances: {len(items)} answered for {len(accounts)} asked")
     balances: list[Balance] = []
-    for item in items:
-        account = by_number.get(_text(item, "account"))
-        if account is None:
-            raise MalformedAnswer("balances: the bank answered for an account not asked about")
-        cur = _currency(item, account)
-        as_of = _time(item.get("as_of")) or datetime.now(UTC)
-        source = Source(origin=f"hostapi:{bank}/balances")
-        balances += [Balance(account=account.id, type=BalanceType.INTERIM_BOOKED,
-                             amount=_signed(item, "ledger", cur), as_of=as_of, source=source),
-                     Balance(account=account.id, type=BalanceType.INTERIM_AVAILABLE,
-                             amount=_signed(item, "available", cur), as_of=as_of,
-                             source=source)]
+    for index, (item, account) in enumerate(zip(items, accounts, strict=True)):
+        if _text(item, "account") != account.number.reveal():
+            raise MalformedAnswer(f"balances[{index}]: the bank answered for an account "
+                                  "not asked about")
+        balances.extend(to_balance(item, account, bank))
     return balances
 
 
 def to_entry(item: Any, account: CompanyAccount, origin: str) -> StatementEntry:
     """One booked entry; its identity is the bank's serial (流水号)."""
+    if not isinstance(item, Mapping):
+        raise MalformedAnswer(f"an entry is {type(item).__name__}, not an object")
     serial = _text(item, "serial")
+    instruction = _optional_text(item, "instruction_id")
+    amount = _signed(item, "amount", account.currency)
+    _signed(item, "balance_after", account.currency)  # checked: a wrong scale is malformed
     return StatementEntry(
-        key=EntryKey("bank_reference", serial), amount=_signed(item, "amount", account.currency),
-        status=EntryStatus.BOOKED, booking_date=_date(item, "booking_date"),
-        value_date=_date(item, "value_date"), bank_reference=serial,
-        end_to_end_id=item.get("instruction_id") or None,
-        counterparty_name=item.get("counterparty_name"),
-        counterparty_account=item.get("counterparty_account"),
-        remittance=item.get("remittance") or None,
-        source=Source(origin=origin, where=serial))
+        key=EntryKey("bank_reference", serial), amount=amount, status=EntryStatus.BOOKED,
+        booking_date=_date(item, "booking_date"), value_date=_date(item, "value_date"),
+        bank_reference=serial, end_to_end_id=instruction, instruction_id=instruction,
+        counterparty_name=_optional_text(item, "counterparty_name"),
+        counterparty_account=_optional_text(item, "counterparty_account"),
+        remittance=_optional_text(item, "remittance"),
+        source=Source(origin=origin, where=serial), raw=line_bytes(item))
+
+
+def to_entries(answer: Any, account: CompanyAccount, origin: str) -> list[StatementEntry]:
+    """The entries of a transactions answer, after checking its account and currency."""
+    _same_account(answer, account)
+    _currency(answer, account)
+    return [_at(f"entries[{i}]", lambda e=e: to_entry(e, account, origin))
+            for i, e in enumerate(_list(answer, "entries"))]
 
 
 def to_statement(answer: Any, account: CompanyAccount, on: date, bank: str,
                  raw: bytes) -> Statement:
     """An end-of-day statement with its opening and closing balances."""
-    if not isinstance(answer, Mapping):
-        raise MalformedAnswer("statement: the answer is not an object")
-    _currency(answer, account)
     origin = f"hostapi:{bank}/statement/{on.isoformat()}"
+    entries = to_entries(answer, account, origin)
+    if _date(answer, "date") != on:
+        raise MalformedAnswer(f"statement: the answer is for {answer['date']}, not {on}")
     source = Source(origin=origin)
     at = datetime.combine(on, datetime.min.time(), UTC)
-    opening = Balance(account=account.id, type=BalanceType.OPENING_BOOKED,
+    opening = Balance(account=account.id, type=BalanceType.OPENING_BOOKED, code="OPBD",
                       amount=_signed(answer, "opening", account.currency), as_of=at,
                       source=source)
-    closing = Balance(account=account.id, type=BalanceType.CLOSING_BOOKED,
+    closing = Balance(account=account.id, type=BalanceType.CLOSING_BOOKED, code="CLBD",
                       amount=_signed(answer, "closing", account.currency), as_of=at,
                       source=source)
-    entries = tuple(to_entry(e, account, origin) for e in _list(answer, "entries"))
     digest = hashlib.sha256(f"{bank}|{account.number.reveal()}|{on}".encode()).hexdigest()
     return Statement(id=f"st_{digest[:32]}", account=account.id, currency=account.currency,
-                     opening=opening, closing=closing, entries=entries, source=source, on=on,
-                     raw=raw)
+                     opening=opening, closing=closing, entries=tuple(entries), source=source,
+                     on=on, raw=raw, balances=(opening, closing))
+
+
+def _at(where: str, convert: Any) -> Any:
+    try:
+        return convert()
+    except MalformedAnswer as exc:
+        raise MalformedAnswer(f"{where}: {exc}") from exc
 
 
 def _text(item: Any, name: str) -> str:
     value = item.get(name) if isinstance(item, Mapping) else None
     if not isinstance(value, str) or not value:
-        raise MalformedAnswer(f"field {name!r} is missing or not text")
+        raise MalformedAnswer(f"field {name!r} is missing or not text (got {value!r:.40})")
+    return value
+
+
+def _optional_text(item: Mapping[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise MalformedAnswer(f"field {name!r} is {type(value).__name__}, not text or null")
     return value
 
 
@@ -159,38 +210,50 @@ def _list(answer: Any, name: str) -> list[Any]:
     return value
 
 
+def _same_account(answer: Any, account: CompanyAccount) -> None:
+    if _text(answer, "account") != account.number.reveal():
+        raise MalformedAnswer("field 'account': the answer is for another account")
+
+
 def _currency(item: Any, account: CompanyAccount) -> Currency:
     code = _text(item, "currency")
     if code != account.currency.code:
-        raise MalformedAnswer(f"currency {code!r} differs from the account's "
+        raise MalformedAnswer(f"field 'currency': {code!r} differs from the account's "
                               f"{account.currency.code}")
     return account.currency
 
 
 def _signed(item: Any, name: str, cur: Currency) -> Money:
+    """A signed amount: the absolute value parsed in `cur`'s exact scale, then negated."""
     text = _text(item, name)
-    negative = text.startswith("-")
+    digits = text.removeprefix("-")
+    if digits.startswith(("-", "+")) or digits != digits.strip():
+        raise MalformedAnswer(f"field {name!r}: {text!r} is not a plain signed amount")
     try:
-        money = parse_amount(text.removeprefix("-"), cur, field=name)
+        money = parse_amount(digits, cur, field=name)
     except DomainError as exc:
         raise MalformedAnswer(f"field {name!r}: {exc}") from exc
-    if f"{money.amount:f}" != text.removeprefix("-"):
-        raise MalformedAnswer(f"field {name!r}: {text!r} is not in {cur.code}'s scale")
-    return -money if negative else money
+    if f"{money.amount:f}" != digits:
+        raise MalformedAnswer(f"field {name!r}: {text!r} is not in {cur.code}'s scale "
+                              f"({cur.minor_units} decimals)")
+    return -money if text.startswith("-") else money
 
 
 def _date(item: Any, name: str) -> date:
+    text = _text(item, name)
     try:
-        return date.fromisoformat(_text(item, name))
+        return date.fromisoformat(text)
     except ValueError as exc:
-        raise MalformedAnswer(f"field {name!r} is not a date") from exc
+        raise MalformedAnswer(f"field {name!r}: {text!r} is not a YYYY-MM-DD date") from exc
 
 
-def _time(value: Any) -> datetime | None:
+def _time(value: Any, name: str) -> datetime:
     if not isinstance(value, str):
-        return None
+        raise MalformedAnswer(f"field {name!r} is missing or not an ISO 8601 time")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise MalformedAnswer(f"field {name!r}: {value!r} is not an ISO 8601 time") from exc
+    if parsed.tzinfo is None:
+        raise MalformedAnswer(f"field {name!r}: {value!r} has no time zone")
+    return parsed.astimezone(UTC)
