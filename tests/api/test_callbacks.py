@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
+import pytest
 
 from bankgate.domain import Status
 from bankgate.services._tx import Changes, in_transaction
@@ -13,6 +15,13 @@ from bankgate.services.batching import form_batches
 from tests.api.conftest import a_payment
 
 KEY = {"Idempotency-Key": "cb-1"}
+
+
+@pytest.fixture
+def banks(ca_file: str) -> dict[str, Any]:
+    """Host-API channels for icbc and boc (never dialled: callbacks come to us)."""
+    return {bank: {"kind": "hostapi", "base_url": f"https://127.0.0.1:9/{bank}/v1",
+                   "ca_file": ca_file, "dialect": bank} for bank in ("icbc", "boc")}
 
 
 def _accepted_order(client, gateway) -> dict:

@@ -6,7 +6,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -67,7 +67,7 @@ def status_of(exc: BankgateError) -> int:
     return 500
 
 
-def install_error_handlers(api: Any) -> None:
+def install_error_handlers(api: FastAPI) -> None:
     """Map our errors, validation errors and edge refusals to problem+JSON in one place."""
 
     @api.exception_handler(ApiRefusal)

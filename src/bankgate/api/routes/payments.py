@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -44,7 +45,8 @@ async def create_payments(request: Request) -> Response:
     many = isinstance(document, dict) and "payments" in document
     validate(PaymentsIn if many else PaymentIn, document)
     items: list[dict[str, Any]] = document["payments"] if many else [document]
-    accounts = {a.id: a for a in await run_in_threadpool(list_accounts, uow=app.uow)}
+    accounts: dict[str, CompanyAccount] = {
+        a.id: a for a in await run_in_threadpool(list_accounts, uow=app.uow)}
     drafts = [_draft(item, f"/payments/{i}" if many else "", accounts, today(app))
               for i, item in enumerate(items)]
 
@@ -61,7 +63,7 @@ async def create_payments(request: Request) -> Response:
                     media_type="application/json", headers=headers)
 
 
-def _draft(item: dict[str, Any], where: str, accounts: dict[str, CompanyAccount],
+def _draft(item: dict[str, Any], where: str, accounts: Mapping[str, CompanyAccount],
            day: date) -> OrderDraft:
     debtor = item.get("debtor_account")
     if debtor not in accounts:  # never echo what may be a full account number (INV-7)
