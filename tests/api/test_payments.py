@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -29,6 +31,20 @@ def test_K02_the_same_key_and_body_replays_the_stored_answer(client, gateway):
     again = client.post("/api/v1/payments", json=a_payment(), headers=KEY)
     assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
     assert again.headers["Idempotency-Replayed"] == "true"
+    assert order_count(gateway) == 1
+
+
+def test_K02_a_retry_gets_the_stored_answer_even_when_its_date_has_passed(client, gateway):
+    """The stored answer is looked up before the body is checked again."""
+    today = gateway.now().astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    first = client.post("/api/v1/payments", json=a_payment(execution_date=today), headers=KEY)
+    later = gateway.now() + timedelta(days=3)
+    gateway.now = lambda: later
+    again = client.post("/api/v1/payments", json=a_payment(execution_date=today), headers=KEY)
+    assert (again.status_code, again.json()["id"]) == (201, first.json()["id"])
+    fresh = client.post("/api/v1/payments", json=a_payment(execution_date=today),
+                        headers={"Idempotency-Key": "new"})
+    assert fresh.status_code == 422 and fresh.json()["pointer"] == "/execution_date"
     assert order_count(gateway) == 1
 
 

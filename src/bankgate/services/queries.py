@@ -6,9 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from bankgate.domain import PaymentOrder
+from bankgate.errors import IdempotencyConflict
 from bankgate.services._tx import UowFactory
+from bankgate.services.payments import Created
 
-__all__ = ["BatchView", "OrderView", "batch", "batches", "job_counts", "order", "orders"]
+__all__ = ["BatchView", "OrderView", "batch", "batches", "earlier_answer", "job_counts", "order",
+           "orders"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,3 +62,21 @@ def job_counts(*, uow: UowFactory) -> dict[str, int]:
     """Jobs per state."""
     with uow() as unit:
         return unit.jobs.counts()
+
+
+def earlier_answer(*, uow: UowFactory, scope: str, key: str, request_hash: str) -> Created | None:
+    """The stored answer to an earlier request with this Idempotency-Key, if any (K-02).
+
+    Read before the request is checked again, so a retry gets the first answer even when
+    its input would no longer pass (an execution date now in the past).
+    Raises:
+        IdempotencyConflict: the key was used with a different request.
+    """
+    with uow() as unit:
+        stored = unit.idempotency.get(scope, key)
+    if stored is None:
+        return None
+    if stored.request_hash != request_hash:
+        raise IdempotencyConflict(f"Idempotency-Key {key!r} was already used with a "
+                                  "different request body")
+    return Created(stored.status_code, stored.response, replayed=True)

@@ -20,17 +20,24 @@ from bankgate.api.body import (
 )
 from bankgate.api.deps import gateway, today
 from bankgate.api.schemas import PaymentIn, PaymentsIn, order_out
+from bankgate.bootstrap import App
 from bankgate.domain import CompanyAccount, IllegalTransition, PaymentOrder, Status
 from bankgate.errors import ConcurrentUpdate
 from bankgate.services import queries
 from bankgate.services.accounts import list_accounts
 from bankgate.services.crashpoints import crash_point
 from bankgate.services.intake import InvalidOrderInput, OrderDraft, parse_order
-from bankgate.services.payments import NotCancellable, cancel_order, create_orders_once
+from bankgate.services.payments import (
+    Created,
+    NotCancellable,
+    cancel_order,
+    create_orders_once,
+)
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
+_SCOPE = "api"
 _BODY_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
     "oneOf": [PaymentIn.model_json_schema(), PaymentsIn.model_json_schema()]}}}}}
 
@@ -42,11 +49,23 @@ async def create_payments(request: Request) -> Response:
     app = gateway(request)
     key = idempotency_key(request)
     document = await read_json(request)
+    digest = request_hash(document)
+    created = await run_in_threadpool(queries.earlier_answer, uow=app.uow, scope=_SCOPE, key=key,
+                                      request_hash=digest)
+    if created is None:
+        created = await run_in_threadpool(_create, app, key, digest, document)
+        crash_point("api.after_commit")
+    headers = {"Idempotency-Replayed": "true"} if created.replayed else {}
+    return Response(created.body, status_code=created.status_code,
+                    media_type="application/json", headers=headers)
+
+
+def _create(app: App, key: str, digest: str, document: Any) -> Created:
+    """Check the body strictly, then create its orders once under the key."""
     many = isinstance(document, dict) and "payments" in document
     validate(PaymentsIn if many else PaymentIn, document)
     items: list[dict[str, Any]] = document["payments"] if many else [document]
-    accounts: dict[str, CompanyAccount] = {
-        a.id: a for a in await run_in_threadpool(list_accounts, uow=app.uow)}
+    accounts: dict[str, CompanyAccount] = {a.id: a for a in list_accounts(uow=app.uow)}
     drafts = [_draft(item, f"/payments/{i}" if many else "", accounts, today(app))
               for i, item in enumerate(items)]
 
@@ -54,13 +73,9 @@ async def create_payments(request: Request) -> Response:
         shown = [order_out(o) for o in orders]
         return 201, json.dumps({"payments": shown} if many else shown[0], ensure_ascii=False)
 
-    created = await run_in_threadpool(
-        create_orders_once, uow=app.uow, drafts=drafts, actor="api", now=app.now,
-        source="api", scope="api", key=key, request_hash=request_hash(document), render=render)
-    crash_point("api.after_commit")
-    headers = {"Idempotency-Replayed": "true"} if created.replayed else {}
-    return Response(created.body, status_code=created.status_code,
-                    media_type="application/json", headers=headers)
+    return create_orders_once(uow=app.uow, drafts=drafts, actor="api", now=app.now,
+                              source="api", scope=_SCOPE, key=key, request_hash=digest,
+                              render=render)
 
 
 def _draft(item: dict[str, Any], where: str, accounts: Mapping[str, CompanyAccount],
