@@ -1,114 +1,165 @@
-"""The host API channel against the real sandbox bank over TLS (B-01…B-04, B-20, L-08)."""
+"""The host API channel's reads, configuration and TLS against the real sandbox banks."""
 
 from __future__ import annotations
 
 import time
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from bankgate.connectors import open_channel
-from bankgate.errors import BankUnavailable, ConfigError, OutcomeUnknown
-from bankgate.sandbox.demo_world import demo_world
-from bankgate.sandbox.run import start_sandbox
-from bankgate.services.accounts import account_from_mapping
+from bankgate.connectors.base import Capability
+from bankgate.connectors.hostapi import CAPABILITIES, HostApiConfig, connect
+from bankgate.crypto.pki import issue_test_pki
+from bankgate.domain import BalanceType, EntryKey, Outcome
+from bankgate.errors import BankRejected, BankUnavailable, ConfigError, Unsupported
+from bankgate.sandbox.run import RunningSandbox
+from tests.connectors.world import UNKNOWN_NUMBER, a_batch, a_line, open_bank, our_account
 
 
-@pytest.fixture
-def bank(tmp_path: Path):
-    world = demo_world(seed=7)
-    with start_sandbox(world, state_dir=tmp_path / "sb", settle_delay_s=0.05) as running:
-        yield running, world
-
-
-def _channel(running, world, **extra):
-    spec = world.bank("icbc")
-    return open_channel("hostapi", "icbc", {"base_url": running.url("icbc"),
-                                            "ca_file": str(running.pki.ca_cert),
-                                            "dialect": spec.dialect, "timeout_s": 2.0,
-                                            "backoff_s": 0.01, **extra})
-
-
-def _account(world):
-    acct = next(a for a in world.company_accounts() if a.bank == "icbc")
-    return account_from_mapping({"id": "icbc-cny", "bank": "icbc", "number": acct.number,
-                                 "currency": acct.currency, "name": acct.holder}, where="t")
-
-
-def test_balances_come_back_as_ledger_and_available(bank):
-    running, world = bank
-    channel = _channel(running, world)
+def test_balances_are_ledger_and_available_per_account_in_our_account_ids(
+        sandbox: RunningSandbox):
+    channel = open_bank(sandbox, "boc")
     try:
-        balances = channel.balances([_account(world)])
+        balances = channel.balances([our_account("boc")])
     finally:
         channel.close()
-    assert [b.type.value for b in balances] == ["interim_booked", "interim_available"]
-    assert balances[0].amount.to_minor() == running.ledger.balance_minor(
-        "icbc", _account(world).number.reveal())
+    assert [(b.account, b.type) for b in balances] == [
+        ("boc-cny", BalanceType.INTERIM_BOOKED), ("boc-cny", BalanceType.INTERIM_AVAILABLE)]
+    minor = sandbox.ledger.balance_minor("boc", our_account("boc").number.reveal())
+    assert balances[0].amount.to_minor() == minor
+    assert isinstance(balances[0].amount.amount, Decimal) and balances[0].as_of.tzinfo
 
 
-def test_B20_rate_limited_reads_honour_retry_after_then_succeed(bank):
-    running, world = bank
-    running.set_faults(bank="icbc", script=[{"op": "balances", "fault": "rate_limited"}],
-                       retry_after_s=1)
-    channel = _channel(running, world)
+def test_transactions_and_the_statement_carry_the_bank_serial_and_add_up(
+        sandbox: RunningSandbox):
+    ours = our_account("cmb")
+    channel = open_bank(sandbox, "cmb")
+    try:
+        line = a_line(ours, amount="12.50")
+        channel.submit(a_batch(ours, [line]), ours, [line])
+        today = sandbox.faults.now("cmb").date()
+        entries = list(channel.transactions(ours, today, today))
+        statement = channel.statements(ours, today)
+    finally:
+        channel.close()
+    mine = [e for e in entries if e.end_to_end_id == line.order.instruction_id]
+    assert len(mine) == 1 and mine[0].amount.amount == Decimal("-12.50")
+    assert mine[0].key == EntryKey("bank_reference", mine[0].bank_reference or "")
+    assert statement.opening and statement.closing and statement.on == today
+    total = statement.opening.amount.amount + sum(e.amount.amount for e in statement.entries)
+    assert total == statement.closing.amount.amount and statement.raw
+
+
+def test_an_account_the_bank_does_not_hold_is_rejected_on_a_read(sandbox: RunningSandbox):
+    channel = open_bank(sandbox, "icbc")
+    try:
+        with pytest.raises(BankRejected) as refused:
+            channel.balances([our_account("icbc", UNKNOWN_NUMBER)])
+    finally:
+        channel.close()
+    assert refused.value.bank_code == "E2010" and "(AC02)" in str(refused.value)
+
+
+def test_status_queries_are_chunked_at_500_ids(sandbox: RunningSandbox):
+    """L-08: CMB allows at most 500 ids per query; we hold every bank to it."""
+    channel = open_bank(sandbox, "cmb")
+    try:
+        ids = [f"{n:032x}" for n in range(1201)]
+        reports = channel.status(ids)  # type: ignore[arg-type]
+    finally:
+        channel.close()
+    assert [r.instruction_id for r in reports] == ids
+    assert {(r.outcome, r.bank_code) for r in reports} == {(Outcome.NOT_FOUND, "NOT_FOUND")}
+
+
+def test_B20_rate_limited_reads_honour_retry_after_then_succeed(sandbox: RunningSandbox):
+    sandbox.set_faults(bank="icbc", retry_after_s=1,
+                       script=[{"op": "balances", "fault": "rate_limited"}])
+    channel = open_bank(sandbox, "icbc")
     started = time.monotonic()
     try:
-        assert channel.balances([_account(world)])
+        assert channel.balances([our_account("icbc")])
     finally:
         channel.close()
-    assert time.monotonic() - started >= 0.9  # waited as the bank asked
+    assert time.monotonic() - started >= 0.95  # waited as the bank asked
 
 
-def test_reads_that_keep_failing_are_unavailable_not_unknown(bank):
-    running, world = bank
-    running.set_faults(bank="icbc", script=[{"op": "balances", "fault": "busy"}] * 5)
-    channel = _channel(running, world, max_attempts=2)
+def test_reads_that_keep_failing_are_unavailable_not_unknown(sandbox: RunningSandbox):
+    sandbox.set_faults(bank="icbc", script=[{"op": "balances", "fault": "busy"}] * 5)
+    channel = open_bank(sandbox, "icbc", max_attempts=2)
     try:
-        with pytest.raises(BankUnavailable):
-            channel.balances([_account(world)])
+        with pytest.raises(BankUnavailable) as busy:
+            channel.balances([our_account("icbc")])
     finally:
         channel.close()
+    assert busy.value.bank_code == "E9001" and busy.value.raw
 
 
-def test_status_queries_are_chunked_at_500_ids(bank):
-    """L-08: CMB allows at most 500 ids per query; we hold every bank to it."""
-    running, world = bank
-    channel = _channel(running, world)
+def test_a_dead_bank_is_unavailable(sandbox: RunningSandbox):
+    channel = connect("icbc", {"base_url": "https://127.0.0.1:9/icbc/v1",
+                               "ca_file": str(sandbox.pki.ca_cert), "max_attempts": 1})
     try:
-        reports = channel.status([f"{n:032x}" for n in range(1201)])
+        with pytest.raises(BankUnavailable, match="cannot reach"):
+            channel.balances([our_account("icbc")])
     finally:
         channel.close()
-    assert len(reports) == 1201 and {r.outcome.value for r in reports} == {"not_found"}
 
 
-def test_a_dead_bank_is_unavailable_and_configuration_errors_name_the_key(bank, tmp_path):
-    running, world = bank
-    channel = open_channel("hostapi", "icbc", {"base_url": "https://127.0.0.1:9/icbc/v1",
-                                               "ca_file": str(running.pki.ca_cert),
-                                               "max_attempts": 1})
-    try:
-        with pytest.raises(BankUnavailable):
-            channel.balances([_account(world)])
-    finally:
-        channel.close()
-    with pytest.raises(ConfigError, match="base_url"):
-        open_channel("hostapi", "icbc", {"base_url": "http://x", "ca_file": "x"})
-    with pytest.raises(ConfigError, match="unknown key 'verify'"):
-        open_channel("hostapi", "icbc", {"base_url": "https://x", "ca_file": "x",
-                                         "verify": False})
-
-
-def test_an_untrusted_bank_certificate_is_refused(bank, tmp_path):
+def test_an_untrusted_bank_certificate_is_refused(sandbox: RunningSandbox, tmp_path: Path):
     """A-04 (client side): a bank whose certificate our CA did not issue is never talked to."""
-    from bankgate.crypto.pki import issue_test_pki
-
-    running, world = bank
     other_ca = issue_test_pki(tmp_path / "other").ca_cert
-    channel = open_channel("hostapi", "icbc", {"base_url": running.url("icbc"),
-                                               "ca_file": str(other_ca), "max_attempts": 1})
+    channel = open_bank(sandbox, "icbc", ca_file=str(other_ca), max_attempts=1)
     try:
-        with pytest.raises((BankUnavailable, OutcomeUnknown)):
-            channel.balances([_account(world)])
+        with pytest.raises(BankUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+            channel.balances([our_account("icbc")])
     finally:
         channel.close()
+
+
+def test_receipts_are_unsupported_and_capabilities_say_so(sandbox: RunningSandbox):
+    channel = open_bank(sandbox, "icbc")
+    try:
+        assert channel.capabilities == CAPABILITIES
+        assert Capability.RECEIPTS not in CAPABILITIES
+        with pytest.raises(Unsupported):
+            channel.receipts(our_account("icbc"), date(2026, 11, 23))
+    finally:
+        channel.close()
+
+
+def test_configuration_is_read_with_its_defaults():
+    config = HostApiConfig.from_mapping("icbc", {"base_url": "https://bank.example/icbc/v1/",
+                                                 "ca_file": "ca.pem"})
+    assert (config.base_url, config.dialect, config.max_attempts) == (
+        "https://bank.example/icbc/v1", "icbc", 3)
+    assert (config.http.read_timeout_s, config.retry.max_total_s) == (10.0, 30.0)
+    assert config.callback_url is None and config.client_cert is None
+
+
+@pytest.mark.parametrize(("extra", "says"), [
+    ({"base_url": "http://bank.example"}, "banks.icbc.base_url: must be an https URL"),
+    ({"verify": False}, "banks.icbc: unknown key 'verify'"),
+    ({"ca_file": ""}, "banks.icbc.ca_file: required"),
+    ({"dialect": "abc"}, "banks.icbc.dialect: 'abc' is not one of boc, cmb, icbc"),
+    ({"timeout_s": "5"}, "banks.icbc.timeout_s: expected a number of seconds"),
+    ({"timeout_s": 0}, "banks.icbc.timeout_s: 0 is out of range"),
+    ({"max_attempts": 0}, "banks.icbc.max_attempts: expected a whole number from 1 to 20"),
+    ({"max_attempts": True}, "banks.icbc.max_attempts"),
+    ({"client_key": "k.pem"}, "banks.icbc.client_key: given without client_cert"),
+    ({"callback_url": "ftp://x"}, "banks.icbc.callback_url: must be an https or http URL"),
+])
+def test_configuration_errors_name_the_bank_and_the_key(extra, says):
+    mapping = {"base_url": "https://bank.example/icbc/v1", "ca_file": "ca.pem", **extra}
+    with pytest.raises(ConfigError) as refused:
+        open_channel("hostapi", "icbc", mapping)
+    assert says in str(refused.value)
+
+
+def test_a_missing_ca_file_is_a_configuration_error(tmp_path: Path):
+    with pytest.raises(ConfigError, match="ca_file"):
+        connect("icbc", {"base_url": "https://bank.example/icbc/v1",
+                         "ca_file": str(tmp_path / "none.pem")})
+
