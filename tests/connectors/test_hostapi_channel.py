@@ -163,3 +163,28 @@ def test_a_missing_ca_file_is_a_configuration_error(tmp_path: Path):
         connect("icbc", {"base_url": "https://bank.example/icbc/v1",
                          "ca_file": str(tmp_path / "none.pem")})
 
+
+
+def test_an_answer_over_the_size_cap_is_not_read(sandbox: RunningSandbox):
+    """An oversize answer is an error, not a memory blow-up (here: a 1 KiB cap, 500 ids)."""
+    channel = open_bank(sandbox, "boc", max_response_bytes=1024, max_attempts=1)
+    try:
+        with pytest.raises(BankUnavailable, match="1024"):
+            channel.status([f"{n:032x}" for n in range(500)])  # type: ignore[misc]
+    finally:
+        channel.close()
+
+
+def test_a_callback_is_read_as_a_report_and_a_forged_shape_is_refused(sandbox: RunningSandbox):
+    channel = open_bank(sandbox, "cmb")
+    body = ('{"callback_id": "cb1", "bank": "cmb", "instruction_id": "abc", "status": "FIN-S",'
+            ' "error_code": null, "error_message": null, "at": "2026-11-23T08:00:00Z"}')
+    try:
+        report = channel.read_callback(body.encode())
+        for bad in (b"not json", b'{"bank": "icbc", "callback_id": "x"}', b"[]",
+                    body.replace('"cb1"', "1").encode()):
+            with pytest.raises(BankRejected, match="not a valid callback"):
+                channel.read_callback(bad)
+    finally:
+        channel.close()
+    assert (report.outcome, report.raw) == (Outcome.SETTLED, body.encode())

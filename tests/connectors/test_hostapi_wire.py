@@ -18,6 +18,7 @@ from bankgate.connectors.hostapi.wire import (
     to_entry,
     to_statement,
     to_status_report,
+    to_submission_ack,
 )
 from bankgate.connectors.http import RetryPolicy, backoff_s, retry_after_s
 from bankgate.domain import EntryKey, Outcome, currency
@@ -229,3 +230,38 @@ def test_backoff_is_jittered_under_an_exponential_cap_unless_the_bank_says_when(
     waits = [backoff_s(attempt, policy) for attempt in (1, 2, 3, 9) for _ in range(50)]
     assert all(0 <= w <= 1.0 for w in waits) and max(waits[:50]) <= 0.2
     assert backoff_s(1, policy, "2") == 2.0
+
+
+def _ack_answer(batch_id, *ids):  # type: ignore[no-untyped-def]
+    return {"batch_id": batch_id, "bank_reference": "ICBC-B-000001",
+            "orders": [{"instruction_id": i, "status": "20", "error_code": None,
+                        "error_message": None} for i in ids]}
+
+
+def test_a_submit_answer_becomes_an_ack_with_one_report_per_line():
+    ours = our_account("icbc")
+    lines = [a_line(ours), a_line(ours)]
+    batch = a_batch(ours, lines)
+    ids = [line.order.instruction_id for line in lines]
+    ack = to_submission_ack(_ack_answer(batch.id, *ids), batch, lines, DIALECTS["icbc"],
+                            raw=b"whole answer")
+    assert [r.instruction_id for r in ack.reports] == ids and ack.raw == b"whole answer"
+    assert ack.bank_reference == "ICBC-B-000001" and ack.reports[0].raw != ack.raw
+
+
+@pytest.mark.parametrize(("which", "says"), [
+    ("other batch", "another batch"), ("stranger", "not sent"), ("twice", "twice"),
+    ("bad line", "orders\\[0\\]"),
+])
+def test_a_submit_answer_about_other_orders_is_malformed(which, says):
+    """Any of these after a submit means: we cannot tell what the bank did (→ unknown)."""
+    ours = our_account("icbc")
+    lines = [a_line(ours)]
+    batch = a_batch(ours, lines)
+    mine = lines[0].order.instruction_id
+    answer = {"other batch": _ack_answer("B-other", mine),
+              "stranger": _ack_answer(batch.id, mine, "f" * 32),
+              "twice": _ack_answer(batch.id, mine, mine),
+              "bad line": {"batch_id": batch.id, "orders": [{"instruction_id": mine}]}}[which]
+    with pytest.raises(MalformedAnswer, match=says):
+        to_submission_ack(answer, batch, lines, DIALECTS["icbc"], raw=b"")

@@ -24,6 +24,7 @@ from bankgate.connectors.hostapi.wire import (
     to_entries,
     to_statement,
     to_status_report,
+    to_submission_ack,
 )
 from bankgate.domain import (
     Balance,
@@ -107,30 +108,11 @@ class HostApiChannel:
         body = batch_request(batch, debtor, lines, self.config.callback_url)
         answer = self._client.call("POST", "/payments/batches", body=body, safe=False)
         try:
-            return self._ack(batch, lines, answer)
-        except (MalformedAnswer, KeyError, TypeError) as exc:
+            return to_submission_ack(answer.body, batch, lines, self._client.dialect,
+                                     raw=answer.raw)
+        except MalformedAnswer as exc:
             raise OutcomeUnknown(f"{self.bank}: unreadable submit answer for batch {batch.id}: "
                                  f"{exc}", raw=answer.raw) from exc
-
-    def _ack(self, batch: Batch, lines: Sequence[SubmitLine], answer: Answer) -> SubmissionAck:
-        body = answer.body
-        if not isinstance(body, dict) or body.get("batch_id") != batch.id:
-            raise MalformedAnswer("the answer names another batch")
-        orders = body.get("orders")
-        if not isinstance(orders, list):
-            raise MalformedAnswer("field 'orders' is missing or not a list")
-        reports = tuple(to_status_report(line, self._client.dialect, raw=line_bytes(line))
-                        for line in orders)
-        asked = {line.order.instruction_id for line in lines}
-        answered = [r.instruction_id for r in reports]
-        if set(answered) - asked or len(set(answered)) != len(answered):
-            raise MalformedAnswer("the answer names instruction ids that were not sent, "
-                                  "or one id twice")
-        reference = body.get("bank_reference")
-        if reference is not None and not isinstance(reference, str):
-            raise MalformedAnswer("field 'bank_reference' is not text")
-        return SubmissionAck(batch_id=batch.id, bank_reference=reference, reports=reports,
-                             raw=answer.raw)
 
     def status(self, ids: Sequence[InstructionId]) -> list[StatusReport]:
         """The bank's word on each id, asked in chunks of at most 500 (L-08), in order."""

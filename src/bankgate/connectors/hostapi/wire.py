@@ -31,6 +31,7 @@ from bankgate.domain import (
     Statement,
     StatementEntry,
     StatusReport,
+    SubmissionAck,
     mask_numbers,
     parse_amount,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "to_entry",
     "to_statement",
     "to_status_report",
+    "to_submission_ack",
 ]
 
 _REASON_MAX = 255
@@ -106,6 +108,24 @@ def to_status_report(line: Any, dialect: Dialect, *, raw: bytes = b"") -> Status
                         reported_at=_time(at, "updated_at") if at is not None else None,
                         bank_reference=_optional_text(line, "bank_reference"),
                         raw=raw or line_bytes(line))
+
+
+def to_submission_ack(answer: Any, batch: Batch, lines: Sequence[SubmitLine],
+                      dialect: Dialect, *, raw: bytes) -> SubmissionAck:
+    """A submit answer: this batch, one line per order sent, no id we did not send or twice."""
+    if not isinstance(answer, Mapping) or answer.get("batch_id") != batch.id:
+        raise MalformedAnswer("field 'batch_id': the answer names another batch")
+    reports = tuple(_at(f"orders[{i}]", lambda o=o: to_status_report(o, dialect))
+                    for i, o in enumerate(_list(answer, "orders")))
+    asked = {line.order.instruction_id for line in lines}
+    answered = [r.instruction_id for r in reports]
+    strangers = sorted(set(answered) - asked)
+    if strangers:
+        raise MalformedAnswer(f"the answer names instruction id {strangers[0]!r}, not sent")
+    if len(set(answered)) != len(answered):
+        raise MalformedAnswer("the answer names one instruction id twice")
+    return SubmissionAck(batch_id=batch.id, reports=reports, raw=raw,
+                         bank_reference=_optional_text(answer, "bank_reference"))
 
 
 def to_balance(item: Any, account: CompanyAccount, bank: str) -> tuple[Balance, Balance]:
