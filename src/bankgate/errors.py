@@ -15,7 +15,16 @@
     │   ├── NotFound
     │   ├── ConcurrentUpdate            a version compare-and-set failed
     │   └── IdempotencyConflict         an Idempotency-Key reused with another request
-    └── ConfigError                     settings or channel configuration that cannot be used
+    ├── ConfigError                     settings or channel configuration that cannot be used
+    ├── SecurityError                   a control refused: signature, certificate, token, login
+    │   ├── SignatureInvalid            a signature that does not verify (or is missing)
+    │   ├── CertificateRefused          expired, not yet valid, untrusted or revoked
+    │   ├── TokenError                  the signing token is absent, locked or the PIN is wrong
+    │   ├── ReplayRefused               a nonce seen before, or a timestamp outside the window
+    │   ├── AuthenticationFailed        unknown user, wrong password or second factor, locked
+    │   └── PermissionDenied            the actor's role or scope does not allow the action
+    └── PolicyError                     a policy that cannot be loaded, or a duty it forbids
+        └── DutyConflict                segregation of duties: maker = approver, own account
 
 Each layer raises its own family; foreign exceptions are translated at the boundary with
 ``raise ... from exc``. Only the outermost edges (CLI, API, worker loop) catch everything.
@@ -115,3 +124,57 @@ class ConfigError(BankgateError):
     """Settings or channel configuration that cannot be used."""
 
     code = "config_error"
+
+
+class SecurityError(BankgateError):
+    """A security control refused the operation; the message never carries a secret."""
+
+    code = "security_error"
+
+
+class SignatureInvalid(SecurityError):
+    """A signature that does not verify, or one that is missing where it is required."""
+
+    code = "signature_invalid"
+
+
+class CertificateRefused(SecurityError):
+    """A certificate that is expired, not yet valid, untrusted or revoked."""
+
+    code = "certificate_refused"
+
+
+class TokenError(SecurityError):
+    """The signing token (USB Key) is absent, locked, or the PIN was wrong."""
+
+    code = "token_error"
+
+
+class ReplayRefused(SecurityError):
+    """A request whose nonce was seen before or whose timestamp is outside the window."""
+
+    code = "replay_refused"
+
+
+class AuthenticationFailed(SecurityError):
+    """Unknown user or key, wrong password or second factor, or a locked credential."""
+
+    code = "authentication_failed"
+
+
+class PermissionDenied(SecurityError):
+    """The actor's role or the API key's scope does not allow this action."""
+
+    code = "permission_denied"
+
+
+class PolicyError(BankgateError):
+    """A policy file that cannot be loaded, or an action the policy in force forbids."""
+
+    code = "policy_error"
+
+
+class DutyConflict(PolicyError):
+    """Segregation of duties: the same person in two roles, or paying their own account."""
+
+    code = "duty_conflict"

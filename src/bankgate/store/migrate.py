@@ -21,14 +21,19 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the database to `revision` (idempotent)."""
+def migrate(engine: Engine, revision: str = "heads") -> None:
+    """Upgrade the database to `revision` (idempotent).
+
+    "heads": every branch of the migration tree. Features add their tables in their own
+    migration revising 0001 (a branch), so parts of the schema can land independently.
+    """
     command.upgrade(alembic_config(engine), revision)
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at, or None for an empty database."""
+    """The revision(s) the database is at ("a+b" for several branches), or None if empty."""
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return "+".join(sorted(heads)) if heads else None
