@@ -22,6 +22,8 @@ from bankgate.sandbox.dialects import dialect
 from bankgate.sandbox.faults import FaultKnobs, Faults
 from bankgate.sandbox.hostapi import HostApiServer, SandboxContext
 from bankgate.sandbox.ledger import Ledger
+from bankgate.sandbox.records import StatusChange
+from bankgate.sandbox.sftp import SftpBankServer
 from bankgate.sandbox.world import World
 
 __all__ = ["RunningSandbox", "main_sandbox", "start_sandbox"]
@@ -40,7 +42,8 @@ class RunningSandbox:
         self.ledger = Ledger(world, settle_delay_s=settle_delay_s, clock=self.faults.now)
         dialects = {spec.id: dialect(spec.dialect) for spec in world.banks}
         self.callbacks = CallbackSender(pki, dialects, self.faults)
-        self.settler = Settler(self.ledger, self.callbacks.send)
+        self.sftp = SftpBankServer(self.ledger, world, state_dir=pki.directory, host=host)
+        self.settler = Settler(self.ledger, self._on_change)
         self._stopping = threading.Event()
         context = SandboxContext(ledger=self.ledger, faults=self.faults, dialects=dialects,
                                  settle=lambda force: self.settler.settle(force=force),
@@ -64,9 +67,14 @@ class RunningSandbox:
         self.world.bank(bank)
         return f"{self.base_url}/{bank}/v1"
 
+    def _on_change(self, change: StatusChange) -> None:
+        self.callbacks.send(change)
+        self.sftp.on_change(change)
+
     def start(self) -> RunningSandbox:
         """Serve and settle in background threads."""
         self._thread.start()
+        self.sftp.start()
         self.settler.start()
         return self
 
@@ -94,6 +102,7 @@ class RunningSandbox:
         self._server.close_connections()
         self._server.server_close()
         self.callbacks.close()
+        self.sftp.stop()
 
     def __enter__(self) -> RunningSandbox:
         return self

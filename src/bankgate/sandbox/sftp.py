@@ -170,8 +170,9 @@ class _Sftp(asyncssh.SFTPServer):
             yield entry
         if top == "in" and not rest:
             for name in list(self._server.faults.listed_names):
-                yield asyncssh.SFTPName(name, attrs=asyncssh.SFTPAttrs(
-                    type=asyncssh.FILEXFER_TYPE_REGULAR, size=10, mtime=0))
+                yield asyncssh.SFTPName(name.encode(), attrs=asyncssh.SFTPAttrs(
+                    type=asyncssh.FILEXFER_TYPE_REGULAR, permissions=0o100644, size=10,
+                    mtime=0))
 
     def mkdir(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
         self._deny("directories are the bank's")
