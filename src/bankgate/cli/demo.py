@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bankgate.bootstrap import App, build_app
+from bankgate.cli.demo_files import describe, exchange_files, use_file_channel
 from bankgate.cli.output import cash_rows, cash_table, console, print_json, status_table
 from bankgate.domain import REASONS, TERMINAL, PaymentOrder, Status
 from bankgate.services.cash import AccountCash, fetch_balances, totals_by_currency
@@ -79,8 +80,8 @@ def gateway_config(bank: Any, world: Any) -> dict[str, Any]:
     accounts = [{"id": f"{acct.bank}-{acct.currency.lower()}", "bank": acct.bank,
                  "number": acct.number, "currency": acct.currency, "name": acct.holder}
                 for acct in world.company_accounts()]
-    return {"banks": banks, "accounts": accounts,
-            "follow": {"poll_first_s": 0.2, "poll_max_s": 2.0, "not_found_grace_s": 2.0}}
+    return use_file_channel({"banks": banks, "accounts": accounts, "follow": {
+        "poll_first_s": 0.2, "poll_max_s": 2.0, "not_found_grace_s": 2.0}}, bank)
 
 
 def _tell(app: App, bank: Any, payees: Sequence[Mapping[str, Any]], quiet: bool) -> dict[str, Any]:
@@ -99,13 +100,15 @@ def _tell(app: App, bank: Any, payees: Sequence[Mapping[str, Any]], quiet: bool)
     statements = _statements(app)
     say(f"\n4. Statements fetched 对账单: {sum(s['entries'] for s in statements)} entries "
         f"in {len(statements)} accounts")
+    files = exchange_files(app)
+    say(describe(files))
     after = fetch_balances(uow=app.uow, channels=app.channels, now=app.now)
     say(cash_table("5. Cash after 付款后余额", after, totals_by_currency(after)))
     return {"run": run, "payments": len(orders), "finished": finished,
             "balances_before": cash_rows(before), "balances_after": cash_rows(after),
             "totals_before": _totals(before), "totals_after": _totals(after),
             "outcomes": outcomes,
-            "statements": statements, "checks": _checks(app, bank, final, before, after)}
+            "statements": statements, "files": files, "checks": _checks(app, bank, final, before, after)}
 
 
 def _drafts(app: App, payees: Sequence[Mapping[str, Any]]) -> list[Any]:

@@ -38,7 +38,8 @@ from bankgate.services.statements import import_statement_file
 from bankgate.services.status import apply_reports
 from bankgate.store import UnitOfWork
 
-__all__ = ["Collected", "FileExchange", "collect_files", "file_channel", "sync_outbound"]
+__all__ = ["Collected", "FileExchange", "collect_files", "file_channel", "sync_outbound",
+           "transfer_counts"]
 
 log = logging.getLogger(__name__)
 
@@ -264,3 +265,14 @@ def _audit_refused(uow: UowFactory, bank: str, names: tuple[str, ...], at: datet
     in_transaction(uow, lambda u: u.audit.append(AuditRecord(
         at=at, actor=f"bank:{bank}", action="file.name_refused", subject_kind="file",
         subject_id=bank, detail={"names": shown, "why": "not a plain file name"})))
+
+
+def transfer_counts(*, uow: UowFactory, bank: str) -> dict[str, dict[str, int]]:
+    """How many files went each way, by kind and state: {"out": {"pain.001 uploaded": 3}}."""
+    counts: dict[str, dict[str, int]] = {"in": {}, "out": {}}
+    with uow() as unit:
+        for transfer in unit.transfers.all(bank=bank):
+            key = f"{transfer.kind or 'other'} {transfer.state}"
+            side = counts[transfer.direction]
+            side[key] = side.get(key, 0) + 1
+    return counts
