@@ -47,7 +47,8 @@ def run_demo(*, directory: Path | None, as_json: bool, payments: int, seed: int)
         world = demo_world(seed=seed)
         with start_sandbox(world, state_dir=folder / "sandbox", settle_delay_s=0.3) as bank:
             url = os.environ.get("BANKGATE_DB_URL") or default_sqlite_url(folder)
-            app = build_app(Settings(db_url=url), gateway_config(bank, world))
+            config = use_file_channel(gateway_config(bank, world), bank)
+            app = build_app(Settings(db_url=url), config)
             try:
                 story = _tell(app, bank, demo_payees(world)[:payments], as_json)
             finally:
@@ -80,8 +81,8 @@ def gateway_config(bank: Any, world: Any) -> dict[str, Any]:
     accounts = [{"id": f"{acct.bank}-{acct.currency.lower()}", "bank": acct.bank,
                  "number": acct.number, "currency": acct.currency, "name": acct.holder}
                 for acct in world.company_accounts()]
-    return use_file_channel({"banks": banks, "accounts": accounts, "follow": {
-        "poll_first_s": 0.2, "poll_max_s": 2.0, "not_found_grace_s": 2.0}}, bank)
+    return {"banks": banks, "accounts": accounts,
+            "follow": {"poll_first_s": 0.2, "poll_max_s": 2.0, "not_found_grace_s": 2.0}}
 
 
 def _tell(app: App, bank: Any, payees: Sequence[Mapping[str, Any]], quiet: bool) -> dict[str, Any]:
@@ -107,8 +108,8 @@ def _tell(app: App, bank: Any, payees: Sequence[Mapping[str, Any]], quiet: bool)
     return {"run": run, "payments": len(orders), "finished": finished,
             "balances_before": cash_rows(before), "balances_after": cash_rows(after),
             "totals_before": _totals(before), "totals_after": _totals(after),
-            "outcomes": outcomes,
-            "statements": statements, "files": files, "checks": _checks(app, bank, final, before, after)}
+            "outcomes": outcomes, "files": files,
+            "statements": statements, "checks": _checks(app, bank, final, before, after)}
 
 
 def _drafts(app: App, payees: Sequence[Mapping[str, Any]]) -> list[Any]:
