@@ -10,6 +10,7 @@ from sqlalchemy import Connection, select, update
 
 from bankgate.errors import ConcurrentUpdate
 from bankgate.store._sql import insert_ignore
+from bankgate.store.tables import raw_files
 from bankgate.store.tables_files import file_transfers
 
 __all__ = ["Transfer", "TransferRepository"]
@@ -95,6 +96,12 @@ class TransferRepository:
             raise ConcurrentUpdate(f"file transfer {transfer.id} changed meanwhile")
         return Transfer(**{**_as_dict(transfer), **values,
                            "done_at": at if done else transfer.done_at})
+
+    def content(self, transfer: Transfer) -> bytes:
+        """The bytes of a transfer as received (from the raw archive)."""
+        data = self._conn.execute(select(raw_files.c.content).where(
+            raw_files.c.sha256 == transfer.sha256)).scalar_one()
+        return bytes(data)
 
     def all(self, *, bank: str | None = None, direction: str | None = None) -> list[Transfer]:
         """Transfers, oldest first (of one bank or direction, if given)."""
