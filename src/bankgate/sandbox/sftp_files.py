@@ -148,8 +148,12 @@ class _Doc:
     def sub(self, parent: etree._Element, path: str, text: str | None = None,
             **attributes: str) -> etree._Element:
         node = parent
-        for step in path.split("/"):
-            node = etree.SubElement(node, f"{{{self.ns}}}{step}")
+        *steps, last = path.split("/")
+        for step in steps:  # an intermediate element just written is reused (Refs, Fmly)
+            tag = f"{{{self.ns}}}{step}"
+            node = node[-1] if len(node) and node[-1].tag == tag else \
+                etree.SubElement(node, tag)
+        node = etree.SubElement(node, f"{{{self.ns}}}{last}")
         for key, value in attributes.items():
             node.set(key, value)
         if text is not None:
