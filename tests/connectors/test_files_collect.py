@@ -163,3 +163,19 @@ def test_hostile_names_in_the_bank_listing_are_refused_audited_and_not_fetched(
     with app.uow() as unit:
         assert unit.audit.count("file.name_refused") == 1
         assert all(".." not in t.name for t in unit.transfers.all())
+
+
+def test_a_file_over_the_size_limit_is_not_fetched_and_the_refusal_is_audited(
+        store_url: str, bank: RunningSandbox) -> None:
+    app = _gateway(store_url, bank, max_file_bytes=1024)
+    try:
+        _pay(app, bank, count=20)
+        result = _collect(app)
+        big = sorted(p.name for p in _inbound(bank).iterdir()
+                     if not p.name.startswith(".") and p.stat().st_size > 1024)
+        assert big and [n for n in result.too_large if "out/" not in n] == big
+        assert all(_rows(app, name) == [] for name in big)
+        with app.uow() as unit:
+            assert unit.audit.count("file.too_large") == 1
+    finally:
+        app.close()

@@ -105,7 +105,7 @@ class _Ssh(asyncssh.SSHServer):
 class _Sftp(asyncssh.SFTPServer):
     """The bank's file rules on top of a chrooted local directory."""
 
-    def __init__(self, chan: asyncssh.SSHServerChannel, server: SftpBankServer) -> None:
+    def __init__(self, chan: asyncssh.SSHServerChannel[bytes], server: SftpBankServer) -> None:
         username = chan.get_extra_info("username")
         self._login: Login = server.bank.logins[username]
         self._server = server

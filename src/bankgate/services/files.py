@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Final, Protocol
 
 from bankgate.connectors.base import Channel
@@ -67,6 +68,7 @@ class FileExchange(Protocol):
     """What the collector needs of a file channel (connectors/files FilesChannel)."""
 
     bank: str
+    max_file_bytes: int
 
     def inbound(self) -> _Listing: ...
     def fetch(self, name: str) -> _Fetched: ...
@@ -89,6 +91,7 @@ class Collected:
     orders_moved: int = 0
     new_entries: int = 0
     refused_names: list[str] = field(default_factory=list)
+    too_large: list[str] = field(default_factory=list)  # listed, over max_file_bytes
 
 
 def file_channel(channels: Mapping[str, Channel], bank: str) -> FileExchange:
@@ -109,7 +112,8 @@ def collect_files(*, uow: UowFactory, channel: FileExchange,
             stays done, and the next run goes on from there.
     """
     done = Collected(bank=channel.bank)
-    done.uploads_marked = sync_outbound(uow=uow, channel=channel, now=now)
+    done.uploads_marked = sync_outbound(uow=uow, channel=channel, now=now,
+                                        too_large=done.too_large)
     listing = channel.inbound()
     done.refused_names = list(listing.refused)
     for remote, _kind in listing.files:
@@ -117,14 +121,18 @@ def collect_files(*, uow: UowFactory, channel: FileExchange,
         if _already_done(uow, channel.bank, remote):
             done.skipped += 1
             continue
+        if remote.size > channel.max_file_bytes:
+            done.too_large.append(remote.name)
+            continue
         fetched = channel.fetch(remote.name)
-        verdict = in_transaction(uow, lambda u, f=fetched: _receive(u, channel.bank, f, now()))
+        verdict = in_transaction(uow, partial(_receive, bank=channel.bank, fetched=fetched,
+                                              at=now()))
         if verdict == "process":
             _process(uow, channel.bank, fetched, now, done)
         else:
             setattr(done, verdict, getattr(done, verdict) + 1)
-    if listing.refused:
-        _audit_refused(uow, channel.bank, listing.refused, now())
+    if listing.refused or done.too_large:
+        _audit_refused(uow, channel.bank, listing.refused, tuple(done.too_large), now())
     log.info("files collected", extra={"bank": channel.bank, "processed": done.processed,
                                        "skipped": done.skipped, "conflicts": done.conflicts})
     return done
@@ -136,29 +144,34 @@ def _already_done(uow: UowFactory, bank: str, remote: RemoteFile) -> bool:
                    for t in unit.transfers.by_name(bank, "in", remote.name))
 
 
-def _receive(unit: UnitOfWork, bank: str, fetched: _Fetched, at: datetime) -> str:
+def _receive(unit: UnitOfWork, *, bank: str, fetched: _Fetched, at: datetime) -> str:
     """Archive the bytes and decide: "process", "skipped", "duplicates" or "conflicts"."""
     unit.statements.archive_raw(fetched.content, name=f"{bank}/{fetched.name}",
                                 origin=f"files:{bank}", at=at)
     held = unit.transfers.get(bank, "in", fetched.name, fetched.sha256, lock=True)
     if held is not None:
         return "skipped" if held.state in DONE else "process"
-    row = {"bank": bank, "direction": "in", "name": fetched.name, "sha256": fetched.sha256,
-           "size": fetched.size, "kind": fetched.kind, "remote_mtime": fetched.mtime, "at": at}
     same_name = unit.transfers.by_name(bank, "in", fetched.name)
     if same_name:
         detail = (f"same name as transfer {same_name[0].id} (sha256 "
                   f"{same_name[0].sha256[:12]}…) with other content; kept, not applied")
-        unit.transfers.add(**row, state="conflict", detail=detail, done=True)
+        _add(unit, bank, fetched, "conflict", at, detail)
         _audit(unit, bank, fetched, "file.conflict", at, detail)
         return "conflicts"
     if any(t.state == "processed" for t in unit.transfers.by_content(bank, "in",
                                                                      fetched.sha256)):
-        unit.transfers.add(**row, state="duplicate", done=True,
-                           detail="content already processed under another name")
+        _add(unit, bank, fetched, "duplicate", at, "content already processed under another "
+             "name")
         return "duplicates"
-    unit.transfers.add(**row, state="received")
+    _add(unit, bank, fetched, "received", at, None)
     return "process"
+
+
+def _add(unit: UnitOfWork, bank: str, fetched: _Fetched, state: str, at: datetime,
+         detail: str | None) -> None:
+    unit.transfers.add(bank=bank, direction="in", name=fetched.name, sha256=fetched.sha256,
+                       size=fetched.size, kind=fetched.kind, remote_mtime=fetched.mtime,
+                       at=at, state=state, detail=detail, done=state in DONE)
 
 
 def _process(uow: UowFactory, bank: str, fetched: _Fetched, now: Callable[[], datetime],
@@ -215,22 +228,26 @@ def _mark(unit: UnitOfWork, bank: str, fetched: _Fetched, state: str, at: dateti
         unit.transfers.mark(held, state, at=at, detail=detail)
 
 
-def sync_outbound(*, uow: UowFactory, channel: FileExchange,
-                  now: Callable[[], datetime]) -> int:
+def sync_outbound(*, uow: UowFactory, channel: FileExchange, now: Callable[[], datetime],
+                  too_large: list[str] | None = None) -> int:
     """Record each of our delivered files the store does not know yet, by name and hash."""
     marked = 0
     for remote in channel.outbound():
+        if remote.size > channel.max_file_bytes:
+            if too_large is not None:
+                too_large.append(f"{channel.bank}:out/{remote.name}")
+            continue
         with uow() as unit:
             known = unit.transfers.by_name(channel.bank, "out", remote.name)
         if any(t.size == remote.size for t in known):
             continue
         content = channel.fetch_outbound(remote.name)
-        marked += in_transaction(uow, lambda u, r=remote, c=content: _uploaded(
-            u, channel.bank, r, c, now()))
+        marked += in_transaction(uow, partial(_uploaded, bank=channel.bank, remote=remote,
+                                              content=content, at=now()))
     return marked
 
 
-def _uploaded(unit: UnitOfWork, bank: str, remote: RemoteFile, content: bytes,
+def _uploaded(unit: UnitOfWork, *, bank: str, remote: RemoteFile, content: bytes,
               at: datetime) -> int:
     digest = sha256(content)
     unit.statements.archive_raw(content, name=f"{bank}/{remote.name}", origin=f"files:{bank}",
@@ -260,11 +277,17 @@ def _audit(unit: UnitOfWork, bank: str, fetched: _Fetched, action: str, at: date
                                   detail={"name": fetched.name, "note": detail}))
 
 
-def _audit_refused(uow: UowFactory, bank: str, names: tuple[str, ...], at: datetime) -> None:
-    shown = [n.encode("unicode_escape").decode("ascii")[:80] for n in names]
-    in_transaction(uow, lambda u: u.audit.append(AuditRecord(
-        at=at, actor=f"bank:{bank}", action="file.name_refused", subject_kind="file",
-        subject_id=bank, detail={"names": shown, "why": "not a plain file name"})))
+def _audit_refused(uow: UowFactory, bank: str, names: tuple[str, ...],
+                   too_large: tuple[str, ...], at: datetime) -> None:
+    def shown(found: tuple[str, ...]) -> list[str]:
+        return [n.encode("unicode_escape").decode("ascii")[:80] for n in found]
+    records = [AuditRecord(at=at, actor=f"bank:{bank}", action=action, subject_kind="file",
+                           subject_id=bank, detail={"names": shown(found), "why": why})
+               for action, found, why in (
+                   ("file.name_refused", names, "not a plain file name"),
+                   ("file.too_large", too_large, "over max_file_bytes; not fetched"))
+               if found]
+    in_transaction(uow, lambda u: u.audit.append_many(records))
 
 
 def transfer_counts(*, uow: UowFactory, bank: str) -> dict[str, dict[str, int]]:

@@ -107,6 +107,7 @@ class FilesChannel:
     def __init__(self, config: FilesConfig) -> None:
         self.bank = config.bank
         self.config = config
+        self.max_file_bytes = config.max_file_bytes
         self.client = SftpClient(config)
         self._parsed: OrderedDict[tuple[str, int, int], object] = OrderedDict()
 

@@ -248,14 +248,14 @@ class SftpClient:
         sftp = await self._session()
         size = int((await sftp.stat(path)).size or 0)
         if size > self.config.max_file_bytes:
-            raise OSError(f"{path} is {size} bytes, over max_file_bytes "
-                          f"({self.config.max_file_bytes}); not fetched")
+            raise asyncssh.SFTPFailure(f"{path} is {size} bytes, over max_file_bytes "
+                                       f"({self.config.max_file_bytes}); not fetched")
         async with sftp.open(path, "rb") as handle:
             while offset < size:
                 chunk = await handle.read(min(CHUNK, size - offset), offset)
                 if not chunk:
                     break
-                parts.append(chunk)
+                parts.append(bytes(chunk))  # type: ignore[arg-type]
                 offset += len(chunk)
         data = b"".join(parts)
         if len(data) != size:
