@@ -136,6 +136,7 @@ def write_state(running: RunningSandbox, state_dir: Path) -> Path:
         "company_accounts": [{"bank": a.bank, "number": a.number, "holder": a.holder,
                               "currency": a.currency}
                              for a in running.world.company_accounts()],
+        "sftp": running.sftp.state(),
     }
     path = state_dir / "sandbox.json"
     tmp = path.with_suffix(".json.tmp")

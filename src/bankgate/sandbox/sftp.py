@@ -197,6 +197,7 @@ class SftpBankServer:
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.keys = ensure_ssh_keys(state_dir / "ssh")
         self.bank = FileBank(ledger, world, state_dir / "sftp")
+        self.world_banks = [spec.id for spec in world.banks]
         self.faults = SftpFaults()
         client = asyncssh.import_public_key(self.keys.client_public.read_bytes())
         self.authorized: dict[str, tuple[asyncssh.SSHKey, ...]] = {
@@ -250,8 +251,18 @@ class SftpBankServer:
         if not self._loop.is_closed():
             self._loop.close()
 
+    def state(self) -> dict[str, Any]:
+        """Where the SFTP bank is, for `sandbox.json`: host, port, keys and logins."""
+        return {"host": self._shown_host, "port": self.port, "host_key": self.host_key_line,
+                "client_key": str(self.keys.client_key),
+                "logins": {bank: self.bank.login_of(bank).name for bank in self.world_banks}}
+
+    @property
+    def _shown_host(self) -> str:
+        return "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host  # noqa: S104
+
     def client_options(self, bank: str) -> dict[str, Any]:
         """The gateway's channel configuration for `bank` (kind "files")."""
-        return {"host": "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host,  # noqa: S104
-                "port": self.port, "username": self.bank.login_of(bank).name,
+        return {"host": self._shown_host, "port": self.port,
+                "username": self.bank.login_of(bank).name,
                 "client_key": str(self.keys.client_key), "host_key": self.host_key_line}
