@@ -180,8 +180,17 @@ def test_K12_worker_killed_after_the_temporary_write_leaves_the_bank_one_file(
     assert not sandbox.ledger.debit_bookings(), "the bank must not read a temporary file"
     assert finish(worker_process(store_url, config_file)) == 0
     _until_final(app, sandbox)
+    _went_through_unknown(app)
     _one_file_per_batch(app, sandbox)
     check_invariants(app, sandbox)
+
+
+def _went_through_unknown(app: App) -> None:
+    """The interrupted send was resolved by asking the bank, not by a blind resend."""
+    with app.uow() as unit:
+        order = unit.orders.list(limit=1)[0]
+        history = [h["to_status"] for h in unit.audit.for_subject(order.id)]
+    assert "unknown" in history, history
 
 
 @pytest.mark.slow
@@ -198,6 +207,7 @@ def test_K13_worker_killed_after_the_rename_before_the_record_finds_the_file_and
         assert unit.transfers.all(bank=BANK, direction="out") == []
     assert finish(worker_process(store_url, config_file)) == 0
     _until_final(app, sandbox)
+    _went_through_unknown(app)
     collect_files(uow=app.uow, channel=file_channel(app.channels, BANK), now=app.now)
     with app.uow() as unit:
         (marked,) = unit.transfers.all(bank=BANK, direction="out")
