@@ -7,6 +7,7 @@ file channel; the bank side of a test writes into the bank's directories as a ba
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from bankgate.sandbox.run import RunningSandbox, start_sandbox
 from bankgate.services.files import collect_files, file_channel
 from bankgate.settings import Settings
 from tests.connectors.world import COMPANY, NUMBERS, a_batch, a_line, our_account, small_world
+from tests.samples import SAMPLES, needs_samples
 
 TRUNCATED = (b'<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:'
              b'camt.053.001.02"><BkToCstmrStmt><Stmt><Id>CUT')
@@ -177,5 +179,31 @@ def test_a_file_over_the_size_limit_is_not_fetched_and_the_refusal_is_audited(
         assert all(_rows(app, name) == [] for name in big)
         with app.uow() as unit:
             assert unit.audit.count("file.too_large") == 1
+    finally:
+        app.close()
+
+
+@needs_samples
+def test_an_mt940_file_from_the_bank_is_imported_once_and_answers_statements(
+        store_url: str, bank: RunningSandbox) -> None:
+    """A real MT940 (ABN AMRO sample, two statements) dropped in `in/` by the bank."""
+    config = {"banks": {"boc": {"kind": "files", **bank.sftp.client_options("boc")}},
+              "accounts": [{"id": "abn-eur", "bank": "boc", "number": "517852257",
+                            "currency": "EUR", "name": "ABN AMRO sample holder"}]}
+    app = build_app(Settings(db_url=store_url), config)
+    try:
+        sample = (SAMPLES / "mt940" / "cmxl__mt940-abnamro.txt").read_bytes()
+        (_inbound(bank) / "MT940_20110524.sta").write_bytes(sample)
+        result = _collect(app)
+        assert (result.processed, result.new_entries) == (1, 10)
+        assert _collect(app).new_entries == 0
+        with app.uow() as unit:
+            account = unit.accounts.get("abn-eur")
+        channel = file_channel(app.channels, "boc")
+        assert isinstance(channel, FilesChannel)
+        statement = channel.statements(account, date(2011, 5, 24))
+        assert statement.closing is not None and str(statement.closing.amount.amount) == \
+            "1849.75"
+        assert len(statement.entries) == 2 and statement.raw == sample
     finally:
         app.close()

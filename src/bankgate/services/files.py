@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 DONE: Final = frozenset({"processed", "duplicate", "conflict", "unreadable", "ignored",
                          "uploaded"})
 _STATEMENTS: Final = frozenset({"camt.053", "camt.052", "camt.054", "mt940"})
+_STATUS: Final = frozenset({"pain.002", "camt.054"})
 
 
 class _Listing(Protocol):
@@ -179,19 +180,20 @@ def _process(uow: UowFactory, bank: str, fetched: _Fetched, now: Callable[[], da
     kind = fetched.kind or _detected(fetched.content)
     origin = f"files:{bank}/{fetched.name}"
     try:
-        if kind == "pain.002" or kind == "camt.054":
+        if kind in _STATUS:
             reports = (status_reports(fetched.content, origin) if kind == "pain.002" else
                        return_reports(read_statement_file(fetched.content, origin)[1],
                                       fetched.content))
             done.orders_moved += in_transaction(
-                uow, lambda u: _apply(u, bank, fetched, reports, now()))
-        if kind in _STATEMENTS:
+                uow, lambda u: _apply(u, bank, fetched, reports, now(),
+                                      final=kind not in _STATEMENTS))
+        if kind in _STATEMENTS or (kind or "").startswith("csv:"):
             imported = import_statement_file(uow=uow, content=fetched.content, origin=origin,
                                              now=now)
             done.new_entries += imported.new_entries
             in_transaction(uow, lambda u: _mark(u, bank, fetched, "processed", now(),
                                                 f"{imported.new_entries} new entries"))
-        elif kind != "pain.002":
+        elif kind not in _STATUS:
             in_transaction(uow, lambda u: _mark(u, bank, fetched, "ignored", now(),
                                                 f"not a file bankgate reads ({kind})"))
             return
@@ -204,8 +206,9 @@ def _process(uow: UowFactory, bank: str, fetched: _Fetched, now: Callable[[], da
 
 
 def _apply(unit: UnitOfWork, bank: str, fetched: _Fetched, reports: list[StatusReport],
-           at: datetime) -> int:
-    """Apply a status file's reports to this bank's orders and mark it, in one transaction."""
+           at: datetime, *, final: bool) -> int:
+    """Apply a status file's reports to this bank's orders and, when `final`, mark it
+    processed in the same transaction (a camt.054 is marked after its import)."""
     held = unit.transfers.get(bank, "in", fetched.name, fetched.sha256, lock=True)
     if held is None or held.state in DONE:
         return 0  # another collector did it meanwhile
@@ -216,7 +219,7 @@ def _apply(unit: UnitOfWork, bank: str, fetched: _Fetched, reports: list[StatusR
     applied = apply_reports(changes, orders, [r for r in reports if r.instruction_id in orders],
                             via="file")
     changes.flush(unit)
-    if fetched.kind != "camt.054":
+    if final:
         unit.transfers.mark(held, "processed", at=at, detail=f"{applied.moved} transitions")
     return applied.moved
 

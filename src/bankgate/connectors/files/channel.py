@@ -17,6 +17,7 @@ files are cached by (name, size, modification time) only to save work.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -110,6 +111,7 @@ class FilesChannel:
         self.max_file_bytes = config.max_file_bytes
         self.client = SftpClient(config)
         self._parsed: OrderedDict[tuple[str, int, int], object] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def close(self) -> None:
         """Close the SFTP session."""
@@ -258,13 +260,15 @@ class FilesChannel:
     def _cached(self, remote: RemoteFile, parse: Callable[[RemoteFile], T], *,
                 space: str = "in") -> T:
         key = (f"{space}/{remote.name}", remote.size, remote.mtime)
-        if key in self._parsed:
-            self._parsed.move_to_end(key)
-            return self._parsed[key]  # type: ignore[return-value]
+        with self._cache_lock:  # worker threads poll several batches at once
+            if key in self._parsed:
+                self._parsed.move_to_end(key)
+                return self._parsed[key]  # type: ignore[return-value]
         value = parse(remote)
-        self._parsed[key] = value
-        while len(self._parsed) > _CACHED:
-            self._parsed.popitem(last=False)
+        with self._cache_lock:
+            self._parsed[key] = value
+            while len(self._parsed) > _CACHED:
+                self._parsed.popitem(last=False)
         return value
 
     def _reports(self, remote: RemoteFile) -> list[StatusReport]:
