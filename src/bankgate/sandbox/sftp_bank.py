@@ -106,7 +106,10 @@ class FileBank:
             login.outbound.mkdir(parents=True, exist_ok=True)
             login.inbound.mkdir(parents=True, exist_ok=True)
             self.logins[login.name] = login
-            self._books[login.name].sequence = len(list(login.inbound.iterdir()))
+            books = self._books[login.name]
+            books.sequence = len(list(login.inbound.iterdir()))
+            # files of an earlier run were that run's business; this ledger starts afresh
+            books.picked = {p.name: "" for p in login.outbound.iterdir() if _is_delivered(p)}
 
     def login_of(self, bank: str) -> Login:
         """The company's login at `bank`."""
@@ -121,12 +124,10 @@ class FileBank:
             books = self._books[login.name]
             for path in sorted(login.outbound.iterdir()):
                 name = path.name
-                if name.startswith(".") or name.endswith(TEMP_SUFFIX) or not path.is_file():
-                    continue
+                if not _is_delivered(path) or name in books.picked:
+                    continue  # a delivered file never changes: the server refuses rewrites
                 data = path.read_bytes()
                 digest = hashlib.sha256(data).hexdigest()
-                if books.picked.get(name) == digest:
-                    continue
                 books.picked[name] = digest
                 self._book_file(login, books, name, data, digest)
                 new += 1
@@ -248,6 +249,11 @@ class FileBank:
         temp = login.inbound / f".{name}.tmp"
         temp.write_bytes(data)
         temp.replace(login.inbound / name)
+
+
+def _is_delivered(path: Path) -> bool:
+    name = path.name
+    return not name.startswith(".") and not name.endswith(TEMP_SUFFIX) and path.is_file()
 
 
 def _plain(text: str) -> str:
