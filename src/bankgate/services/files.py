@@ -39,8 +39,15 @@ from bankgate.services.statements import import_statement_file
 from bankgate.services.status import apply_reports
 from bankgate.store import UnitOfWork
 
-__all__ = ["Collected", "FileExchange", "collect_files", "file_channel", "sync_outbound",
-           "transfer_counts"]
+__all__ = [
+    "Collected",
+    "FileExchange",
+    "collect_files",
+    "file_channel",
+    "list_transfers",
+    "sync_outbound",
+    "transfer_counts",
+]
 
 log = logging.getLogger(__name__)
 
@@ -302,3 +309,14 @@ def transfer_counts(*, uow: UowFactory, bank: str) -> dict[str, dict[str, int]]:
             side = counts[transfer.direction]
             side[key] = side.get(key, 0) + 1
     return counts
+
+
+def list_transfers(*, uow: UowFactory, bank: str | None = None) -> list[dict[str, object]]:
+    """Every file transfer (oldest first) as plain rows, without the bytes."""
+    with uow() as unit:
+        return [{"id": t.id, "bank": t.bank, "direction": t.direction, "name": t.name,
+                 "kind": t.kind, "state": t.state, "sha256": t.sha256, "size": t.size,
+                 "batch_id": t.batch_id, "detail": t.detail,
+                 "first_seen_at": t.first_seen_at.isoformat(),
+                 "done_at": t.done_at.isoformat() if t.done_at else None}
+                for t in unit.transfers.all(bank=bank)]
