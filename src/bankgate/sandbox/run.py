@@ -17,11 +17,13 @@ from types import TracebackType
 from typing import Any
 
 from bankgate.crypto.pki import TestPki, issue_test_pki, server_ssl_context
+from bankgate.crypto.signer import Algorithm
 from bankgate.sandbox.callbacks import CallbackSender, Settler
 from bankgate.sandbox.dialects import dialect
 from bankgate.sandbox.faults import FaultKnobs, Faults
 from bankgate.sandbox.hostapi import HostApiServer, SandboxContext
 from bankgate.sandbox.ledger import Ledger
+from bankgate.sandbox.security import PartyKeys, build_security, issue_keys
 from bankgate.sandbox.world import World
 
 __all__ = ["RunningSandbox", "main_sandbox", "start_sandbox"]
@@ -33,19 +35,24 @@ class RunningSandbox:
     """The sandbox banks running in this process; stop with `stop()` or a `with` block."""
 
     def __init__(self, world: World, *, pki: TestPki, host: str, port: int,
-                 settle_delay_s: float, seed: int) -> None:
+                 settle_delay_s: float, seed: int,
+                 keys: Mapping[str, PartyKeys] | None = None) -> None:
         self.world = world
         self.pki = pki
+        self.keys = dict(keys or issue_keys(pki, {b.id: b.dialect for b in world.banks}))
+        self.security = build_security(self.keys)
         self.faults = Faults(seed=seed)
         self.ledger = Ledger(world, settle_delay_s=settle_delay_s, clock=self.faults.now)
         dialects = {spec.id: dialect(spec.dialect) for spec in world.banks}
-        self.callbacks = CallbackSender(pki, dialects, self.faults)
+        self.callbacks = CallbackSender(pki, dialects, self.faults, self.security)
         self.settler = Settler(self.ledger, self.callbacks.send)
         self._stopping = threading.Event()
         context = SandboxContext(ledger=self.ledger, faults=self.faults, dialects=dialects,
                                  settle=lambda force: self.settler.settle(force=force),
-                                 stopping=self._stopping)
-        self._server = HostApiServer((host, port), context, server_ssl_context(pki))
+                                 stopping=self._stopping, security=self.security)
+        # Mutual TLS: a client without a certificate from the test CA is refused (A-04).
+        self._server = HostApiServer((host, port), context,
+                                     server_ssl_context(pki, require_client_cert=True))
         self.host = host
         self.port: int = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever,
@@ -63,6 +70,18 @@ class RunningSandbox:
         """A bank's API prefix, ending with /v1."""
         self.world.bank(bank)
         return f"{self.base_url}/{bank}/v1"
+
+    def gateway_options(self, bank: str) -> dict[str, Any]:
+        """The host API configuration a gateway needs for `bank`: URL, TLS, signing keys."""
+        spec = self.world.bank(bank)
+        keys = self.keys[bank]
+        return {"kind": "hostapi", "base_url": self.url(bank), "dialect": spec.dialect,
+                "ca_file": str(self.pki.ca_cert), "client_cert": str(self.pki.client_cert),
+                "client_key": str(self.pki.client_key),
+                "signature_algorithm": keys.algorithm.value,
+                "signing_key": str(keys.gateway.key_file),
+                "signing_key_password_file": str(keys.gateway.password_file),
+                "bank_public_key": str(keys.bank.public_file)}
 
     def start(self) -> RunningSandbox:
         """Serve and settle in background threads."""
@@ -104,14 +123,20 @@ class RunningSandbox:
 
 
 def start_sandbox(world: World, *, state_dir: Path, host: str = "127.0.0.1", port: int = 0,
-                  settle_delay_s: float = 0.2, seed: int = 0) -> RunningSandbox:
-    """Start the world's banks on `host:port` (0: any free port); PKI files in `state_dir`."""
+                  settle_delay_s: float = 0.2, seed: int = 0,
+                  signature_algorithms: Mapping[str, Algorithm] | None = None) -> RunningSandbox:
+    """Start the world's banks on `host:port` (0: any free port); PKI files in `state_dir`.
+
+    Each bank signs with `signature_algorithms[bank]`, else its dialect's default
+    (`sandbox.security.DEFAULT_ALGORITHMS`).
+    """
     hosts = tuple(dict.fromkeys((host, "127.0.0.1", "localhost")))
     if host in ("0.0.0.0", ""):  # noqa: S104 - listening everywhere: name the usual hosts
         hosts = ("127.0.0.1", "localhost")
     pki = issue_test_pki(state_dir, hosts=hosts)
+    keys = issue_keys(pki, {b.id: b.dialect for b in world.banks}, signature_algorithms)
     running = RunningSandbox(world, pki=pki, host=host, port=port,
-                             settle_delay_s=settle_delay_s, seed=seed)
+                             settle_delay_s=settle_delay_s, seed=seed, keys=keys)
     return running.start()
 
 
@@ -123,7 +148,8 @@ def write_state(running: RunningSandbox, state_dir: Path) -> Path:
         "client_cert": str(running.pki.client_cert),
         "client_key": str(running.pki.client_key),
         "banks": [{"id": spec.id, "dialect": spec.dialect, "name": spec.name,
-                   "url": running.url(spec.id)} for spec in running.world.banks],
+                   "url": running.url(spec.id), "gateway": running.gateway_options(spec.id)}
+                  for spec in running.world.banks],
         "company_accounts": [{"bank": a.bank, "number": a.number, "holder": a.holder,
                               "currency": a.currency}
                              for a in running.world.company_accounts()],
