@@ -164,14 +164,15 @@ def test_statements_fetched_twice_add_no_entry_twice(gateway, sandbox, payees):
 def test_B05_a_duplicate_instruction_id_at_the_bank_is_adopted_not_booked_again(
         gateway, sandbox, payees):
     """B-05: the bank already holds an order's id (an earlier, lost send): query and adopt it."""
-    import ssl
-
     import httpx
 
     [order] = _create(gateway, _sound(payees, "icbc"), 1)
     with gateway.uow() as unit:
         debtor = unit.accounts.get(order.debtor)
-    context = ssl.create_default_context(cafile=str(sandbox.pki.ca_cert))
+    from bankgate.crypto import client_ssl_context
+    from tests.signing import GatewaySigning
+
+    context = client_ssl_context(sandbox.pki)  # mutual TLS as the gateway
     earlier = {"batch_id": "Bearlier0001", "debtor_account": debtor.number.reveal(),
                "currency": "CNY", "execution_date": order.execution_date.isoformat(),
                "callback_url": None,
@@ -179,7 +180,7 @@ def test_B05_a_duplicate_instruction_id_at_the_bank_is_adopted_not_booked_again(
                            "amount": f"{order.amount.amount:f}", "payee_name": order.payee.name,
                            "payee_account": order.payee.account.reveal(),
                            "payee_bank": order.payee.bank, "remittance": ""}]}
-    with httpx.Client(verify=context) as client:
+    with httpx.Client(verify=context, auth=GatewaySigning(sandbox.keys)) as client:
         answer = client.post(f"{sandbox.url(debtor.bank)}/payments/batches", json=earlier)
     assert answer.status_code == 200, answer.text
     _run_worker_until_final(gateway)

@@ -72,9 +72,7 @@ def _folder(directory: Path | None) -> Iterator[Path]:
 
 def gateway_config(bank: Any, world: Any) -> dict[str, Any]:
     """Banks (host API channels to the sandbox) and the company's accounts, as configuration."""
-    banks = {spec.id: {"kind": "hostapi", "base_url": bank.url(spec.id),
-                       "ca_file": str(bank.pki.ca_cert), "dialect": spec.dialect,
-                       "timeout_s": 5.0}
+    banks = {spec.id: {**bank.gateway_options(spec.id), "timeout_s": 5.0}  # mTLS, signed
              for spec in world.banks}
     accounts = [{"id": f"{acct.bank}-{acct.currency.lower()}", "bank": acct.bank,
                  "number": acct.number, "currency": acct.currency, "name": acct.holder}

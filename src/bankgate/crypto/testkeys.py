@@ -69,7 +69,7 @@ def _reusable(files: SigningKeyFiles, pki: TestPki) -> str | None:
             cert.verify_directly_issued_by(ca)
             if cert.not_valid_after_utc < dt.datetime.now(dt.UTC) + dt.timedelta(days=7):
                 return None
-    except (ConfigError, OSError, ValueError, TypeError, Exception):  # noqa: BLE001
+    except (ConfigError, OSError, ValueError, TypeError, Exception):
         return None  # anything unusable is issued again
     return signer.key_id if signer.key_id == verifier.key_id else None
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
+from bankgate.crypto.keyfiles import load_signer, load_verifier
+from bankgate.crypto.pki import TestPki
 from bankgate.crypto.signed_http import (
     WINDOW_S,
     HeaderLookup,
@@ -29,8 +31,6 @@ from bankgate.crypto.signed_http import (
     sign_response,
     verify_request,
 )
-from bankgate.crypto.keyfiles import load_signer, load_verifier
-from bankgate.crypto.pki import TestPki
 from bankgate.crypto.signer import Algorithm, Signer, Verifier
 from bankgate.crypto.testkeys import SigningKeyFiles, issue_signing_key
 from bankgate.domain import mask_numbers

@@ -35,12 +35,13 @@ def receive_signed_callback(*, uow: UowFactory, channels: Mapping[str, Channel],
         ChannelError: a validly signed body that is not a callback of that bank.
     """
     channel = channels.get(bank)
-    verify = getattr(channel, "verify_callback", None)
+    inner = getattr(channel, "inner", channel)  # under the Logged wrapper
+    verify = getattr(inner, "verify_callback", None)
     if channel is None or verify is None:
         raise NotFound(f"no bank {bank!r} with callbacks is configured")
     try:
         message: SignedMessage = verify(headers, target=target, body=body, now=now())
-        ttl = timedelta(seconds=float(getattr(channel, "nonce_ttl_s", 600.0)))
+        ttl = timedelta(seconds=float(getattr(inner, "nonce_ttl_s", 600.0)))
         _remember(uow, bank, message, now(), ttl)
     except SecurityError as exc:
         _audit_refusal(uow, bank, exc, now())

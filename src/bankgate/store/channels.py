@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete
 
-from bankgate.store._sql import insert_ignore
+from bankgate.store._sql import dialect, insert_ignore
 from bankgate.store.tables_channels import seen_nonces
 
 __all__ = ["NonceRepository"]
@@ -27,6 +27,10 @@ class NonceRepository:
         """
         self._conn.execute(delete(seen_nonces).where(seen_nonces.c.scope == scope,
                                                      seen_nonces.c.expires_at < at))
-        result = self._conn.execute(insert_ignore(self._conn, seen_nonces).values(
-            scope=scope, nonce=nonce, key_id=key_id[:128], seen_at=at, expires_at=at + ttl))
-        return bool(result.rowcount == 1)
+        insert = insert_ignore(self._conn, seen_nonces).values(
+            scope=scope, nonce=nonce, key_id=key_id[:128], seen_at=at, expires_at=at + ttl)
+        if dialect(self._conn) == "mysql":  # INSERT IGNORE counts the rows it wrote
+            return bool(self._conn.execute(insert).rowcount == 1)
+        # ON CONFLICT DO NOTHING: a row comes back only when it was inserted (psycopg
+        # reports no row count for it).
+        return self._conn.execute(insert.returning(seen_nonces.c.nonce)).first() is not None

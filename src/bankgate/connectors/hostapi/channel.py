@@ -16,7 +16,6 @@ from typing import Final, TypeVar
 from bankgate.connectors.base import Capability, SubmitLine
 from bankgate.connectors.hostapi.client import Answer, HostApiClient
 from bankgate.connectors.hostapi.config import HostApiConfig
-from bankgate.crypto.signed_http import SignedMessage
 from bankgate.connectors.hostapi.wire import (
     MalformedAnswer,
     batch_request,
@@ -27,6 +26,7 @@ from bankgate.connectors.hostapi.wire import (
     to_status_report,
     to_submission_ack,
 )
+from bankgate.crypto.signed_http import SignedMessage
 from bankgate.domain import (
     Balance,
     Batch,
