@@ -116,10 +116,13 @@ def test_K07_worker_killed_after_the_bank_booked_but_before_the_answer_arrived(
     ("sleep_after_accept", True),     # B-01 (beyond the client's read timeout)
     ("error_after_booking", True),    # B-03
     ("busy", False),                  # B-04: 503 before booking, then success
+    ("forged_answer", True),          # B-15: booked, answer signed by an impostor
+    ("unsigned_answer", True),        # B-15: booked, answer without a signature
 ])
 def test_bank_faults_on_submit_resolve_to_the_banks_real_status_booked_once(
         gateway, sandbox, payees, fault, through_unknown):
-    """B-01…B-04: lost or failed answers never book twice; unknown is resolved by a query."""
+    """B-01…B-04, B-15: lost, failed or forged answers never book twice; unknown is
+    resolved by a (verified) status query, never by a resend."""
     sandbox.set_faults(bank=None, script=[{"op": "submit", "fault": fault}],
                        sleep_after_accept_s=4)
     created = _create(gateway, _sound(payees, "icbc"), 3)

@@ -36,6 +36,8 @@ class Fault(StrEnum):
     ERROR_AFTER_BOOKING = "error_after_booking"
     DROP_AFTER_ACCEPT = "drop_after_accept"
     SLEEP_AFTER_ACCEPT = "sleep_after_accept"
+    FORGED_ANSWER = "forged_answer"  # do the work; sign the answer with a key not the bank's
+    UNSIGNED_ANSWER = "unsigned_answer"  # do the work; answer without a signature (B-15)
 
     @property
     def is_before(self) -> bool:

@@ -105,6 +105,7 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = _IDLE_TIMEOUT_S
     _answering: tuple[str, str, str, str] | None = None  # bank, method, target, nonce
+    _forgery: Fault | None = None  # a B-15 fault for this answer
 
     @property
     def ctx(self) -> SandboxContext:
@@ -196,13 +197,15 @@ class _Handler(BaseHTTPRequestHandler):
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
-        if self._answering is not None:
+        if self._answering is not None and self._forgery is not Fault.UNSIGNED_ANSWER:
             bank, method, target, nonce = self._answering
             signed = self.ctx.security.sign_answer(
                 bank, status=status, method=method, target=target, request_nonce=nonce,
-                body=data, now=self.ctx.faults.now(bank))
+                body=data, now=self.ctx.faults.now(bank),
+                impostor=self._forgery is Fault.FORGED_ANSWER)
             for name, value in signed.items():
                 self.send_header(name, value)
+        self._forgery = None
         self.send_header("Content-Length", str(len(data)))
         request_id = self.headers.get("X-Request-Id")
         if request_id and len(request_id) <= 200 and request_id.isprintable():
@@ -247,6 +250,8 @@ class _Handler(BaseHTTPRequestHandler):
             raise Refusal(500, ErrorMeaning.INTERNAL, "internal error after the work was done")
         if decision.fault is Fault.SLEEP_AFTER_ACCEPT:
             self.ctx.stopping.wait(knobs.sleep_after_accept_s)
+        if decision.fault in (Fault.FORGED_ANSWER, Fault.UNSIGNED_ANSWER):
+            self._forgery = decision.fault
         self._send(200, result)
 
     def _route(self, method: str, bank: str, route: list[str],

@@ -16,14 +16,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from bankgate.crypto.pki import TestPki, issue_test_pki, server_ssl_context
+from bankgate.crypto.pki import TestPki, issue_test_pki
 from bankgate.crypto.signer import Algorithm
 from bankgate.sandbox.callbacks import CallbackSender, Settler
 from bankgate.sandbox.dialects import dialect
 from bankgate.sandbox.faults import FaultKnobs, Faults
 from bankgate.sandbox.hostapi import HostApiServer, SandboxContext
 from bankgate.sandbox.ledger import Ledger
-from bankgate.sandbox.security import PartyKeys, build_security, issue_keys
+from bankgate.sandbox.security import PartyKeys, build_security, issue_keys, mtls_server_context
 from bankgate.sandbox.world import World
 
 __all__ = ["RunningSandbox", "main_sandbox", "start_sandbox"]
@@ -51,8 +51,7 @@ class RunningSandbox:
                                  settle=lambda force: self.settler.settle(force=force),
                                  stopping=self._stopping, security=self.security)
         # Mutual TLS: a client without a certificate from the test CA is refused.
-        self._server = HostApiServer((host, port), context,
-                                     server_ssl_context(pki, require_client_cert=True))
+        self._server = HostApiServer((host, port), context, mtls_server_context(pki))
         self.host = host
         self.port: int = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever,

@@ -11,16 +11,21 @@ the bank's own audit trail (A-01).
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Final
 
+from cryptography import x509
+
 from bankgate.crypto.keyfiles import load_signer, load_verifier
-from bankgate.crypto.pki import TestPki
+from bankgate.crypto.pki import TestPki, server_ssl_context, write_crl
 from bankgate.crypto.signed_http import (
+    KEY_ID,
     WINDOW_S,
     HeaderLookup,
     NonceCache,
@@ -36,7 +41,7 @@ from bankgate.crypto.testkeys import SigningKeyFiles, issue_signing_key
 from bankgate.domain import mask_numbers
 
 __all__ = ["DEFAULT_ALGORITHMS", "BankKeys", "PartyKeys", "Refused", "SandboxSecurity",
-           "build_security", "issue_keys"]
+           "build_security", "issue_keys", "mtls_server_context"]
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +77,7 @@ class SandboxSecurity:
     nonces: NonceCache = field(default_factory=NonceCache)
     refusals: deque[Refused] = field(default_factory=lambda: deque(maxlen=_KEPT_REFUSALS))
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _impostors: dict[str, Signer] = field(default_factory=dict)
 
     def check(self, bank: str, headers: HeaderLookup, *, method: str, target: str,
               body: bytes, now: datetime) -> SignedMessage:
@@ -89,10 +95,25 @@ class SandboxSecurity:
         return message
 
     def sign_answer(self, bank: str, *, status: int, method: str, target: str,
-                    request_nonce: str, body: bytes, now: datetime) -> dict[str, str]:
-        """The headers signing a bank's answer, bound to the request's nonce."""
-        return sign_response(self.banks[bank].signer, status=status, method=method,
-                             target=target, request_nonce=request_nonce, body=body, now=now)
+                    request_nonce: str, body: bytes, now: datetime,
+                    impostor: bool = False) -> dict[str, str]:
+        """The headers signing a bank's answer, bound to the request's nonce.
+
+        With `impostor` (the `forged_answer` fault, B-15) the answer is signed with a key of
+        the right algorithm that is not the bank's, but names the bank's key id: a forgery.
+        """
+        signer = self.banks[bank].signer
+        headers = sign_response(self._impostor(bank) if impostor else signer, status=status,
+                                method=method, target=target, request_nonce=request_nonce,
+                                body=body, now=now)
+        return {**headers, KEY_ID: signer.key_id}
+
+    def _impostor(self, bank: str) -> Signer:
+        with self._lock:
+            found = self._impostors.get(bank)
+            if found is None:
+                found = self._impostors[bank] = _throwaway_signer(self.banks[bank].signer)
+            return found
 
     def callback_signer(self, bank: str) -> Callable[[str, bytes, datetime], dict[str, str]]:
         """sign(target, body, now) → headers for one callback delivery of `bank`."""
@@ -152,3 +173,35 @@ def build_security(keys: Mapping[str, PartyKeys], *,
 
 def _slug(algorithm: Algorithm) -> str:
     return algorithm.value.lower()
+
+
+def _throwaway_signer(like: Signer) -> Signer:
+    """A fresh key of the same algorithm as `like` (for forged answers)."""
+    if like.algorithm is Algorithm.SM2_SM3:
+        from bankgate.crypto.sm import Sm2Signer, generate_sm2_key
+
+        return Sm2Signer(generate_sm2_key())
+    from bankgate.crypto.software import SoftwareSigner, generate_private_key
+
+    return SoftwareSigner.from_key(generate_private_key(like.algorithm))
+
+
+def mtls_server_context(pki: TestPki) -> ssl.SSLContext:
+    """The sandbox's TLS: ≥ 1.2, a client certificate from the test CA required and checked
+    against the CA's CRL (`crl.pem`, written empty when missing or out of date; A-04)."""
+    crl = pki.directory / "crl.pem"
+    if not _fresh_crl(crl):
+        write_crl(pki, [])
+    context = server_ssl_context(pki, require_client_cert=True)
+    context.load_verify_locations(cafile=str(crl))
+    context.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+    return context
+
+
+def _fresh_crl(path: Path) -> bool:
+    try:
+        crl = x509.load_pem_x509_crl(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    until = crl.next_update_utc
+    return until is not None and until > datetime.now(UTC) + timedelta(days=1)

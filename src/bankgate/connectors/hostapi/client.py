@@ -108,7 +108,7 @@ class HostApiClient:
             BankRejected: the bank refused the request with a terminal code.
             OutcomeUnknown: a submit that may have reached the bank.
         """
-        what = f"{self.config.bank} {method} {path}"
+        what = f"{self.config.bank} {method} {mask_numbers(path)}"  # INV-7: numbers in paths
         return with_retries(lambda: self._once(method, path, body, params, safe, what),
                             self.config.retry, what=what)
 
