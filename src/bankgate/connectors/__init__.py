@@ -17,6 +17,7 @@ __all__ = ["CHANNELS", "open_channel"]
 
 CHANNELS: Final[Mapping[str, str]] = {
     "hostapi": "bankgate.connectors.hostapi:connect",
+    "frontend": "bankgate.connectors.frontend:connect",
 }
 
 

@@ -38,6 +38,7 @@ class Fault(StrEnum):
     SLEEP_AFTER_ACCEPT = "sleep_after_accept"
     FORGED_ANSWER = "forged_answer"  # do the work; sign the answer with a key not the bank's
     UNSIGNED_ANSWER = "unsigned_answer"  # do the work; answer without a signature (B-15)
+    BAD_XML = "bad_xml"  # front-end bank only: do the work; answer XML that does not parse
 
     @property
     def is_before(self) -> bool:

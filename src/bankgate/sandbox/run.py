@@ -21,6 +21,7 @@ from bankgate.crypto.signer import Algorithm
 from bankgate.sandbox.callbacks import CallbackSender, Settler
 from bankgate.sandbox.dialects import dialect
 from bankgate.sandbox.faults import FaultKnobs, Faults
+from bankgate.sandbox.frontend import FrontendSide
 from bankgate.sandbox.hostapi import HostApiServer, SandboxContext
 from bankgate.sandbox.ledger import Ledger
 from bankgate.sandbox.security import PartyKeys, build_security, issue_keys, mtls_server_context
@@ -46,6 +47,9 @@ class RunningSandbox:
         dialects = {spec.id: dialect(spec.dialect) for spec in world.banks}
         self.callbacks = CallbackSender(pki, dialects, self.faults, self.security)
         self.settler = Settler(self.ledger, self.callbacks.send)
+        self.frontends = FrontendSide(pki=pki, ledger=self.ledger, faults=self.faults,
+                                      security=self.security, keys=self.keys,
+                                      banks={b.id: b.dialect for b in world.banks})
         self._stopping = threading.Event()
         context = SandboxContext(ledger=self.ledger, faults=self.faults, dialects=dialects,
                                  settle=lambda force: self.settler.settle(force=force),
@@ -82,9 +86,16 @@ class RunningSandbox:
                 "signing_key_password_file": str(keys.gateway.password_file),
                 "bank_public_key": str(keys.bank.public_file)}
 
+    def frontend_options(self, bank: str) -> dict[str, Any]:
+        """The configuration of a gateway reaching `bank` through its front-end processor."""
+        return {"kind": "frontend", "base_url": self.frontends.url(bank),
+                "dialect": self.world.bank(bank).dialect, "login": "BANKGATE01",
+                "branch": "75"}
+
     def start(self) -> RunningSandbox:
         """Serve and settle in background threads."""
         self._thread.start()
+        self.frontends.start()
         self.settler.start()
         return self
 
@@ -109,6 +120,7 @@ class RunningSandbox:
         if self._thread.is_alive():
             self._server.shutdown()
         self.settler.stop()
+        self.frontends.stop()
         self._server.close_connections()
         self._server.server_close()
         self.callbacks.close()
