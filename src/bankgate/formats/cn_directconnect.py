@@ -71,7 +71,9 @@ def write_package(info: Mapping[str, str], records: Sequence[Record], *,
     for index, record in enumerate(records, start=1):
         _append(root, record.tag, record.fields, encoding, origin,
                 f"/CMBSDKPGK/{record.tag}[{index}]")
-    return bytes(etree.tostring(root, encoding=encoding, xml_declaration=True))
+    data = etree.tostring(root, encoding=encoding, xml_declaration=True)
+    assert isinstance(data, bytes)  # an encoding other than "unicode" gives bytes
+    return data
 
 
 def _append(parent: etree._Element, tag: str, fields: Mapping[str, str], encoding: str,

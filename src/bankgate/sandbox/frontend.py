@@ -21,6 +21,7 @@ import ssl
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final, cast
 
@@ -42,7 +43,7 @@ from bankgate.sandbox.faults import Fault, Faults, Op
 from bankgate.sandbox.ledger import Ledger
 from bankgate.sandbox.security import PartyKeys, SandboxSecurity, mtls_server_context
 
-__all__ = ["FRONTEND_DIALECTS", "FrontendSide"]
+__all__ = ["FRONTEND_DIALECTS", "FrontendSide", "frontend_banks_config"]
 
 log = logging.getLogger(__name__)
 
@@ -126,22 +127,28 @@ class FrontendSide:
         self._faults, self._security = faults, security
         self._servers: list[_Server] = []
         self._urls: dict[str, str] = {}
+        self._bank_urls: dict[str, str] = {}
         self._http = httpx.Client(verify=client_ssl_context(pki), timeout=10.0)
         for bank, dialect in banks.items():
             if dialect not in FRONTEND_DIALECTS:
                 continue
-            direct = DirectBank(ledger, bank, lambda b=bank: faults.now(b))
-            bank_server = _Server(lambda h, body, b=bank, d=direct: self._bank(h, body, b, d),
+            direct = DirectBank(ledger, bank, partial(faults.now, bank))
+            bank_server = _Server(partial(self._bank, bank=bank, direct=direct),
                                   mtls_server_context(pki))
             bank_url = f"https://127.0.0.1:{bank_server.server_address[1]}/{bank}/directconnect"
             front = _Frontend(self._http, bank_url, keys[bank])
-            front_server = _Server(lambda h, body, f=front: f.relay(body), None)
+            front_server = _Server(front.relay, None)
             self._servers += [bank_server, front_server]
             self._urls[bank] = f"http://127.0.0.1:{front_server.server_address[1]}/"
+            self._bank_urls[bank] = bank_url
 
     def url(self, bank: str) -> str:
         """The front-end's address for `bank` (KeyError when it has none)."""
         return self._urls[bank]
+
+    def bank_url(self, bank: str) -> str:
+        """The direct-connect bank's own address (only its front-end may call it)."""
+        return self._bank_urls[bank]
 
     @property
     def banks(self) -> list[str]:
@@ -161,7 +168,7 @@ class FrontendSide:
             server.server_close()
         self._http.close()
 
-    def _bank(self, handler: _Handler, body: bytes, bank: str,
+    def _bank(self, handler: _Handler, body: bytes, *, bank: str,
               direct: DirectBank) -> _Reply | object:
         target, nonce = handler.path, (handler.headers.get(NONCE) or "").strip()[:64]
         now = self._faults.now(bank)
@@ -216,7 +223,7 @@ class _Frontend:
         verifier = load_verifier(keys.bank.public_file, keys.algorithm, where="bank key")
         self._bank_keys = {verifier.key_id: verifier}
 
-    def relay(self, body: bytes) -> _Reply:
+    def relay(self, _handler: Any, body: bytes) -> _Reply:
         from datetime import UTC, datetime
 
         try:
@@ -247,3 +254,10 @@ class _Frontend:
 def _own(function: str, retcod: str, message: str) -> _Reply:
     """A package the front-end writes itself (it is not the bank's answer)."""
     return _Reply(200, DirectBank.refusal(function, retcod, message), {})
+
+
+def frontend_banks_config(running: Any, *, timeout_s: float) -> dict[str, dict[str, Any]]:
+    """Gateway configuration for every bank the sandbox offers behind a front-end (the demo
+    reaches `cmb` this way: 前置机, GBK XML, the token's SM2 signature)."""
+    return {bank: {**running.frontend_options(bank), "timeout_s": timeout_s}
+            for bank in running.frontends.banks}
