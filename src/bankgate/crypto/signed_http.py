@@ -313,7 +313,7 @@ class NonceCache:
         key = (message.key_id, message.nonce)
         with self._lock:
             self._purge(at)
-            if key in self._seen:
+            if self._seen.get(key, at - 1) >= at:
                 raise StaleOrReplayed(AuthFailure.REPLAYED, f"nonce {message.nonce[:16]}… "
                                       "was seen before: a replayed request",
                                       key_id=message.key_id)
