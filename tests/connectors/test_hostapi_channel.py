@@ -119,6 +119,27 @@ def test_an_untrusted_bank_certificate_is_refused(sandbox: RunningSandbox, tmp_p
         channel.close()
 
 
+def test_A04_a_revoked_bank_certificate_is_refused_when_we_check_the_crl(tmp_path: Path):
+    """A-04 (client side): the CA revoked the bank's server certificate; with the CA's CRL
+    configured (the sandbox's options name it) the gateway never talks to that bank."""
+    from bankgate.crypto.pki import load_certificate, write_crl
+    from bankgate.sandbox.run import start_sandbox
+    from tests.connectors.world import small_world
+
+    pki = issue_test_pki(tmp_path, hosts=("127.0.0.1", "localhost"))
+    write_crl(pki, [load_certificate(pki.server_cert)])
+    with start_sandbox(small_world(), state_dir=tmp_path, settle_delay_s=0.05) as revoked:
+        channel = open_bank(revoked, "icbc", max_attempts=1)
+        unchecked = open_bank(revoked, "icbc", max_attempts=1, crl_file=None)
+        try:
+            with pytest.raises(BankUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+                channel.balances([our_account("icbc")])
+            assert unchecked.balances([our_account("icbc")])  # the CRL is what refuses
+        finally:
+            channel.close()
+            unchecked.close()
+
+
 def test_receipts_are_unsupported_and_capabilities_say_so(sandbox: RunningSandbox):
     channel = open_bank(sandbox, "icbc")
     try:

@@ -84,7 +84,8 @@ class RunningSandbox:
                 "signature_algorithm": keys.algorithm.value,
                 "signing_key": str(keys.gateway.key_file),
                 "signing_key_password_file": str(keys.gateway.password_file),
-                "bank_public_key": str(keys.bank.public_file)}
+                "bank_public_key": str(keys.bank.public_file),
+                "crl_file": str(self.pki.directory / "crl.pem")}
 
     def frontend_options(self, bank: str) -> dict[str, Any]:
         """The configuration of a gateway reaching `bank` through its front-end processor."""

@@ -27,7 +27,7 @@ KEYS: Final[Mapping[str, object]] = {
     "base_url": None, "ca_file": None, "client_cert": None, "client_key": None,
     "dialect": None, "callback_url": None,
     "signature_algorithm": None, "signing_key": None, "signing_key_password_file": None,
-    "bank_public_key": None, "clock_window_s": WINDOW_S,
+    "bank_public_key": None, "clock_window_s": WINDOW_S, "crl_file": None,
     "connect_timeout_s": 3.0, "timeout_s": 10.0, "write_timeout_s": 10.0,
     "pool_timeout_s": 3.0, "max_attempts": 3, "backoff_s": 0.2, "backoff_cap_s": 5.0,
     "max_total_s": 30.0, "max_response_bytes": MAX_RESPONSE_BYTES,
@@ -49,6 +49,7 @@ class HostApiConfig:
     signing_key_password_file: Path | None
     bank_public_key: Path  # the bank's certificate or public key: answers and callbacks
     clock_window_s: float = WINDOW_S  # a callback's timestamp must be this close to our clock
+    crl_file: Path | None = None  # the CA's CRL: the bank's certificate is checked against it
     connect_timeout_s: float = 3.0
     timeout_s: float = 10.0  # read timeout: the longest silence while waiting for an answer
     write_timeout_s: float = 10.0
@@ -64,7 +65,7 @@ class HostApiConfig:
     def http(self) -> HttpSettings:
         """The transport settings."""
         return HttpSettings(ca_file=self.ca_file, client_cert=self.client_cert,
-                            client_key=self.client_key,
+                            client_key=self.client_key, crl_file=self.crl_file,
                             connect_timeout_s=self.connect_timeout_s,
                             read_timeout_s=self.timeout_s, write_timeout_s=self.write_timeout_s,
                             pool_timeout_s=self.pool_timeout_s,
@@ -106,6 +107,7 @@ class HostApiConfig:
             bank_public_key=_required(_path(raw, "bank_public_key", where), "bank_public_key",
                                       where, "every answer and callback is verified"),
             clock_window_s=_seconds(raw, "clock_window_s", where),
+            crl_file=_path(raw, "crl_file", where),
             connect_timeout_s=_seconds(raw, "connect_timeout_s", where),
             timeout_s=_seconds(raw, "timeout_s", where),
             write_timeout_s=_seconds(raw, "write_timeout_s", where),
