@@ -20,7 +20,7 @@ from bankgate.connectors.frontend import BANKS, CAPABILITIES, FrontendChannel, c
 from bankgate.crypto import client_ssl_context
 from bankgate.crypto.signed_http import sign_request
 from bankgate.domain import Outcome
-from bankgate.errors import BankRejected, BankUnavailable, ConfigError, OutcomeUnknown
+from bankgate.errors import BankUnavailable, ConfigError, OutcomeUnknown
 from bankgate.formats.cn_directconnect import read_package
 from bankgate.sandbox.ledger import SHANGHAI
 from bankgate.sandbox.run import RunningSandbox
@@ -84,16 +84,22 @@ def test_requests_are_gbk_with_the_banks_transaction_codes_and_field_names():
         "BNKFLG": "Y", "CRTBNK": "招商银行"}
 
 
-def test_a_name_gbk_cannot_write_is_refused_before_anything_is_sent(sandbox):
+def test_a_name_gbk_cannot_write_is_rejected_unsent_and_the_rest_of_the_batch_goes(sandbox):
     ours = our_account("cmb")
-    line = a_line(ours, name="Straße Logistik GmbH")
+    bad, good = a_line(ours, name="Straße Logistik GmbH"), a_line(ours)
     channel = front(sandbox)
     try:
-        with pytest.raises(BankRejected, match=r"CRTNAM: 'ß' cannot be written in GBK"):
-            channel.submit(a_batch(ours, [line]), ours, [line])
+        ack = channel.submit(a_batch(ours, [bad, good]), ours, [bad, good])
+        alone = channel.submit(a_batch(ours, [bad]), ours, [bad])  # nothing to send at all
     finally:
         channel.close()
-    assert bookings(sandbox, line) == 0
+    by_id = {r.instruction_id: r for r in ack.reports}
+    refused = by_id[bad.order.instruction_id]
+    assert (refused.outcome, refused.bank_code) == (Outcome.REJECTED, "GBK")
+    assert refused.reason == "not sent: CRTNAM 'ß' cannot be written in GBK"
+    assert by_id[good.order.instruction_id].outcome is Outcome.ACCEPTED
+    assert [r.outcome for r in alone.reports] == [Outcome.REJECTED] and alone.raw == b""
+    assert (bookings(sandbox, bad), bookings(sandbox, good)) == (0, 1)
 
 
 @pytest.mark.parametrize(("payee", "amount", "reason"), [

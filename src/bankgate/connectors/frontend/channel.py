@@ -9,6 +9,7 @@ ask with a status query); after a read it is a failed read (`BankUnavailable`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import partial
 from typing import Final, TypeVar
@@ -94,19 +95,26 @@ class FrontendChannel:
                lines: Sequence[SubmitLine]) -> SubmissionAck:
         """DCPAYMNT: one order line per payment, our instruction id as 业务参考号 (YURREF).
 
+        An order whose name or text GBK cannot write is not sent: its line in the answer is
+        `rejected` (bank code `GBK`, the field and character named); the others go.
+
         Raises:
-            BankRejected: a name or text GBK cannot write (nothing was sent), or the bank
-                refused the package.
+            BankRejected: the bank refused the package.
             BankUnavailable: nothing reached the bank.
             OutcomeUnknown: the bank may hold the orders (lost, failed or unreadable answer).
         """
-        body = self._build(wire.submit_request, batch, debtor, lines)
+        writable, refused = wire.split_writable(self._request, debtor, lines)
+        if not writable:
+            return SubmissionAck(batch_id=batch.id, reports=tuple(refused), raw=b"",
+                                 bank_reference=None)
+        body = self._build(wire.submit_request, batch, debtor, writable)
         package, raw = self._client.call(self._request.calls.submit.function, body, safe=False)
         try:
-            return wire.to_submission_ack(package, self._table, batch, lines, raw)
+            ack = wire.to_submission_ack(package, self._table, batch, writable, raw)
         except wire.MalformedAnswer as exc:
             raise OutcomeUnknown(f"{self.bank}: unreadable submit answer for batch {batch.id}: "
                                  f"{exc}", raw=raw[:65536]) from exc
+        return replace(ack, reports=(*ack.reports, *refused))
 
     def status(self, ids: Sequence[InstructionId]) -> list[StatusReport]:
         """The bank's word on each 业务参考号, in chunks the bank allows, in order."""

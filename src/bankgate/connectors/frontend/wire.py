@@ -34,12 +34,13 @@ from bankgate.domain import (
     mask_numbers,
     parse_amount,
 )
-from bankgate.errors import BankgateError, DomainError
+from bankgate.errors import BankgateError, DomainError, FormatError
 from bankgate.formats.cn_directconnect import Package, Record, write_package
 
 __all__ = ["MalformedAnswer", "Request", "balance_request", "day_balance_request",
-           "history_request", "status_request", "submit_request", "to_balances",
-           "to_day_balances", "to_entries", "to_status_reports", "to_submission_ack"]
+           "history_request", "split_writable", "status_request", "submit_request",
+           "to_balances", "to_day_balances", "to_entries", "to_status_reports",
+           "to_submission_ack"]
 
 _REASON_MAX = 255
 
@@ -78,22 +79,48 @@ def balance_request(req: Request, accounts: Sequence[CompanyAccount]) -> bytes:
 def submit_request(req: Request, batch: Batch, debtor: CompanyAccount,
                    lines: Sequence[SubmitLine]) -> bytes:
     """DCPAYMNT: the business header, then one DCOPDPAYX per order (YURREF = our id)."""
-    call, f, bank = req.calls.submit, req.f, req.bank
-    code = bank.currency_code(batch.key.currency.code)
+    code = req.bank.currency_code(batch.key.currency.code)
     if code is None:
-        raise MalformedAnswer(f"{bank.name} has no currency code for "
+        raise MalformedAnswer(f"{req.bank.name} has no currency code for "
                               f"{batch.key.currency.code}")
-    records = [Record(req.calls.submit_header, dict(bank.business))]
+    records = [Record(req.calls.submit_header, dict(req.bank.business))]
+    records += [_order_record(req, debtor, line, code) for line in lines]
+    return req.package(req.calls.submit.function, records)
+
+
+def _order_record(req: Request, debtor: CompanyAccount, line: SubmitLine,
+                  code: str) -> Record:
+    f, bank = req.f, req.bank
+    payee_bank = line.payee.bank or bank.name
+    return Record(req.calls.submit.request, {
+        f["reference"]: line.order.instruction_id, f["debtor"]: debtor.number.reveal(),
+        f["debtor_branch"]: req.branch, f["amount"]: f"{line.order.amount.amount:f}",
+        f["currency"]: code, f["channel"]: "N", f["purpose"]: line.order.remittance or "",
+        f["same_bank"]: "Y" if payee_bank == bank.name else "N",
+        f["payee_account"]: line.payee.account.reveal(), f["payee_name"]: line.payee.name,
+        f["payee_bank"]: bank.bank_names.get(payee_bank, payee_bank)})
+
+
+def split_writable(req: Request, debtor: CompanyAccount, lines: Sequence[SubmitLine]
+                   ) -> tuple[list[SubmitLine], list[StatusReport]]:
+    """The lines GBK can carry, and a `rejected` report (nothing sent) for each other one.
+
+    One payee name with a character GBK lacks must not hold back the rest of the batch.
+    """
+    writable: list[SubmitLine] = []
+    refused: list[StatusReport] = []
     for line in lines:
-        payee_bank = line.payee.bank or bank.name
-        records.append(Record(call.request, {
-            f["reference"]: line.order.instruction_id, f["debtor"]: debtor.number.reveal(),
-            f["debtor_branch"]: req.branch, f["amount"]: f"{line.order.amount.amount:f}",
-            f["currency"]: code, f["channel"]: "N", f["purpose"]: line.order.remittance or "",
-            f["same_bank"]: "Y" if payee_bank == bank.name else "N",
-            f["payee_account"]: line.payee.account.reveal(), f["payee_name"]: line.payee.name,
-            f["payee_bank"]: bank.bank_names.get(payee_bank, payee_bank)}))
-    return req.package(call.function, records)
+        try:
+            req.package(req.calls.submit.function, [_order_record(req, debtor, line, "")])
+        except FormatError as exc:
+            refused.append(StatusReport(
+                instruction_id=line.order.instruction_id, outcome=Outcome.REJECTED,
+                bank_code="GBK", reason_code="NARR",
+                reason=mask_numbers(f"not sent: {exc.where.rsplit('/', 1)[-1]} "
+                                    f"{exc.message}")[:_REASON_MAX]))
+            continue
+        writable.append(line)
+    return writable, refused
 
 
 def status_request(req: Request, ids: Sequence[InstructionId], on: date) -> bytes:
