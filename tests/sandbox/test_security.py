@@ -254,6 +254,7 @@ def revoking_sandbox(tmp_path: Path) -> Iterator[tuple[RunningSandbox, Path, Pat
 
 
 def test_A04_clients_without_a_valid_certificate_from_our_ca_are_refused(sandbox, tmp_path):
+    """No certificate, self-signed, another CA, expired, not yet valid, serverAuth-only."""
     no_cert = client_ssl_context(sandbox.pki, with_client_cert=False)
     self_signed = _context_with(sandbox, *_self_signed(tmp_path))
     other = issue_test_pki(tmp_path / "other")
@@ -264,7 +265,8 @@ def test_A04_clients_without_a_valid_certificate_from_our_ca_are_refused(sandbox
     early = _context_with(sandbox, *issue_certificate(
         sandbox.pki, "early-client", not_before=NOW + dt.timedelta(days=1),
         not_after=NOW + dt.timedelta(days=60)))
-    for context in (no_cert, self_signed, untrusted, expired, early):
+    wrong_usage = _context_with(sandbox, sandbox.pki.server_cert, sandbox.pki.server_key)
+    for context in (no_cert, self_signed, untrusted, expired, early, wrong_usage):
         _refused(sandbox, context)
     with httpx.Client(verify=client_ssl_context(sandbox.pki), auth=GatewaySigning(sandbox.keys),
                       timeout=5) as http:  # the real client certificate still works
