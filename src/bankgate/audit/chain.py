@@ -3,11 +3,11 @@
 hash_n = H(prev_hash_n || 0x0A || content_n), with prev_hash_1 = 64 zeros and H = SHA-256 (or
 SM3); content_n is the compact UTF-8 JSON array [seq, at (ISO 8601, UTC), actor, action,
 subject_kind, subject_id, from_status, to_status, detail] — fixed order, so canonical by
-construction (and much cheaper than hashing a sorted object: appends are on the payment path). Sequence numbers are dense
-(1, 2, 3, …), assigned by the append path under the chain-head lock, so a missing number is
-a deleted record. A chain alone does not stop someone who rewrites every hash after an edit
-(a re-chain) or cuts the tail: an exported `Checkpoint` (sequence number and hash, kept
-elsewhere, optionally signed) does; `find_break(..., checkpoint=)` checks both.
+construction (and cheaper than a sorted object: appends are on the payment path). Sequence
+numbers are dense (1, 2, 3, …), assigned by the append path under the chain-head lock, so a
+missing number is a deleted record. A chain alone does not stop someone who rewrites every
+hash after an edit (a re-chain) or cuts the tail: an exported `Checkpoint` (sequence number
+and hash, kept elsewhere, optionally signed) does; `find_break(..., checkpoint=)` checks both.
 """
 
 from __future__ import annotations
