@@ -274,3 +274,15 @@ def test_cli_export_head_signs_and_verify_checks_the_signed_checkpoint(
     head.write_text(json.dumps({k: v for k, v in document.items() if k != "signature"}))
     cut = runner.invoke(cli, ["audit", "verify", "--checkpoint", str(head)])
     assert cut.exit_code == 1 and "truncated" in cut.output
+
+
+def test_the_chain_holds_on_every_store_mariadb_too(any_store_url: str) -> None:
+    """MariaDB keeps whole seconds in DATETIME: the hash covers what is stored."""
+    engine = make_engine(any_store_url)
+    try:
+        _append(engine, 1, 5)
+        assert _verify(engine).broken is None
+        _sql(engine, "update audit_log set actor = 'user:eve' where seq = 2")
+        assert _verify(engine).broken.seq == 2
+    finally:
+        engine.dispose()
