@@ -1,22 +1,26 @@
 """The audit hash chain: each record's hash covers its content and the hash before it.
 
-hash_n = H(prev_hash_n || 0x0A || canonical(seq, at, actor, action, subject, statuses,
-detail)), with prev_hash_1 = 64 zeros and H = SHA-256 (or SM3). Sequence numbers are dense
-(1, 2, 3, …), assigned by the append path under the chain-head lock, so a missing number is
-a deleted record. A chain alone does not stop someone who rewrites every hash after an edit
-(a re-chain) or cuts the tail: an exported `Checkpoint` (sequence number and hash, kept
-elsewhere, optionally signed) does; `find_break(..., checkpoint=)` checks both.
+hash_n = H(prev_hash_n || 0x0A || content_n), with prev_hash_1 = 64 zeros and H = SHA-256 (or
+SM3); content_n is the compact UTF-8 JSON array [seq, at (ISO 8601, UTC), actor, action,
+subject_kind, subject_id, from_status, to_status, detail] — fixed order, so canonical by
+construction (and cheaper than a sorted object: appends are on the payment path). Sequence
+numbers are dense (1, 2, 3, …), assigned by the append path under the chain-head lock, so a
+missing number is a deleted record. A chain alone does not stop someone who rewrites every
+hash after an edit (a re-chain) or cuts the tail: an exported `Checkpoint` (sequence number
+and hash, kept elsewhere, optionally signed) does; `find_break(..., checkpoint=)` checks both.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from bankgate.crypto.digest import DigestAlgorithm, canonical_bytes, hexdigest
+from bankgate.crypto.digest import DigestAlgorithm, hexdigest
 
 __all__ = ["GENESIS", "Break", "BreakKind", "ChainedRecord", "Checkpoint", "find_break",
            "link", "verify"]
@@ -42,17 +46,24 @@ class ChainedRecord:
 
     def content(self) -> bytes:
         """The canonical bytes of everything but the hashes."""
-        return canonical_bytes({
-            "seq": self.seq, "at": self.at, "actor": self.actor, "action": self.action,
-            "subject_kind": self.subject_kind, "subject_id": self.subject_id,
-            "from_status": self.from_status, "to_status": self.to_status,
-            "detail": self.detail})
+        if self.at.tzinfo is None:
+            raise ValueError(f"record {self.seq}: naive datetime; use aware UTC")
+        return _ENCODE([self.seq, self.at.astimezone(dt.UTC).isoformat(), self.actor,
+                        self.action, self.subject_kind, self.subject_id, self.from_status,
+                        self.to_status, self.detail]).encode("utf-8")
+
+
+_ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                                  allow_nan=False).encode
 
 
 def link(previous_hash: str, record: ChainedRecord,
          algorithm: DigestAlgorithm = DigestAlgorithm.SHA256) -> str:
     """The hash of `record` chained after `previous_hash`."""
-    return hexdigest(previous_hash.encode("ascii") + b"\n" + record.content(), algorithm)
+    data = previous_hash.encode("ascii") + b"\n" + record.content()
+    if algorithm is DigestAlgorithm.SHA256:
+        return hashlib.sha256(data).hexdigest()
+    return hexdigest(data, algorithm)
 
 
 class BreakKind(StrEnum):

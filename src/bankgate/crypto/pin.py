@@ -4,7 +4,9 @@ SoftHSM never locks a PIN, and a real U盾 locks after a count the gateway canno
 bankgate counts wrong PINs itself, per token, in a store that survives restarts
 (`store.security.SqlPinCounterStore`), and refuses to try a locked token at all. Only a wrong
 PIN counts: a token that is absent or a process killed mid-session leaves the count as it was
-(K-11). A correct PIN resets the count; a locked token stays locked until `unlock`.
+(K-11). A correct PIN resets the count; a locked token stays locked until `unlock`. Two
+logins racing with a wrong PIN at the last attempt may both reach the token (one extra try
+per concurrent caller); the count still ends at or above the limit.
 """
 
 from __future__ import annotations

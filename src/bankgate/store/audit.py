@@ -43,12 +43,17 @@ class AuditRepository:
         if not records:
             return
         seq, previous, algorithm = self._lock_head()
+        mysql = self._conn.dialect.name in ("mysql", "mariadb")
         rows = []
         for record in records:
             seq += 1
-            row = _to_row(record, seq, mysql=self._conn.dialect.name in ("mysql", "mariadb"))
-            row_hash = link(previous, _chained(row, previous, None), algorithm)
-            rows.append({**row, "prev_hash": previous, "hash": row_hash})
+            chained = _to_chained(record, seq, previous, mysql=mysql)
+            row_hash = link(previous, chained, algorithm)
+            rows.append({"seq": seq, "at": chained.at, "actor": chained.actor,
+                         "action": chained.action, "subject_kind": chained.subject_kind,
+                         "subject_id": chained.subject_id, "from_status": chained.from_status,
+                         "to_status": chained.to_status, "detail": chained.detail,
+                         "prev_hash": previous, "hash": row_hash})
             previous = row_hash
         self._conn.execute(audit_log.insert(), rows)
         self._conn.execute(update(audit_chain_head).where(audit_chain_head.c.id == 1)
@@ -148,12 +153,13 @@ def _chained(row: Any, prev_hash: str | None, row_hash: str | None) -> ChainedRe
                          prev_hash=prev_hash, hash=row_hash)
 
 
-def _to_row(record: AuditRecord, seq: int, *, mysql: bool) -> dict[str, Any]:
+def _to_chained(record: AuditRecord, seq: int, previous: str, *, mysql: bool) -> ChainedRecord:
     at = record.at.astimezone(dt.UTC)
     if mysql:  # DATETIME keeps whole seconds (and rounds); hash what is stored
         at = at.replace(microsecond=0)
-    return {"seq": seq, "at": at, "actor": record.actor[:80], "action": record.action,
-            "subject_kind": record.subject_kind, "subject_id": record.subject_id,
-            "from_status": record.from_status, "to_status": record.to_status,
-            "detail": json.dumps(dict(record.detail), sort_keys=True, ensure_ascii=False,
-                                 default=str)}
+    return ChainedRecord(seq=seq, at=at, actor=record.actor[:80], action=record.action,
+                         subject_kind=record.subject_kind, subject_id=record.subject_id,
+                         from_status=record.from_status, to_status=record.to_status,
+                         detail=json.dumps(dict(record.detail), sort_keys=True,
+                                           ensure_ascii=False, default=str),
+                         prev_hash=previous, hash=None)
