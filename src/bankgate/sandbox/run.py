@@ -160,7 +160,9 @@ def write_state(running: RunningSandbox, state_dir: Path) -> Path:
         "client_cert": str(running.pki.client_cert),
         "client_key": str(running.pki.client_key),
         "banks": [{"id": spec.id, "dialect": spec.dialect, "name": spec.name,
-                   "url": running.url(spec.id), "gateway": running.gateway_options(spec.id)}
+                   "url": running.url(spec.id), "gateway": running.gateway_options(spec.id),
+                   "frontend": running.frontend_options(spec.id)
+                   if spec.id in running.frontends.banks else None}
                   for spec in running.world.banks],
         "company_accounts": [{"bank": a.bank, "number": a.number, "holder": a.holder,
                               "currency": a.currency}
