@@ -100,16 +100,8 @@ def start_sandbox(
 
 
 def gateway_config(info: dict[str, Any], world: dict[str, Any]) -> dict[str, Any]:
-    banks = {
-        b: {
-            "kind": "hostapi",
-            "base_url": f"{info['base_url']}/{b}/v1",
-            "ca_file": info["ca_file"],
-            "dialect": d,
-            "timeout_s": 30.0,
-        }
-        for b, d in BANKS
-    }
+    offered = {bank["id"]: bank["gateway"] for bank in info["banks"]}  # TLS and signing keys
+    banks = {b: {**offered[b], "dialect": d, "timeout_s": 30.0} for b, d in BANKS}
     accounts = [
         {
             "id": f"{a['bank']}-cny",

@@ -11,7 +11,7 @@ import pytest
 
 from bankgate.connectors import open_channel
 from bankgate.connectors.base import Capability
-from bankgate.connectors.hostapi import CAPABILITIES, HostApiConfig, connect
+from bankgate.connectors.hostapi import CAPABILITIES, HostApiConfig
 from bankgate.crypto.pki import issue_test_pki
 from bankgate.domain import BalanceType, EntryKey, Outcome
 from bankgate.errors import BankRejected, BankUnavailable, ConfigError, Unsupported
@@ -99,8 +99,8 @@ def test_reads_that_keep_failing_are_unavailable_not_unknown(sandbox: RunningSan
 
 
 def test_a_dead_bank_is_unavailable(sandbox: RunningSandbox):
-    channel = connect("icbc", {"base_url": "https://127.0.0.1:9/icbc/v1",
-                               "ca_file": str(sandbox.pki.ca_cert), "max_attempts": 1})
+    channel = open_bank(sandbox, "icbc", base_url="https://127.0.0.1:9/icbc/v1",
+                        max_attempts=1)
     try:
         with pytest.raises(BankUnavailable, match="cannot reach"):
             channel.balances([our_account("icbc")])
@@ -119,6 +119,27 @@ def test_an_untrusted_bank_certificate_is_refused(sandbox: RunningSandbox, tmp_p
         channel.close()
 
 
+def test_A04_a_revoked_bank_certificate_is_refused_when_we_check_the_crl(tmp_path: Path):
+    """A-04 (client side): the CA revoked the bank's server certificate; with the CA's CRL
+    configured (the sandbox's options name it) the gateway never talks to that bank."""
+    from bankgate.crypto.pki import load_certificate, write_crl
+    from bankgate.sandbox.run import start_sandbox
+    from tests.connectors.world import small_world
+
+    pki = issue_test_pki(tmp_path, hosts=("127.0.0.1", "localhost"))
+    write_crl(pki, [load_certificate(pki.server_cert)])
+    with start_sandbox(small_world(), state_dir=tmp_path, settle_delay_s=0.05) as revoked:
+        channel = open_bank(revoked, "icbc", max_attempts=1)
+        unchecked = open_bank(revoked, "icbc", max_attempts=1, crl_file=None)
+        try:
+            with pytest.raises(BankUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+                channel.balances([our_account("icbc")])
+            assert unchecked.balances([our_account("icbc")])  # the CRL is what refuses
+        finally:
+            channel.close()
+            unchecked.close()
+
+
 def test_receipts_are_unsupported_and_capabilities_say_so(sandbox: RunningSandbox):
     channel = open_bank(sandbox, "icbc")
     try:
@@ -130,13 +151,21 @@ def test_receipts_are_unsupported_and_capabilities_say_so(sandbox: RunningSandbo
         channel.close()
 
 
+#: The keys every host API bank needs: where, whose CA, mutual TLS, signatures both ways.
+MINIMAL = {"base_url": "https://bank.example/icbc/v1", "ca_file": "ca.pem",
+           "client_cert": "client.pem", "client_key": "client-key.pem",
+           "signature_algorithm": "RSA-SHA256", "signing_key": "gateway-key.pem",
+           "bank_public_key": "bank.pem"}
+
+
 def test_configuration_is_read_with_its_defaults():
-    config = HostApiConfig.from_mapping("icbc", {"base_url": "https://bank.example/icbc/v1/",
-                                                 "ca_file": "ca.pem"})
+    config = HostApiConfig.from_mapping("icbc", {**MINIMAL,
+                                                 "base_url": "https://bank.example/icbc/v1/"})
     assert (config.base_url, config.dialect, config.max_attempts) == (
         "https://bank.example/icbc/v1", "icbc", 3)
     assert (config.http.read_timeout_s, config.retry.max_total_s) == (10.0, 30.0)
-    assert config.callback_url is None and config.client_cert is None
+    assert config.callback_url is None and config.signing_key_password_file is None
+    assert (config.signature_algorithm.value, config.clock_window_s) == ("RSA-SHA256", 300.0)
 
 
 @pytest.mark.parametrize(("extra", "says"), [
@@ -148,20 +177,44 @@ def test_configuration_is_read_with_its_defaults():
     ({"timeout_s": 0}, "banks.icbc.timeout_s: 0 is out of range"),
     ({"max_attempts": 0}, "banks.icbc.max_attempts: expected a whole number from 1 to 20"),
     ({"max_attempts": True}, "banks.icbc.max_attempts"),
-    ({"client_key": "k.pem"}, "banks.icbc.client_key: given without client_cert"),
+    ({"client_cert": None, "client_key": "k.pem"},
+     "banks.icbc.client_key: given without client_cert"),
     ({"callback_url": "ftp://x"}, "banks.icbc.callback_url: must be an https or http URL"),
+    ({"client_cert": None, "client_key": None},
+     "banks.icbc.client_cert: required (mutual TLS)"),
+    ({"signing_key": ""}, "banks.icbc.signing_key: required (every request is signed)"),
+    ({"bank_public_key": None}, "banks.icbc.bank_public_key: required"),
+    ({"signature_algorithm": None}, "banks.icbc.signature_algorithm: required"),
+    ({"signature_algorithm": "HS256"},
+     "banks.icbc.signature_algorithm: 'HS256' is not one of"),
+    ({"clock_window_s": 0}, "banks.icbc.clock_window_s: 0 is out of range"),
 ])
 def test_configuration_errors_name_the_bank_and_the_key(extra, says):
-    mapping = {"base_url": "https://bank.example/icbc/v1", "ca_file": "ca.pem", **extra}
+    mapping = {k: v for k, v in {**MINIMAL, **extra}.items() if v is not None}
     with pytest.raises(ConfigError) as refused:
         open_channel("hostapi", "icbc", mapping)
     assert says in str(refused.value)
 
 
-def test_a_missing_ca_file_is_a_configuration_error(tmp_path: Path):
+def test_a_missing_ca_file_is_a_configuration_error(sandbox: RunningSandbox, tmp_path: Path):
     with pytest.raises(ConfigError, match="ca_file"):
-        connect("icbc", {"base_url": "https://bank.example/icbc/v1",
-                         "ca_file": str(tmp_path / "none.pem")})
+        open_bank(sandbox, "icbc", ca_file=str(tmp_path / "none.pem"))
+
+
+@pytest.mark.parametrize("key", ["signing_key", "bank_public_key", "signing_key_password_file"])
+def test_missing_signing_material_is_a_configuration_error_on_connect(
+        sandbox: RunningSandbox, tmp_path: Path, key: str):
+    with pytest.raises(ConfigError, match=f"banks.icbc.signing_key|banks.icbc.{key}"):
+        open_bank(sandbox, "icbc", **{key: str(tmp_path / "none.pem")})
+
+
+def test_a_key_of_another_algorithm_than_configured_is_refused_on_connect(
+        sandbox: RunningSandbox):
+    """A bank cannot be talked into another algorithm: an SM2 key for an RSA bank is refused."""
+    sm2 = sandbox.keys["cmb"].gateway
+    with pytest.raises(ConfigError, match=r"banks\.icbc\.signing_key"):
+        open_bank(sandbox, "icbc", signing_key=str(sm2.key_file),
+                  signing_key_password_file=str(sm2.password_file))
 
 
 

@@ -62,8 +62,8 @@ def small_world() -> World:
 
 def open_bank(sandbox: RunningSandbox, bank: str, **options: Any) -> HostApiChannel:
     """A channel to `bank` with quick retries (tests must close it)."""
-    config: dict[str, Any] = {"base_url": sandbox.url(bank), "ca_file": str(sandbox.pki.ca_cert),
-                              "dialect": bank, "timeout_s": 2.0, "backoff_s": 0.01,
+    offered = {k: v for k, v in sandbox.gateway_options(bank).items() if k != "kind"}
+    config: dict[str, Any] = {**offered, "timeout_s": 2.0, "backoff_s": 0.01,
                               "max_total_s": 5.0}
     return connect(bank, {**config, **options})
 

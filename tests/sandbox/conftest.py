@@ -13,6 +13,7 @@ import pytest
 from bankgate.crypto import client_ssl_context
 from bankgate.sandbox.run import RunningSandbox, start_sandbox
 from bankgate.sandbox.world import World
+from tests.signing import GatewaySigning
 
 COMPANY = "示例科技有限公司"
 #: bank → (company account, open payee, closed payee); payee names below.
@@ -75,8 +76,9 @@ def sandbox(pki_dir: Path) -> Iterator[RunningSandbox]:
 
 @pytest.fixture
 def client(sandbox: RunningSandbox) -> Iterator[httpx.Client]:
+    """Mutual TLS with the gateway's client certificate; requests signed as the gateway."""
     with httpx.Client(base_url=sandbox.base_url, verify=client_ssl_context(sandbox.pki),
-                      timeout=5.0) as http:
+                      auth=GatewaySigning(sandbox.keys), timeout=5.0) as http:
         yield http
 
 

@@ -173,8 +173,10 @@ def test_a_failing_receiver_gets_the_callback_again_with_backoff(sandbox, client
 
 
 def test_verification_is_on_a_client_without_the_ca_cannot_connect(sandbox):
+    """A-04: a client that does not trust our CA, or presents no certificate, gets nothing."""
     with httpx.Client(timeout=2) as stranger, pytest.raises(httpx.ConnectError):
         stranger.get(f"{sandbox.base_url}/_sandbox/ledger")
     with httpx.Client(verify=client_ssl_context(sandbox.pki, with_client_cert=False),
-                      timeout=2) as anonymous:
-        assert anonymous.get(f"{sandbox.base_url}/_sandbox/ledger").status_code == 200
+                      timeout=2) as anonymous, pytest.raises(httpx.TransportError,
+                                                             match="CERTIFICATE_REQUIRED"):
+        anonymous.get(f"{sandbox.base_url}/_sandbox/ledger")

@@ -10,6 +10,7 @@ import pytest
 from bankgate.sandbox.dialects import DIALECTS
 from bankgate.sandbox.ledger import SHANGHAI
 from tests.sandbox.conftest import ACCOUNTS, OPENING, batch, order
+from tests.signing import GatewaySigning
 
 
 def _today() -> str:
@@ -99,10 +100,14 @@ def test_the_request_id_is_echoed(client):
     assert answer.headers["X-Request-Id"] == "req-42"
 
 
-def test_the_clock_offset_shifts_the_banks_time(client, post):
+def test_the_clock_offset_shifts_the_banks_time(client, post, sandbox):
     client.post("/_sandbox/clock", json={"offset_s": 86400 * 3, "bank": "cmb"})
+    skewed = post("cmb", "/balances", {"accounts": [ACCOUNTS["cmb"][0]]})
+    assert (skewed.status_code, skewed.json()["error"]["code"]) == (401, "AUTH_CLOCK_SKEW")
+    client.auth = GatewaySigning(sandbox.keys, clock_offset_s=86400 * 3)  # clocks agree
     as_of = post("cmb", "/balances", {"accounts": [ACCOUNTS["cmb"][0]]}).json()
     shifted = datetime.fromisoformat(as_of["balances"][0]["as_of"])
     assert shifted - datetime.now(shifted.tzinfo) > timedelta(days=2, hours=23)
+    client.auth = GatewaySigning(sandbox.keys)
     other = post("boc", "/balances", {"accounts": [ACCOUNTS["boc"][0]]}).json()
     assert datetime.fromisoformat(other["balances"][0]["as_of"]) < shifted

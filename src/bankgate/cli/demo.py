@@ -74,10 +74,11 @@ def _folder(directory: Path | None) -> Iterator[Path]:
 
 def gateway_config(bank: Any, world: Any) -> dict[str, Any]:
     """Banks (host API channels to the sandbox) and the company's accounts, as configuration."""
-    banks = {spec.id: {"kind": "hostapi", "base_url": bank.url(spec.id),
-                       "ca_file": str(bank.pki.ca_cert), "dialect": spec.dialect,
-                       "timeout_s": 5.0}
+    from bankgate.sandbox.frontend import frontend_banks_config
+
+    banks = {spec.id: {**bank.gateway_options(spec.id), "timeout_s": 5.0}  # mTLS, signed
              for spec in world.banks}
+    banks.update(frontend_banks_config(bank, timeout_s=5.0))  # cmb through its 前置机
     accounts = [{"id": f"{acct.bank}-{acct.currency.lower()}", "bank": acct.bank,
                  "number": acct.number, "currency": acct.currency, "name": acct.holder}
                 for acct in world.company_accounts()]

@@ -18,9 +18,11 @@ except ImportError:  # pragma: no cover - older typer with click installed
 
 from bankgate import __version__
 from bankgate.bootstrap import App, build_app
+from bankgate.cli.audit import audit_cli
 from bankgate.cli.errors import one_line_errors
 from bankgate.cli.files import files_cli
 from bankgate.cli.output import cash_rows, cash_table, console, print_json
+from bankgate.cli.security import security_cli
 from bankgate.errors import ConfigError
 from bankgate.settings import Settings
 
@@ -36,6 +38,8 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(payments_cli, name="payments")
 cli.add_typer(export_cli, name="export")
 cli.add_typer(files_cli, name="files")
+cli.add_typer(audit_cli, name="audit")
+cli.add_typer(security_cli, name="security")
 
 
 @cli.callback()

@@ -18,6 +18,7 @@ __all__ = ["CHANNELS", "open_channel"]
 CHANNELS: Final[Mapping[str, str]] = {
     "hostapi": "bankgate.connectors.hostapi:connect",
     "files": "bankgate.connectors.files:connect",
+    "frontend": "bankgate.connectors.frontend:connect",
 }
 
 

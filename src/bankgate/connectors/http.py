@@ -42,6 +42,7 @@ class HttpSettings:
     ca_file: Path
     client_cert: Path | None = None
     client_key: Path | None = None
+    crl_file: Path | None = None  # the CA's CRL: a revoked bank certificate is refused
     connect_timeout_s: float = 3.0
     read_timeout_s: float = 10.0
     write_timeout_s: float = 10.0
@@ -71,6 +72,9 @@ def make_client(settings: HttpSettings) -> httpx.Client:
         if settings.client_cert:
             context.load_cert_chain(str(settings.client_cert),
                                     str(settings.client_key) if settings.client_key else None)
+        if settings.crl_file:
+            context.load_verify_locations(cafile=str(settings.crl_file))
+            context.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(f"TLS material for the bank cannot be loaded "
                           f"(ca_file {settings.ca_file}): {exc}") from exc

@@ -3,16 +3,19 @@
 A settler thread settles due orders about every 20 ms; each status change of a batch that
 named a `callback_url` is POSTed there (hostapi-protocol.md, "Callbacks"), retried with
 backoff up to 5 attempts until a 2xx, and sent `duplicate_callbacks` times concurrently with
-the same `callback_id`. The gateway's TLS is verified against the sandbox's test CA.
+the same `callback_id`. Each delivery is signed afresh by the bank (new timestamp and nonce),
+so a retry is not a replay. The gateway's TLS is verified against the sandbox's test CA.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -21,6 +24,7 @@ from bankgate.sandbox.dialects import Dialect
 from bankgate.sandbox.faults import Faults
 from bankgate.sandbox.ledger import Ledger
 from bankgate.sandbox.records import StatusChange
+from bankgate.sandbox.security import SandboxSecurity
 from bankgate.sandbox.wire import render_callback
 
 __all__ = ["CallbackSender", "Settler"]
@@ -36,11 +40,15 @@ class CallbackSender:
     """Delivers callbacks on a small thread pool; `close()` stops retries at once."""
 
     def __init__(self, pki: TestPki, dialects: Mapping[str, Dialect], faults: Faults,
-                 *, timeout_s: float = 5.0) -> None:
+                 security: SandboxSecurity, *, timeout_s: float = 5.0) -> None:
         self._dialects = dialects
         self._faults = faults
+        self._security = security
         self._stopping = threading.Event()
-        self._client = httpx.Client(verify=client_ssl_context(pki), timeout=timeout_s)
+        # The bank presents no client certificate: the gateway's callback endpoint checks
+        # the bank's signature on every callback instead.
+        self._client = httpx.Client(verify=client_ssl_context(pki, with_client_cert=False),
+                                    timeout=timeout_s)
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sandbox-callback")
 
     def send(self, change: StatusChange) -> None:
@@ -52,15 +60,21 @@ class CallbackSender:
         copies = self._faults.knobs(change.order.bank).duplicate_callbacks
         for _ in range(copies):
             try:
-                self._pool.submit(self._deliver, url, body)
+                self._pool.submit(self._deliver, change.order.bank, url, body)
             except RuntimeError:  # the pool shut down meanwhile
                 return
 
-    def _deliver(self, url: str, body: dict[str, Any]) -> None:
+    def _deliver(self, bank: str, url: str, body: dict[str, Any]) -> None:
         backoff = FIRST_BACKOFF_S
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        parts = urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        sign = self._security.callback_signer(bank)
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                answer = self._client.post(url, json=body)
+                headers = {"Content-Type": "application/json",
+                           **sign(target or "/", data, self._faults.now(bank))}
+                answer = self._client.post(url, content=data, headers=headers)
                 if answer.is_success:
                     return
                 log.info("callback %s to %s: HTTP %s (attempt %d)", body["callback_id"], url,

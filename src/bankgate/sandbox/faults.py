@@ -36,6 +36,9 @@ class Fault(StrEnum):
     ERROR_AFTER_BOOKING = "error_after_booking"
     DROP_AFTER_ACCEPT = "drop_after_accept"
     SLEEP_AFTER_ACCEPT = "sleep_after_accept"
+    FORGED_ANSWER = "forged_answer"  # do the work; sign the answer with a key not the bank's
+    UNSIGNED_ANSWER = "unsigned_answer"  # do the work; answer without a signature (B-15)
+    BAD_XML = "bad_xml"  # front-end bank only: do the work; answer XML that does not parse
 
     @property
     def is_before(self) -> bool:

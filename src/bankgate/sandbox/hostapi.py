@@ -19,11 +19,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final, cast
 from urllib.parse import parse_qs, urlsplit
 
+from bankgate.crypto.signed_http import NONCE, SignatureRefused, StaleOrReplayed
 from bankgate.sandbox import wire
 from bankgate.sandbox.dialects import Dialect, ErrorMeaning
 from bankgate.sandbox.faults import Fault, Faults, Op
 from bankgate.sandbox.ledger import Ledger
 from bankgate.sandbox.records import Refusal
+from bankgate.sandbox.security import SandboxSecurity
 
 __all__ = ["MAX_BODY_BYTES", "HostApiServer", "SandboxContext"]
 
@@ -44,6 +46,7 @@ class SandboxContext:
     dialects: Mapping[str, Dialect]
     settle: Callable[[bool], int]  # settle(force) → orders settled
     stopping: threading.Event
+    security: SandboxSecurity
 
 
 class _Dropped(Exception):
@@ -101,6 +104,8 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "bankgate-sandbox/1"
     sys_version = ""
     timeout = _IDLE_TIMEOUT_S
+    _answering: tuple[str, str, str, str] | None = None  # bank, method, target, nonce
+    _forgery: Fault | None = None  # a B-15 fault for this answer
 
     @property
     def ctx(self) -> SandboxContext:
@@ -133,17 +138,27 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path)
         segments = [s for s in path.path.split("/") if s]
         dialect = self.ctx.dialects.get(segments[0]) if segments else None
+        is_bank = dialect is not None and segments[1:2] == ["v1"]
+        # Every answer of a bank endpoint is signed by that bank, bound to the request's
+        # nonce (docs/hostapi-protocol.md, Signatures); refusals included.
+        self._answering = (segments[0], method, self.path,
+                           (self.headers.get(NONCE) or "").strip()[:64]) if is_bank else None
         try:
             body = self._body() if method == "POST" else b""
             if segments[:1] == ["_sandbox"]:
                 self._admin(method, segments[1:], body)
-            elif dialect is not None and segments[1:2] == ["v1"]:
-                self._bank(method, segments[0], dialect, segments[2:], path.query, body)
+            elif dialect is not None and is_bank:
+                bank = segments[0]
+                self.ctx.security.check(bank, self.headers, method=method, target=self.path,
+                                        body=body, now=self.ctx.faults.now(bank))
+                self._bank(method, bank, dialect, segments[2:], path.query, body)
             else:
                 self._send(404, wire.error_body("not_found", f"no bank at {path.path}"))
         except Refusal as refusal:
             code = dialect.error(refusal.meaning) if dialect else refusal.meaning.value
             self._send(refusal.http_status, wire.error_body(code, refusal.message))
+        except (SignatureRefused, StaleOrReplayed) as refused:
+            self._send(401, wire.error_body(refused.failure.value, str(refused)))
         except _Dropped:
             return
 
@@ -182,6 +197,15 @@ class _Handler(BaseHTTPRequestHandler):
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
+        if self._answering is not None and self._forgery is not Fault.UNSIGNED_ANSWER:
+            bank, method, target, nonce = self._answering
+            signed = self.ctx.security.sign_answer(
+                bank, status=status, method=method, target=target, request_nonce=nonce,
+                body=data, now=self.ctx.faults.now(bank),
+                impostor=self._forgery is Fault.FORGED_ANSWER)
+            for name, value in signed.items():
+                self.send_header(name, value)
+        self._forgery = None
         self.send_header("Content-Length", str(len(data)))
         request_id = self.headers.get("X-Request-Id")
         if request_id and len(request_id) <= 200 and request_id.isprintable():
@@ -226,6 +250,8 @@ class _Handler(BaseHTTPRequestHandler):
             raise Refusal(500, ErrorMeaning.INTERNAL, "internal error after the work was done")
         if decision.fault is Fault.SLEEP_AFTER_ACCEPT:
             self.ctx.stopping.wait(knobs.sleep_after_accept_s)
+        if decision.fault in (Fault.FORGED_ANSWER, Fault.UNSIGNED_ANSWER):
+            self._forgery = decision.fault
         self._send(200, result)
 
     def _route(self, method: str, bank: str, route: list[str],

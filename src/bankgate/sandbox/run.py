@@ -16,13 +16,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from bankgate.crypto.pki import TestPki, issue_test_pki, server_ssl_context
+from bankgate.crypto.pki import TestPki, issue_test_pki
+from bankgate.crypto.signer import Algorithm
 from bankgate.sandbox.callbacks import CallbackSender, Settler
 from bankgate.sandbox.dialects import dialect
 from bankgate.sandbox.faults import FaultKnobs, Faults
+from bankgate.sandbox.frontend import FrontendSide
 from bankgate.sandbox.hostapi import HostApiServer, SandboxContext
 from bankgate.sandbox.ledger import Ledger
 from bankgate.sandbox.records import StatusChange
+from bankgate.sandbox.security import PartyKeys, build_security, issue_keys, mtls_server_context
 from bankgate.sandbox.sftp import SftpBankServer
 from bankgate.sandbox.world import World
 
@@ -35,20 +38,27 @@ class RunningSandbox:
     """The sandbox banks running in this process; stop with `stop()` or a `with` block."""
 
     def __init__(self, world: World, *, pki: TestPki, host: str, port: int,
-                 settle_delay_s: float, seed: int) -> None:
+                 settle_delay_s: float, seed: int,
+                 keys: Mapping[str, PartyKeys] | None = None) -> None:
         self.world = world
         self.pki = pki
+        self.keys = dict(keys or issue_keys(pki, {b.id: b.dialect for b in world.banks}))
+        self.security = build_security(self.keys)
         self.faults = Faults(seed=seed)
         self.ledger = Ledger(world, settle_delay_s=settle_delay_s, clock=self.faults.now)
         dialects = {spec.id: dialect(spec.dialect) for spec in world.banks}
-        self.callbacks = CallbackSender(pki, dialects, self.faults)
         self.sftp = SftpBankServer(self.ledger, world, state_dir=pki.directory, host=host)
         self.settler = Settler(self.ledger, self._on_change)
+        self.callbacks = CallbackSender(pki, dialects, self.faults, self.security)
+        self.frontends = FrontendSide(pki=pki, ledger=self.ledger, faults=self.faults,
+                                      security=self.security, keys=self.keys,
+                                      banks={b.id: b.dialect for b in world.banks})
         self._stopping = threading.Event()
         context = SandboxContext(ledger=self.ledger, faults=self.faults, dialects=dialects,
                                  settle=lambda force: self.settler.settle(force=force),
-                                 stopping=self._stopping)
-        self._server = HostApiServer((host, port), context, server_ssl_context(pki))
+                                 stopping=self._stopping, security=self.security)
+        # Mutual TLS: a client without a certificate from the test CA is refused (A-04).
+        self._server = HostApiServer((host, port), context, mtls_server_context(pki))
         self.host = host
         self.port: int = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever,
@@ -71,10 +81,30 @@ class RunningSandbox:
         self.callbacks.send(change)
         self.sftp.on_change(change)
 
+    def gateway_options(self, bank: str) -> dict[str, Any]:
+        """The host API configuration a gateway needs for `bank`: URL, TLS, signing keys."""
+        spec = self.world.bank(bank)
+        keys = self.keys[bank]
+        return {"kind": "hostapi", "base_url": self.url(bank), "dialect": spec.dialect,
+                "ca_file": str(self.pki.ca_cert), "client_cert": str(self.pki.client_cert),
+                "client_key": str(self.pki.client_key),
+                "signature_algorithm": keys.algorithm.value,
+                "signing_key": str(keys.gateway.key_file),
+                "signing_key_password_file": str(keys.gateway.password_file),
+                "bank_public_key": str(keys.bank.public_file),
+                "crl_file": str(self.pki.directory / "crl.pem")}
+
+    def frontend_options(self, bank: str) -> dict[str, Any]:
+        """The configuration of a gateway reaching `bank` through its front-end processor."""
+        return {"kind": "frontend", "base_url": self.frontends.url(bank),
+                "dialect": self.world.bank(bank).dialect, "login": "BANKGATE01",
+                "branch": "75"}
+
     def start(self) -> RunningSandbox:
         """Serve and settle in background threads."""
         self._thread.start()
         self.sftp.start()
+        self.frontends.start()
         self.settler.start()
         return self
 
@@ -99,6 +129,7 @@ class RunningSandbox:
         if self._thread.is_alive():
             self._server.shutdown()
         self.settler.stop()
+        self.frontends.stop()
         self._server.close_connections()
         self._server.server_close()
         self.callbacks.close()
@@ -113,14 +144,20 @@ class RunningSandbox:
 
 
 def start_sandbox(world: World, *, state_dir: Path, host: str = "127.0.0.1", port: int = 0,
-                  settle_delay_s: float = 0.2, seed: int = 0) -> RunningSandbox:
-    """Start the world's banks on `host:port` (0: any free port); PKI files in `state_dir`."""
+                  settle_delay_s: float = 0.2, seed: int = 0,
+                  signature_algorithms: Mapping[str, Algorithm] | None = None) -> RunningSandbox:
+    """Start the world's banks on `host:port` (0: any free port); PKI files in `state_dir`.
+
+    Each bank signs with `signature_algorithms[bank]`, else its dialect's default
+    (`sandbox.security.DEFAULT_ALGORITHMS`).
+    """
     hosts = tuple(dict.fromkeys((host, "127.0.0.1", "localhost")))
     if host in ("0.0.0.0", ""):  # noqa: S104 - listening everywhere: name the usual hosts
         hosts = ("127.0.0.1", "localhost")
     pki = issue_test_pki(state_dir, hosts=hosts)
+    keys = issue_keys(pki, {b.id: b.dialect for b in world.banks}, signature_algorithms)
     running = RunningSandbox(world, pki=pki, host=host, port=port,
-                             settle_delay_s=settle_delay_s, seed=seed)
+                             settle_delay_s=settle_delay_s, seed=seed, keys=keys)
     return running.start()
 
 
@@ -132,7 +169,10 @@ def write_state(running: RunningSandbox, state_dir: Path) -> Path:
         "client_cert": str(running.pki.client_cert),
         "client_key": str(running.pki.client_key),
         "banks": [{"id": spec.id, "dialect": spec.dialect, "name": spec.name,
-                   "url": running.url(spec.id)} for spec in running.world.banks],
+                   "url": running.url(spec.id), "gateway": running.gateway_options(spec.id),
+                   "frontend": running.frontend_options(spec.id)
+                   if spec.id in running.frontends.banks else None}
+                  for spec in running.world.banks],
         "company_accounts": [{"bank": a.bank, "number": a.number, "holder": a.holder,
                               "currency": a.currency}
                              for a in running.world.company_accounts()],

@@ -248,4 +248,6 @@ balances = Table(
     Column("fetched_at", UtcDateTime, nullable=False),
     Index(None, "account_id", "fetched_at"),
 )
+from bankgate.store import tables_channels as _tables_channels  # noqa: E402, F401
 from bankgate.store import tables_files as _tables_files  # noqa: E402, F401
+from bankgate.store import tables_security as _tables_security  # noqa: E402, F401

@@ -1,4 +1,5 @@
-"""Bank status callbacks (docs/hostapi-protocol.md): duplicates and stale ones change nothing."""
+"""Bank status callbacks (docs/hostapi-protocol.md): signed by the bank, fresh, never replayed;
+duplicates and stale ones change nothing."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from bankgate.api.deps import gateway
 from bankgate.api.errors import ApiRefusal
-from bankgate.errors import ChannelError
-from bankgate.services.status import receive_callback
+from bankgate.errors import ChannelError, SecurityError
+from bankgate.services.callbacks import receive_signed_callback
 
 __all__ = ["router"]
 
@@ -20,14 +21,22 @@ MAX_CALLBACK_BYTES = 64 * 1024
 
 @router.post("/callbacks/{bank}", summary="A bank's status callback")
 async def callback(request: Request, bank: str) -> dict[str, Any]:
-    """Apply a callback; every valid one is acknowledged, duplicates included (B-09)."""
+    """Apply a callback; every valid one is acknowledged, duplicates included (B-09).
+
+    Unsigned, forged, stale and replayed callbacks are refused with 401 and audited.
+    """
     body = await request.body()
     if len(body) > MAX_CALLBACK_BYTES:
         raise ApiRefusal(413, "payload_too_large", "callback body too large")
     app = gateway(request)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     try:
-        applied = await run_in_threadpool(receive_callback, uow=app.uow, channels=app.channels,
-                                          bank=bank, body=body, now=app.now)
+        applied = await run_in_threadpool(
+            receive_signed_callback, uow=app.uow, channels=app.channels, bank=bank,
+            headers=dict(request.headers), target=target, body=body, now=app.now)
+    except SecurityError as exc:
+        failure = getattr(exc, "failure", None)
+        raise ApiRefusal(401, failure.value if failure else exc.code, str(exc)) from exc
     except ChannelError as exc:
         raise ApiRefusal(400, "invalid_callback", str(exc)) from exc
     return {"ok": True, "moved": applied.moved, "ignored": applied.ignored > 0}

@@ -17,7 +17,8 @@ from typing import Final
 from bankgate.connectors.base import ErrorClass
 from bankgate.domain import Outcome
 
-__all__ = ["DIALECTS", "DUPLICATE_REASON", "UNRECOGNIZED_REASON", "BankError", "Dialect"]
+__all__ = ["DIALECTS", "DUPLICATE_REASON", "PROTOCOL_ERRORS", "UNRECOGNIZED_REASON", "BankError",
+           "Dialect"]
 
 R, T, U = ErrorClass.RETRYABLE, ErrorClass.TERMINAL, ErrorClass.UNKNOWN
 
@@ -56,7 +57,7 @@ class Dialect:
 
     def error(self, code: str) -> BankError:
         """What an error code means; a code not in the table is of unknown effect."""
-        known = self.errors.get(code)
+        known = self.errors.get(code) or PROTOCOL_ERRORS.get(code)
         if known is not None:
             return known
         return BankError(kind=U, read_kind=U, reason_code=UNRECOGNIZED_REASON,
@@ -84,6 +85,22 @@ _MEANINGS: Final = (
 )
 _OUTCOMES: Final = (Outcome.RECEIVED, Outcome.AWAITING_CONFIRMATION, Outcome.ACCEPTED,
                     Outcome.SETTLED, Outcome.REJECTED, Outcome.RETURNED, Outcome.NOT_FOUND)
+
+
+#: Codes every bank uses alike: the message-security refusals (HTTP 401) of
+#: docs/hostapi-protocol.md, Signatures. The bank checks the signature before it does
+#: anything, so nothing was done: retryable (a fresh signature, a corrected clock), never a
+#: rejection of the orders.
+PROTOCOL_ERRORS: Final[Mapping[str, BankError]] = MappingProxyType({
+    code: BankError(kind=R, read_kind=R, reason_code="NARR", text=text) for code, text in (
+        ("AUTH_SIGNATURE_MISSING", "the bank found no signature on our request"),
+        ("AUTH_SIGNATURE_MALFORMED", "the bank could not read our request's signature"),
+        ("AUTH_UNKNOWN_KEY", "our signing key is not registered with the bank"),
+        ("AUTH_WRONG_ALGORITHM", "we signed with an algorithm the bank did not agree to"),
+        ("AUTH_CLOCK_SKEW", "clock skew: our timestamp is outside the bank's window"),
+        ("AUTH_DIGEST_MISMATCH", "the body digest did not match what the bank received"),
+        ("AUTH_SIGNATURE_INVALID", "the bank found our signature invalid"),
+        ("AUTH_NONCE_REPLAYED", "the bank saw our nonce before (a replay)"))})
 
 
 def _dialect(name: str, statuses: tuple[str, ...], errors: tuple[str, ...]) -> Dialect:

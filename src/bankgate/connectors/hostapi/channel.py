@@ -8,8 +8,8 @@ to repeat), with the raw answer kept as evidence in both cases.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
-from datetime import date
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date, datetime
 from functools import partial
 from typing import Final, TypeVar
 
@@ -26,6 +26,7 @@ from bankgate.connectors.hostapi.wire import (
     to_status_report,
     to_submission_ack,
 )
+from bankgate.crypto.signed_http import SignedMessage
 from bankgate.domain import (
     Balance,
     Batch,
@@ -134,6 +135,24 @@ class HostApiChannel:
         if [r.instruction_id for r in found] != asked:
             raise MalformedAnswer("the answer does not name exactly the ids asked, in order")
         return found
+
+    def verify_callback(self, headers: Mapping[str, str], *, target: str, body: bytes,
+                        now: datetime) -> SignedMessage:
+        """Check the bank's signature and timestamp on a callback (A-01, A-02, I-07).
+
+        `target` is the path (and query) the callback was posted to. The caller remembers
+        the nonce (a database-backed store) before it applies the callback.
+
+        Raises:
+            SignatureRefused: unsigned, forged, or signed by a key that is not the bank's.
+            StaleOrReplayed: the timestamp is outside ±`clock_window_s`.
+        """
+        return self._client.verify_callback(headers, target=target, body=body, now=now)
+
+    @property
+    def nonce_ttl_s(self) -> float:
+        """How long a callback nonce is remembered: past both edges of the window."""
+        return 2 * self.config.clock_window_s
 
     def read_callback(self, body: bytes) -> StatusReport:
         """A status callback (docs/hostapi-protocol.md, Callbacks) as a report."""

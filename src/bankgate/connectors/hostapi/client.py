@@ -5,6 +5,11 @@ effect, so any failure of theirs is retried and ends as `BankUnavailable`. A sub
 (`safe=False`) is retried only when nothing reached the bank (connection refused, 503/429,
 a code the table marks retryable); any other failure of a submit is `OutcomeUnknown`: the
 caller asks with a status query, never resends blindly (B-01…B-04, B-20).
+
+Every request is signed (docs/hostapi-protocol.md, Signatures) afresh on every attempt, with
+a new timestamp and nonce; every answer must carry the bank's signature bound to that nonce.
+An answer that fails verification is treated as forged (B-15): for a submit the outcome is
+unknown (a status query over a verified answer settles it), a read is retried.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -26,6 +32,16 @@ from bankgate.connectors.http import (
     read_capped,
     with_retries,
 )
+from bankgate.crypto.keyfiles import load_signer, load_verifier
+from bankgate.crypto.signed_http import (
+    NONCE,
+    SignatureRefused,
+    SignedMessage,
+    sign_request,
+    verify_request,
+    verify_response,
+)
+from bankgate.crypto.signer import Signer, Verifier
 from bankgate.domain import mask_numbers
 from bankgate.errors import (
     BankRejected,
@@ -57,7 +73,27 @@ class HostApiClient:
     def __init__(self, config: HostApiConfig) -> None:
         self.config = config
         self.dialect: Dialect = DIALECTS[config.dialect]
+        where = f"banks.{config.bank}"
+        self._signer: Signer = load_signer(
+            config.signing_key, config.signature_algorithm,
+            password_file=config.signing_key_password_file, where=f"{where}.signing_key")
+        bank_key: Verifier = load_verifier(config.bank_public_key, config.signature_algorithm,
+                                           where=f"{where}.bank_public_key")
+        self._bank_keys = {bank_key.key_id: bank_key}
         self._http = make_client(config.http)
+
+    def verify_callback(self, headers: Mapping[str, str], *, target: str, body: bytes,
+                        now: datetime) -> SignedMessage:
+        """The bank's signature on a callback, checked (A-01) inside the clock window (I-07).
+
+        Raises:
+            SignatureRefused: unsigned, forged, or signed by another key.
+            StaleOrReplayed: the timestamp is outside the window (a nonce seen before is
+                the caller's check, against its store).
+        """
+        return verify_request(_Lookup(headers), method="POST", target=target, body=body,
+                              verifiers=self._bank_keys, now=now,
+                              window_s=self.config.clock_window_s)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -72,7 +108,7 @@ class HostApiClient:
             BankRejected: the bank refused the request with a terminal code.
             OutcomeUnknown: a submit that may have reached the bank.
         """
-        what = f"{self.config.bank} {method} {path}"
+        what = f"{self.config.bank} {method} {mask_numbers(path)}"  # INV-7: numbers in paths
         return with_retries(lambda: self._once(method, path, body, params, safe, what),
                             self.config.retry, what=what)
 
@@ -95,13 +131,33 @@ class HostApiClient:
         http = self.config.http
         with classify_transport_errors():
             request = self._http.build_request(method, url, json=body, params=params)
+            target = request.url.raw_path.decode("ascii")
+            signed = sign_request(self._signer, method=method, target=target,
+                                  body=request.content, now=datetime.now(UTC))
+            request.headers.update(signed)
             response = self._http.send(request, stream=True)
             try:
                 raw = read_capped(response, http.max_response_bytes,
                                   deadline_s=http.body_deadline_s)
             finally:
                 response.close()
+        self._verify_answer(response, raw, method, target, signed[NONCE])
         return response, raw
+
+    def _verify_answer(self, response: httpx.Response, raw: bytes, method: str, target: str,
+                       nonce: str) -> None:
+        """B-15: an answer without the bank's valid signature is forged: its outcome unknown."""
+        try:
+            verify_response(response.headers, status=response.status_code, method=method,
+                            target=target, request_nonce=nonce, body=raw,
+                            verifiers=self._bank_keys)
+        except SignatureRefused as exc:
+            log.warning("bank answer failed verification", extra={
+                "bank": self.config.bank, "code": exc.failure.value, "key_id": exc.key_id})
+            raise OutcomeUnknown(f"{self.config.bank} {method}: the answer (HTTP "
+                                 f"{response.status_code}) is treated as forged: {exc}",
+                                 bank_code=exc.failure.value,
+                                 raw=raw[:_EVIDENCE_BYTES]) from exc
 
     def _refusal(self, response: httpx.Response, raw: bytes, safe: bool,
                  what: str) -> ChannelError:
@@ -121,6 +177,16 @@ class HostApiClient:
         if safe:
             return BankUnavailable(text, bank_code=code, raw=evidence)
         return OutcomeUnknown(text, bank_code=code, raw=evidence)
+
+
+class _Lookup:
+    """Case-insensitive header lookup over any mapping (API frameworks differ)."""
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._headers = {k.lower(): v for k, v in headers.items()}
+
+    def get(self, name: str, /) -> str | None:
+        return self._headers.get(name.lower())
 
 
 def _error_of(raw: bytes) -> tuple[str, str]:

@@ -1,7 +1,9 @@
 """Configuration of one host API bank: where, which CA, which dialect, how patient.
 
 Keys of `[banks.<bank>]` (docs/connectors.md); times are seconds. Unknown keys, wrong types
-and impossible values are refused with a `ConfigError` naming the bank and the key.
+and impossible values are refused with a `ConfigError` naming the bank and the key. Security
+is not optional: mutual TLS (`client_cert`, `client_key`) and message signatures
+(`signature_algorithm`, `signing_key`, `bank_public_key`) are required.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from urllib.parse import urlsplit
 
 from bankgate.connectors.hostapi.banks import DIALECTS
 from bankgate.connectors.http import MAX_RESPONSE_BYTES, HttpSettings, RetryPolicy
+from bankgate.crypto.signed_http import WINDOW_S
+from bankgate.crypto.signer import Algorithm
 from bankgate.errors import ConfigError
 
 __all__ = ["KEYS", "HostApiConfig"]
@@ -22,6 +26,8 @@ __all__ = ["KEYS", "HostApiConfig"]
 KEYS: Final[Mapping[str, object]] = {
     "base_url": None, "ca_file": None, "client_cert": None, "client_key": None,
     "dialect": None, "callback_url": None,
+    "signature_algorithm": None, "signing_key": None, "signing_key_password_file": None,
+    "bank_public_key": None, "clock_window_s": WINDOW_S, "crl_file": None,
     "connect_timeout_s": 3.0, "timeout_s": 10.0, "write_timeout_s": 10.0,
     "pool_timeout_s": 3.0, "max_attempts": 3, "backoff_s": 0.2, "backoff_cap_s": 5.0,
     "max_total_s": 30.0, "max_response_bytes": MAX_RESPONSE_BYTES,
@@ -36,8 +42,14 @@ class HostApiConfig:
     base_url: str  # https://host:port/<bank>/v1, no trailing slash
     dialect: str  # a key of banks.DIALECTS
     ca_file: Path
-    client_cert: Path | None = None
-    client_key: Path | None = None
+    client_cert: Path
+    client_key: Path
+    signature_algorithm: Algorithm  # agreed with the bank, for both directions
+    signing_key: Path  # our encrypted PKCS#8 PEM key that signs every request
+    signing_key_password_file: Path | None
+    bank_public_key: Path  # the bank's certificate or public key: answers and callbacks
+    clock_window_s: float = WINDOW_S  # a callback's timestamp must be this close to our clock
+    crl_file: Path | None = None  # the CA's CRL: the bank's certificate is checked against it
     connect_timeout_s: float = 3.0
     timeout_s: float = 10.0  # read timeout: the longest silence while waiting for an answer
     write_timeout_s: float = 10.0
@@ -53,7 +65,7 @@ class HostApiConfig:
     def http(self) -> HttpSettings:
         """The transport settings."""
         return HttpSettings(ca_file=self.ca_file, client_cert=self.client_cert,
-                            client_key=self.client_key,
+                            client_key=self.client_key, crl_file=self.crl_file,
                             connect_timeout_s=self.connect_timeout_s,
                             read_timeout_s=self.timeout_s, write_timeout_s=self.write_timeout_s,
                             pool_timeout_s=self.pool_timeout_s,
@@ -86,7 +98,16 @@ class HostApiConfig:
         return cls(
             bank=bank, base_url=_url(raw, "base_url", where, required=True).rstrip("/"),
             dialect=dialect, ca_file=Path(_text(raw, "ca_file", where)),
-            client_cert=cert, client_key=key,
+            client_cert=_required(cert, "client_cert", where, "mutual TLS"),
+            client_key=_required(key, "client_key", where, "mutual TLS"),
+            signature_algorithm=_algorithm(raw, where),
+            signing_key=_required(_path(raw, "signing_key", where), "signing_key", where,
+                                  "every request is signed"),
+            signing_key_password_file=_path(raw, "signing_key_password_file", where),
+            bank_public_key=_required(_path(raw, "bank_public_key", where), "bank_public_key",
+                                      where, "every answer and callback is verified"),
+            clock_window_s=_seconds(raw, "clock_window_s", where),
+            crl_file=_path(raw, "crl_file", where),
             connect_timeout_s=_seconds(raw, "connect_timeout_s", where),
             timeout_s=_seconds(raw, "timeout_s", where),
             write_timeout_s=_seconds(raw, "write_timeout_s", where),
@@ -111,6 +132,24 @@ def _path(raw: Mapping[str, Any], key: str, where: str) -> Path | None:
     if raw.get(key) in (None, ""):
         return None
     return Path(_text(raw, key, where))
+
+
+def _required(value: Path | None, key: str, where: str, why: str) -> Path:
+    if value is None:
+        raise ConfigError(f"{where}.{key}: required ({why})")
+    return value
+
+
+def _algorithm(raw: Mapping[str, Any], where: str) -> Algorithm:
+    value = raw.get("signature_algorithm")
+    if value in (None, ""):
+        raise ConfigError(f"{where}.signature_algorithm: required (every request is signed); "
+                          f"one of {', '.join(a.value for a in Algorithm)}")
+    try:
+        return Algorithm(value)
+    except ValueError:
+        raise ConfigError(f"{where}.signature_algorithm: {value!r} is not one of "
+                          f"{', '.join(a.value for a in Algorithm)}") from None
 
 
 def _url(raw: Mapping[str, Any], key: str, where: str, *, required: bool) -> str:

@@ -1,0 +1,79 @@
+"""Signers and verifiers from files named in configuration: keys, certificates, passwords.
+
+A private key file is an encrypted PKCS#8 PEM; its password sits in a file of its own
+(`password_file`, first line, 0600), never in the configuration. A public side is either an
+X.509 certificate (RSA, ECDSA) or a PEM public key (any algorithm, SM2 included: the
+`cryptography` package has no SM2 certificates). The algorithm agreed with the bank is given,
+and a key of another kind is refused (a bank cannot be talked into another algorithm).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bankgate.crypto.signer import Algorithm, Signer, Verifier
+from bankgate.errors import ConfigError
+
+__all__ = ["load_signer", "load_verifier", "read_password"]
+
+
+def read_password(path: Path, *, where: str) -> bytes:
+    """The first line of a password file (without its line end)."""
+    try:
+        lines = path.read_bytes().splitlines()
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read the password file {path}: "
+                          f"{exc.strerror}") from exc
+    if not lines or not lines[0]:
+        raise ConfigError(f"{where}: the password file {path} is empty")
+    return lines[0]
+
+
+def _read(path: Path, where: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read {path}: {exc.strerror}") from exc
+
+
+def load_signer(key_file: Path, algorithm: Algorithm, *, password_file: Path | None,
+                where: str) -> Signer:
+    """The signer over an encrypted private key file, checked to be of `algorithm`."""
+    pem = _read(key_file, where)
+    password = read_password(password_file, where=where) if password_file else None
+    signer: Signer
+    if algorithm is Algorithm.SM2_SM3:
+        from bankgate.crypto.sm import Sm2Signer
+
+        if password is None:
+            raise ConfigError(f"{where}: an SM2 key needs its password file")
+        signer = Sm2Signer.from_pem(pem, password, where=where)
+    else:
+        from bankgate.crypto.software import SoftwareSigner
+
+        signer = SoftwareSigner.from_pem(pem, password, where=where)
+    if signer.algorithm is not algorithm:
+        raise ConfigError(f"{where}: the key signs {signer.algorithm.value}, but "
+                          f"{algorithm.value} is configured")
+    return signer
+
+
+def load_verifier(path: Path, algorithm: Algorithm, *, where: str) -> Verifier:
+    """The verifier over a certificate or public key file, checked to be of `algorithm`."""
+    pem = _read(path, where)
+    verifier: Verifier
+    if algorithm is Algorithm.SM2_SM3:
+        from bankgate.crypto.sm import Sm2Verifier
+
+        verifier = Sm2Verifier.from_public_pem(pem, where=where)
+    else:
+        from bankgate.crypto.software import SoftwareVerifier
+
+        if b"BEGIN CERTIFICATE" in pem:
+            verifier = SoftwareVerifier.from_certificate(pem)
+        else:
+            verifier = SoftwareVerifier.from_public_pem(pem, where=where)
+    if verifier.algorithm is not algorithm:
+        raise ConfigError(f"{where}: the key verifies {verifier.algorithm.value}, but "
+                          f"{algorithm.value} is configured")
+    return verifier
