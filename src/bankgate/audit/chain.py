@@ -22,8 +22,8 @@ from typing import Final
 
 from bankgate.crypto.digest import DigestAlgorithm, hexdigest
 
-__all__ = ["GENESIS", "Break", "BreakKind", "ChainedRecord", "Checkpoint", "find_break",
-           "link", "verify"]
+__all__ = ["GENESIS", "Break", "BreakKind", "ChainedRecord", "Checkpoint", "content_bytes",
+           "find_break", "link", "link_content", "verify"]
 
 GENESIS: Final = "0" * 64
 
@@ -46,24 +46,39 @@ class ChainedRecord:
 
     def content(self) -> bytes:
         """The canonical bytes of everything but the hashes."""
-        if self.at.tzinfo is None:
-            raise ValueError(f"record {self.seq}: naive datetime; use aware UTC")
-        return _ENCODE([self.seq, self.at.astimezone(dt.UTC).isoformat(), self.actor,
-                        self.action, self.subject_kind, self.subject_id, self.from_status,
-                        self.to_status, self.detail]).encode("utf-8")
+        return content_bytes(self.seq, self.at, self.actor, self.action, self.subject_kind,
+                             self.subject_id, self.from_status, self.to_status, self.detail)
 
 
 _ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
                                   allow_nan=False).encode
 
 
-def link(previous_hash: str, record: ChainedRecord,
-         algorithm: DigestAlgorithm = DigestAlgorithm.SHA256) -> str:
-    """The hash of `record` chained after `previous_hash`."""
-    data = previous_hash.encode("ascii") + b"\n" + record.content()
+def content_bytes(seq: int, at: dt.datetime, actor: str, action: str, subject_kind: str,
+                  subject_id: str, from_status: str | None, to_status: str | None,
+                  detail: str) -> bytes:
+    """The canonical content of one record (what `ChainedRecord.content` returns)."""
+    if at.tzinfo is not dt.UTC:
+        if at.tzinfo is None:
+            raise ValueError(f"record {seq}: naive datetime; use aware UTC")
+        at = at.astimezone(dt.UTC)
+    return _ENCODE([seq, at.isoformat(), actor, action, subject_kind, subject_id, from_status,
+                    to_status, detail]).encode("utf-8")
+
+
+def link_content(previous_hash: str, content: bytes,
+                 algorithm: DigestAlgorithm = DigestAlgorithm.SHA256) -> str:
+    """The hash of a record's canonical `content` chained after `previous_hash`."""
+    data = previous_hash.encode("ascii") + b"\n" + content
     if algorithm is DigestAlgorithm.SHA256:
         return hashlib.sha256(data).hexdigest()
     return hexdigest(data, algorithm)
+
+
+def link(previous_hash: str, record: ChainedRecord,
+         algorithm: DigestAlgorithm = DigestAlgorithm.SHA256) -> str:
+    """The hash of `record` chained after `previous_hash`."""
+    return link_content(previous_hash, record.content(), algorithm)
 
 
 class BreakKind(StrEnum):

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bankgate.audit.chain import GENESIS, ChainedRecord, link
+from bankgate.audit.chain import GENESIS, ChainedRecord, content_bytes, link, link_content
 from bankgate.crypto.digest import DigestAlgorithm
 from bankgate.domain.audit_records import AuditRecord
 from bankgate.store.tables import audit_log
@@ -47,13 +47,13 @@ class AuditRepository:
         rows = []
         for record in records:
             seq += 1
-            chained = _to_chained(record, seq, previous, mysql=mysql)
-            row_hash = link(previous, chained, algorithm)
-            rows.append({"seq": seq, "at": chained.at, "actor": chained.actor,
-                         "action": chained.action, "subject_kind": chained.subject_kind,
-                         "subject_id": chained.subject_id, "from_status": chained.from_status,
-                         "to_status": chained.to_status, "detail": chained.detail,
-                         "prev_hash": previous, "hash": row_hash})
+            row = _to_row(record, seq, mysql=mysql)
+            row_hash = link_content(previous, content_bytes(
+                seq, row["at"], row["actor"], row["action"], row["subject_kind"],
+                row["subject_id"], row["from_status"], row["to_status"], row["detail"]),
+                algorithm)
+            row["prev_hash"], row["hash"] = previous, row_hash
+            rows.append(row)
             previous = row_hash
         self._conn.execute(audit_log.insert(), rows)
         self._conn.execute(update(audit_chain_head).where(audit_chain_head.c.id == 1)
@@ -153,13 +153,12 @@ def _chained(row: Any, prev_hash: str | None, row_hash: str | None) -> ChainedRe
                          prev_hash=prev_hash, hash=row_hash)
 
 
-def _to_chained(record: AuditRecord, seq: int, previous: str, *, mysql: bool) -> ChainedRecord:
-    at = record.at.astimezone(dt.UTC)
+def _to_row(record: AuditRecord, seq: int, *, mysql: bool) -> dict[str, Any]:
+    at = record.at if record.at.tzinfo is dt.UTC else record.at.astimezone(dt.UTC)
     if mysql:  # DATETIME keeps whole seconds (and rounds); hash what is stored
         at = at.replace(microsecond=0)
-    return ChainedRecord(seq=seq, at=at, actor=record.actor[:80], action=record.action,
-                         subject_kind=record.subject_kind, subject_id=record.subject_id,
-                         from_status=record.from_status, to_status=record.to_status,
-                         detail=json.dumps(dict(record.detail), sort_keys=True,
-                                           ensure_ascii=False, default=str),
-                         prev_hash=previous, hash=None)
+    return {"seq": seq, "at": at, "actor": record.actor[:80], "action": record.action,
+            "subject_kind": record.subject_kind, "subject_id": record.subject_id,
+            "from_status": record.from_status, "to_status": record.to_status,
+            "detail": json.dumps(dict(record.detail), sort_keys=True, ensure_ascii=False,
+                                 default=str)}
