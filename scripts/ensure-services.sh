@@ -31,6 +31,12 @@ if ! up 3306 && as_root && command -v mariadbd >/dev/null 2>&1; then
   start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
   for _ in $(seq 1 30); do up 3306 && break; sleep 0.5; done
 fi
+# Chinese labels on report charts (docs/reports.md) need a font with CJK glyphs.
+if as_root && command -v fc-list >/dev/null 2>&1 && [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
+  echo "== installing a CJK font for report charts (fonts-wqy-microhei)" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei \
+    >/dev/null) || echo "== no CJK font: charts fall back to English labels" >&2
+fi
 up 5432 && echo "== PostgreSQL reachable at 127.0.0.1:5432" >&2 ||
   echo "== PostgreSQL NOT reachable at 127.0.0.1:5432: its half of the tests will be skipped" >&2
 exit 0
