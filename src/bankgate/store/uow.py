@@ -11,11 +11,13 @@ from bankgate.store.audit import AuditRepository
 from bankgate.store.idempotency import IdempotencyRepository
 from bankgate.store.payments import BatchRepository, OrderRepository
 from bankgate.store.queue import JobQueue
+from bankgate.store.recon import LedgerRepository, ReconRepository
 from bankgate.store.statements import (
     BalanceRepository,
     BankMessageRepository,
     StatementRepository,
 )
+from bankgate.store.sync import SyncRepository
 
 __all__ = ["UnitOfWork"]
 
@@ -32,6 +34,9 @@ class UnitOfWork:
     statements: StatementRepository
     balances: BalanceRepository
     messages: BankMessageRepository
+    sync: SyncRepository
+    recon: ReconRepository
+    ledger: LedgerRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -52,6 +57,8 @@ class UnitOfWork:
         self.statements = StatementRepository(conn)
         self.balances = BalanceRepository(conn)
         self.messages = BankMessageRepository(conn)
+        self.sync, self.recon, self.ledger = (SyncRepository(conn), ReconRepository(conn),
+                                              LedgerRepository(conn))
         return self
 
     def commit(self) -> None:
