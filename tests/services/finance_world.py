@@ -110,7 +110,8 @@ def _entry(e: CamtEntry, currency: str, on: date) -> str:
     ref = f"<AcctSvcrRef>{e.servicer_ref}</AcctSvcrRef>" if e.servicer_ref else ""
     e2e = (f"<Refs><EndToEndId>{e.end_to_end_id}</EndToEndId></Refs>"
            if e.end_to_end_id else "")
-    party = (f"<RltdPties><Cdtr><Nm>{escape(e.counterparty)}</Nm></Cdtr></RltdPties>"
+    role = "Dbtr" if e.amount > 0 else "Cdtr"  # the other party: who paid us, or whom we paid
+    party = (f"<RltdPties><{role}><Nm>{escape(e.counterparty)}</Nm></{role}></RltdPties>"
              if e.counterparty else "")
     text = f"<RmtInf><Ustrd>{escape(e.remittance)}</Ustrd></RmtInf>" if e.remittance else ""
     return (f"<Ntry><Amt Ccy=\"{currency}\">{abs(e.amount):.2f}</Amt>"

@@ -2,8 +2,8 @@
 
 No statement entry is matched twice: `recon_line_locks` holds one row per entry in a live
 match (the entry id is its primary key). An open item's `open_minor` only shrinks by compare-
-and-set, so two matches cannot settle the same amount. A voucher belongs to one match
-(unique), and its export is recorded on it.
+and-set, so two matches cannot settle the same amount. Each match has one voucher, and at
+most one reversal voucher (红字冲销, on unmatch); an export is recorded on the voucher.
 """
 
 from __future__ import annotations
@@ -102,16 +102,16 @@ vouchers = Table(
     "vouchers", metadata,
     Column("id", String(40), primary_key=True),
     Column("number", String(24), nullable=False, unique=True),  # 记-20260101-000001
-    Column("match_id", String(40), ForeignKey("recon_matches.id"), nullable=False,
-           unique=True),
+    Column("match_id", String(40), ForeignKey("recon_matches.id"), nullable=False),
+    Column("kind", String(10), nullable=False),  # match, or reversal (红字冲销, on unmatch)
     Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False),
     Column("on_date", Date, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("summary", String(140), nullable=False),  # 摘要
-    Column("reversed_by", String(40)),  # the voucher that undid this one (unmatch)
     Column("created_at", UtcDateTime, nullable=False),
     Column("exported_at", UtcDateTime),
     Column("export_count", Integer, nullable=False),
+    UniqueConstraint("match_id", "kind"),
 )
 
 ledger_postings = Table(

@@ -143,11 +143,11 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("number", sa.String(length=24), nullable=False),
         sa.Column("match_id", sa.String(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
         sa.Column("account_id", sa.String(length=40), nullable=False),
         sa.Column("on_date", sa.Date(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("summary", sa.String(length=140), nullable=False),
-        sa.Column("reversed_by", sa.String(length=40), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("exported_at", sa.DateTime(), nullable=True),
         sa.Column("export_count", sa.Integer(), nullable=False),
@@ -158,7 +158,7 @@ def upgrade() -> None:
             ["match_id"], ["recon_matches.id"], name=op.f("fk_vouchers_match_id_recon_matches")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_vouchers")),
-        sa.UniqueConstraint("match_id", name=op.f("uq_vouchers_match_id")),
+        sa.UniqueConstraint("match_id", "kind", name=op.f("uq_vouchers_match_id_kind")),
         sa.UniqueConstraint("number", name=op.f("uq_vouchers_number")),
     )
     op.create_table(
