@@ -78,7 +78,7 @@ def test_a_broken_payment_file_is_refused_whole_in_one_line(tmp_path: Path):
 
 def test_db_upgrade_reports_the_revision(tmp_path: Path):
     done = bankgate("db", "upgrade", env={"BANKGATE_DB_URL": f"sqlite:///{tmp_path / 'x.db'}"})
-    assert done.returncode == 0 and "store at revision " in done.stdout  # one head per feature branch
+    assert done.returncode == 0 and "store at revision " in done.stdout
 
 
 def test_a_binary_file_is_refused_as_a_payment_file_in_one_line(tmp_path: Path):

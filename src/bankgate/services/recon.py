@@ -161,6 +161,10 @@ def match_by_hand(*, uow: UowFactory, entry_ids: Sequence[int], item_ids: Sequen
     """
     def work(unit: UnitOfWork) -> tuple[str, str]:
         at = now()
+        taken = unit.recon.locked(entry_ids)
+        if taken:
+            raise MatchConflict(f"entries {', '.join(map(str, taken))} are already matched; "
+                                "unmatch them first")
         lines = unit.recon.entries(entry_ids)
         items = unit.recon.items(item_ids)
         row = _manual_row(lines, items, entry_ids, item_ids, actor, note, at)

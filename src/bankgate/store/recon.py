@@ -114,6 +114,12 @@ class ReconRepository:
         total, matched = self._conn.execute(query).one()
         return int(total), int(matched)
 
+    def locked(self, entry_ids: Iterable[int]) -> list[int]:
+        """Which of these entries are in a live match."""
+        rows = self._conn.execute(select(recon_line_locks.c.entry_id).where(
+            recon_line_locks.c.entry_id.in_(list(entry_ids))))
+        return sorted(int(r[0]) for r in rows)
+
     def entries(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         """Statement entries by id."""
         rows = self._conn.execute(select(statement_entries).where(_e.id.in_(list(ids))))
