@@ -99,7 +99,7 @@ def summary_tables(summary: Any, *, limit: int = 20) -> list[Table]:
         mark = "" if b.difference == 0 else "[red]"
         books.add_row(b.account_id, b.currency, f"{b.bank:,f}", f"{b.ledger:,f}",
                       f"{mark}{b.difference:,f}")
-    return [head, rows, books]
+    return [head, rows, books] if summary.exceptions else [head, books]
 
 
 @recon_cli.command("queue")

@@ -12,6 +12,7 @@ from bankgate.store.idempotency import IdempotencyRepository
 from bankgate.store.payments import BatchRepository, OrderRepository
 from bankgate.store.queue import JobQueue
 from bankgate.store.recon import LedgerRepository, ReconRepository
+from bankgate.store.reports import ReportRepository
 from bankgate.store.statements import (
     BalanceRepository,
     BankMessageRepository,
@@ -37,6 +38,7 @@ class UnitOfWork:
     sync: SyncRepository
     recon: ReconRepository
     ledger: LedgerRepository
+    reports: ReportRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -57,8 +59,9 @@ class UnitOfWork:
         self.statements = StatementRepository(conn)
         self.balances = BalanceRepository(conn)
         self.messages = BankMessageRepository(conn)
-        self.sync, self.recon, self.ledger = (SyncRepository(conn), ReconRepository(conn),
-                                              LedgerRepository(conn))
+        self.sync, self.recon, self.ledger, self.reports = (
+            SyncRepository(conn), ReconRepository(conn), LedgerRepository(conn),
+            ReportRepository(conn))
         return self
 
     def commit(self) -> None:
