@@ -100,7 +100,7 @@ def _figure(account_id: str, code: str, latest: dict[str, dict[str, Any]],
     # A statement speaks for its day's end, or for when it was fetched if that was earlier.
     statement_as_of = (min(datetime.combine(statement[0] + timedelta(days=1), time(), zone),
                            statement[2]) if statement else None)
-    if snapshot and (statement_as_of is None or snapshot["as_of"] >= statement_as_of):
+    if snapshot and (statement is None or snapshot["fetched_at"] >= statement[2]):
         return _amount(snapshot["amount_minor"], code), snapshot["as_of"], "bank balance 实时余额"
     if statement:
         return _amount(statement[1], code), statement_as_of, "statement 对账单"
