@@ -157,3 +157,37 @@ def test_expected_receipts_from_csv_are_imported_once(gateway):
     with gateway.uow() as unit:
         (item,) = unit.recon.open_items()
     assert item["amount_minor"] == 120_000 and item["kind"] == "receipt"
+
+
+def test_both_legs_of_an_internal_transfer_are_matched_and_the_clearing_account_nets_to_zero(
+        gateway, sandbox, world):
+    cmb = next(a for a in world.company_accounts() if a.bank == "cmb")
+    transfer = {"name": cmb.holder, "account": cmb.number, "bank": "cmb", "amount": "250000.00",
+                "flow": "internal_transfer", "remittance": "资金调拨 TR-0001"}
+    (order,) = pay(gateway, [transfer])
+    assert order.status is Status.SETTLED
+    _sync(gateway)
+    run = _reconcile(gateway)
+    with gateway.uow() as unit:
+        kinds = sorted(unit.recon.items([i for m in unit.recon.matches(state="confirmed")
+                                         for i, _ in m["allocations"]]).values(),
+                       key=lambda i: i["kind"])
+        clearing = unit.ledger.balance_minor("1012.09")
+        books = {b.account_id: b.difference for b in books_vs_bank(unit)}
+    assert run.confirmed == 2
+    assert [i["kind"] for i in kinds] == ["transfer_in", "transfer_out"]
+    assert [i["account_id"] for i in kinds] == ["cmb-cny", "icbc-cny"]
+    assert clearing == 0 and books["icbc-cny"] == books["cmb-cny"] == 0
+
+
+def test_a_bank_fee_line_is_booked_to_the_fee_account(gateway, world):
+    number = next(a.number for a in world.company_accounts() if a.bank == "boc")
+    camt = camt_file(message="053", account=number, currency="CNY", on=bank_today(),
+                     opening=Decimal("100.00"), closing=Decimal("85.00"),
+                     entries=[CamtEntry(Decimal("-15.00"), servicer_ref="BOC-F-1",
+                                        counterparty="中国银行", remittance="跨行汇款手续费")])
+    import_statement_file(uow=gateway.uow, content=camt, origin="boc-fee.xml", now=gateway.now)
+    run = _reconcile(gateway, account_id="boc-cny")
+    with gateway.uow() as unit:
+        fees = unit.ledger.balance_minor("6603.01")
+    assert run.confirmed == 1 and fees == 1_500

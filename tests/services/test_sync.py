@@ -179,3 +179,17 @@ def test_a_continuity_break_names_the_day_and_both_balances():
                                 DayBalances(base, 100, 400)])
     assert list(breaks) == [base + timedelta(days=1)]
     assert "500" in breaks[base + timedelta(days=1)] and "400" in breaks[base + timedelta(days=1)]
+
+
+def test_a_bank_reference_given_twice_in_one_answer_is_reported_once():
+    from bankgate.domain import EntryKey, EntryStatus, Money, Source, StatementEntry, currency
+    from bankgate.domain.continuity import duplicate_references
+
+    def entry(ref):
+        return StatementEntry(key=EntryKey("bank_reference", ref),
+                              amount=Money(Decimal("1.00"), currency("CNY")),
+                              status=EntryStatus.BOOKED, booking_date=None, value_date=None,
+                              source=Source(origin="t"))
+
+    issues = duplicate_references([entry("A"), entry("B"), entry("A"), entry("A")])
+    assert [i.message for i in issues] == ["duplicate: bank reference A given 3 times; kept once"]
