@@ -27,8 +27,8 @@ RULES: Mapping[Rule, Callable[[State], None]] = {
     Rule.BATCH: batch,
     Rule.AMOUNT_ACCOUNT: amount_account,
     Rule.REFERENCE: reference,
-    Rule.FUZZY_NAME: fuzzy_name,
     Rule.MANY_TO_ONE: many_to_one,
+    Rule.FUZZY_NAME: fuzzy_name,
 }
 
 

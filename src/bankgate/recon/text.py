@@ -15,7 +15,10 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["normalise_account", "normalise_name", "reference_keys", "remittance_keys"]
+__all__ = [
+    "digits", "folded", "normalise_account", "normalise_name", "reference_keys",
+    "remittance_keys",
+]
 
 # Longest first, so 股份有限公司 is removed whole, not as 有限公司 leaving 股份.
 _CN_SUFFIXES = (
@@ -34,6 +37,12 @@ _MIN_KEY = 6  # shorter keys ("001", "2024") collide across customers
 
 
 @lru_cache(maxsize=1 << 16)
+def folded(name: str) -> str:
+    """A name in NFKC, case folded, without punctuation and spaces; suffixes kept."""
+    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", name).casefold())
+
+
+@lru_cache(maxsize=1 << 16)
 def normalise_name(name: str) -> str:
     """A counterparty name reduced to what identifies it (cached: names repeat a lot)."""
     text = unicodedata.normalize("NFKC", name).casefold().strip()
@@ -44,6 +53,12 @@ def normalise_name(name: str) -> str:
             text = text[: -len(suffix)]
             break
     return text
+
+
+@lru_cache(maxsize=1 << 16)
+def digits(text: str) -> str:
+    """The digits of a text, in order ("shipping75" → "75")."""
+    return "".join(c for c in text if c.isdigit())
 
 
 def normalise_account(number: str) -> str:
