@@ -141,8 +141,8 @@ class Rule(StrEnum):
     BATCH = "batch"  # one debit = the sum of a batch's open items
     AMOUNT_ACCOUNT = "amount_account"  # same amount, date window, same counterparty account
     REFERENCE = "reference"  # an invoice/order number found in the remittance text
-    FUZZY_NAME = "fuzzy_name"  # similar counterparty name, amount within the fee tolerance
     MANY_TO_ONE = "many_to_one"  # several lines pay one item, or one line pays part of it
+    FUZZY_NAME = "fuzzy_name"  # similar counterparty name, amount within the fee tolerance
 
 
 DEFAULT_RULES: tuple[Rule, ...] = tuple(Rule)
@@ -156,6 +156,7 @@ class MatchConfig:
     date_window_days: int = 3  # |line date − expected date| allowed
     fee_tolerance_minor: int = 5_000  # a fee up to this is accepted (50.00 in CNY)
     fee_tolerance_per_mille: int = 0  # ... or up to this share of the amount, if larger
+    fee_max_percent: int = 10  # but never more than this share of the amount
     name_similarity_cutoff: int = 85  # rapidfuzz score below which names do not count
     max_suggestions: int = 3  # ranked candidates kept per unmatched line
     max_group_size: int = 4  # most lines combined into one many-to-one match
@@ -167,7 +168,7 @@ class MatchConfig:
         if not 0 <= self.name_similarity_cutoff <= 100:
             raise InvalidField("name_similarity_cutoff must be within 0..100")
         for name in ("date_window_days", "fee_tolerance_minor", "fee_tolerance_per_mille",
-                     "max_suggestions"):
+                     "fee_max_percent", "max_suggestions"):
             if getattr(self, name) < 0:
                 raise InvalidField(f"{name} must not be negative")
         if self.max_group_size < 2:
@@ -177,8 +178,9 @@ class MatchConfig:
 
     def fee_tolerance(self, amount_minor: int) -> int:
         """The largest fee accepted on an item of this amount, in minor units."""
-        return max(self.fee_tolerance_minor, abs(amount_minor) * self.fee_tolerance_per_mille
-                   // 1000)
+        size = abs(amount_minor)
+        allowed = max(self.fee_tolerance_minor, size * self.fee_tolerance_per_mille // 1000)
+        return min(allowed, size * self.fee_max_percent // 100)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,36 +9,55 @@ from bankgate.recon.text import normalise_account
 __all__ = ["amount_account", "batch", "exact_id"]
 
 
-def _id_index(st: State) -> dict[str, list[int]]:
-    index: dict[str, list[int]] = {}
-    items = st.items
-    for i, (e2e, instr) in enumerate(zip(items.end_to_end_id, items.instruction_id,
-                                         strict=True)):
-        if e2e:
-            index.setdefault(e2e, []).append(i)
-        if instr and instr != e2e:
-            index.setdefault(instr, []).append(i)
-    return index
+def _id_index(st: State) -> tuple[dict[str, int], dict[str, list[int]]]:
+    """Each id → its item; ids that several items carry (a payment and its return) → all."""
+    unique: dict[str, int] = {}
+    shared: dict[str, list[int]] = {}
+    for column in (st.items.end_to_end_id, st.items.instruction_id):
+        for i, key in enumerate(column):
+            if key:
+                first = unique.setdefault(key, i)
+                if first != i:
+                    shared.setdefault(key, [first]).append(i)
+    return unique, shared
 
 
 def exact_id(st: State) -> None:
-    """The bank echoes our end-to-end or instruction id: 100 when the amount agrees too."""
-    index = _id_index(st)
-    if not index:
+    """The bank echoes our end-to-end or instruction id: 100 when the amount agrees too.
+
+    The loop is the hot path of a million-line run: the common case (one item carries the id,
+    same account and amount) is decided inline; everything else goes through `_by_ids`.
+    """
+    unique, shared = _id_index(st)
+    if not unique:
         return
-    lines = st.lines
-    free = st.line_free
-    for n, (e2e, instr) in enumerate(zip(lines.end_to_end_id, lines.instruction_id,
-                                         strict=True)):
-        if not free[n] or not (e2e or instr):
+    lines, items = st.lines, st.items
+    free, item_free, open_ = st.line_free, st.item_free, st.open
+    amounts, accounts, codes = lines.amount, lines.account, lines.currency
+    item_accounts, item_codes = items.account, items.currency
+    for n, e2e in enumerate(lines.end_to_end_id):
+        if not e2e or not free[n]:
             continue
-        seen: dict[int, str] = {}
-        for key in (e2e, instr):
-            if key:
-                for i in index.get(key, ()):
-                    seen.setdefault(i, key)
-        candidates = [_by_id(st, n, i, key) for i, key in seen.items()]
-        _offer_best(st, [c for c in candidates if c is not None])
+        i = unique.get(e2e)
+        if (i is not None and item_free[i] and open_[i] == amounts[n] and e2e not in shared
+                and item_accounts[i] == accounts[n] and item_codes[i] == codes[n]):
+            st.take_one(n, i, amounts[n], Rule.EXACT_ID, 100,
+                        f"end-to-end id {e2e} matches, same amount")
+        else:
+            _by_ids(st, n, unique, shared)
+    for n, instr in enumerate(lines.instruction_id):
+        if instr and free[n] and not lines.end_to_end_id[n]:
+            _by_ids(st, n, unique, shared)
+
+
+def _by_ids(st: State, n: int, unique: dict[str, int], shared: dict[str, list[int]]) -> None:
+    seen: dict[int, str] = {}
+    for key in (st.lines.end_to_end_id[n], st.lines.instruction_id[n]):
+        if key and key in unique:
+            for i in shared.get(key) or (unique[key],):
+                seen.setdefault(i, key)
+    candidates = [_by_id(st, n, i, key) for i, key in seen.items()]
+    _offer_best(st, [c for c in candidates if c is not None])
 
 
 def _by_id(st: State, n: int, i: int, key: str) -> Found | None:
@@ -123,22 +142,39 @@ def _batch_found(st: State, n: int, batch_id: str, members: list[int]) -> Found 
 
 def amount_account(st: State) -> None:
     """Same amount, same counterparty account, date within the window."""
-    items = st.items
+    items, lines = st.items, st.lines
     index: dict[tuple[str, str, int, str], list[int]] = {}
+    item_free, open_ = st.item_free, st.open
     for i, account in enumerate(items.counterparty_account):
-        if account and st.item_free[i]:
-            key = (items.account[i], items.currency[i], st.open[i], normalise_account(account))
+        if account and item_free[i]:
+            key = (items.account[i], items.currency[i], open_[i], normalise_account(account))
             index.setdefault(key, []).append(i)
     if not index:
         return
-    lines = st.lines
-    for n, account in enumerate(lines.counterparty_account):
-        if not account or not st.line_free[n]:
+    window = st.config.date_window_days
+    amounts, days, item_days = lines.amount, lines.day, items.day
+    accounts = lines.counterparty_account
+    for n in st.free_rows():
+        account = accounts[n]
+        if not account:
             continue
-        key = (lines.account[n], lines.currency[n], lines.amount[n], normalise_account(account))
-        hits = index.get(key)
-        if hits:
-            _offer_best(st, [f for f in (_account_found(st, n, i) for i in hits) if f])
+        amount = amounts[n]
+        hits = index.get((lines.account[n], lines.currency[n], amount,
+                          normalise_account(account)))
+        if not hits:
+            continue
+        if len(hits) == 1:  # the common case, inline
+            i = hits[0]
+            apart = abs(days[n] - item_days[i])
+            if item_free[i] and open_[i] == amount and apart <= window:
+                st.take_one(n, i, amount, Rule.AMOUNT_ACCOUNT, 97 - apart, _ACCOUNT_TEXT[apart]
+                            if apart < len(_ACCOUNT_TEXT) else
+                            f"same amount, same counterparty account, {days_text(apart)}")
+                continue
+        _offer_best(st, [f for f in (_account_found(st, n, i) for i in hits) if f])
+
+
+_ACCOUNT_TEXT = tuple(f"same amount, same counterparty account, {days_text(d)}" for d in range(8))
 
 
 def _account_found(st: State, n: int, i: int) -> Found | None:

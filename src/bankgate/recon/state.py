@@ -23,11 +23,14 @@ class Found(NamedTuple):
     difference: int = 0  # sum of lines − sum settled (a fee deducted is negative)
 
 
+_new = tuple.__new__  # builds a Found without NamedTuple's slower generated __new__
+
+
 class State:
     """Free lines and items; accepted matches; proposals below the threshold, per line."""
 
-    __slots__ = ("config", "found", "item_free", "items", "line_free", "lines", "open",
-                 "proposals", "remaining", "threshold")
+    __slots__ = ("config", "found", "item_free", "items", "line_free", "lines", "named", "names",
+                 "open", "proposals", "remaining", "threshold")
 
     def __init__(self, lines: LineColumns, items: ItemColumns, config: MatchConfig) -> None:
         self.lines = lines
@@ -40,9 +43,15 @@ class State:
         self.found: list[Found] = []
         self.remaining: list[tuple[int, ...]] = []
         self.proposals: dict[int, list[Found]] = {}
+        # Caches shared by the rules of one run: a name's compared forms, and which items each
+        # line's remittance names (rules_refs._naming).
+        self.names: dict[str, tuple[str, str, str]] = {}
+        self.named: dict[int, dict[int, str]] | None = None
 
     def is_free(self, found: Found) -> bool:
         """True when none of the candidate's lines and items is taken yet."""
+        if len(found.lines) == 1 and len(found.items) == 1:
+            return bool(self.line_free[found.lines[0]] and self.item_free[found.items[0]])
         return all(self.line_free[n] for n in found.lines) and all(
             self.item_free[i] for i in found.items)
 
@@ -59,8 +68,27 @@ class State:
         for n in found.lines:
             self.proposals.setdefault(n, []).append(found)
 
+    def take_one(self, n: int, i: int, settled: int, rule: Rule, confidence: int,
+                 explanation: str, difference: int = 0) -> None:
+        """`take` for one line and one item, the bulk of every run (no `Found` built first)."""
+        self.line_free[n] = 0
+        self.item_free[i] = 0
+        left = self.open[i] - settled
+        self.open[i] = left
+        self.found.append(_new(Found, ((n,), (i,), (settled,), rule, confidence, explanation,
+                                       difference)))
+        self.remaining.append((left,))
+
+    def free_rows(self) -> list[int]:
+        """The rows of the lines still free, so a rule need not walk all of them."""
+        return [n for n, free in enumerate(self.line_free) if free]
+
     def take(self, found: Found) -> None:
         """Accept a match: its lines and items are taken; what stays open is recorded."""
+        if len(found.lines) == 1 and len(found.items) == 1:
+            self.take_one(found.lines[0], found.items[0], found.amounts[0], found.rule,
+                          found.confidence, found.explanation, found.difference)
+            return
         for n in found.lines:
             self.line_free[n] = 0
         left = []

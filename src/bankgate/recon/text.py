@@ -15,7 +15,10 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["normalise_account", "normalise_name", "reference_keys", "remittance_keys"]
+__all__ = [
+    "digits", "folded", "normalise_account", "normalise_name", "reference_keys",
+    "remittance_keys",
+]
 
 # Longest first, so 股份有限公司 is removed whole, not as 有限公司 leaving 股份.
 _CN_SUFFIXES = (
@@ -28,9 +31,16 @@ _LATIN_SUFFIX = re.compile(
 _NOT_WORD = re.compile(r"[\W_]+")
 _TOKEN = re.compile(r"[A-Za-z]{0,8}[\s#:./_-]{0,3}\d[A-Za-z0-9/_-]*")
 _ALNUM = re.compile(r"[^A-Z0-9]")
-_LEADING_LETTERS = re.compile(r"^[A-Z]+")
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _LABELS = re.compile(r"^(?:INVOICE|INV|NO|ORDER|ORD|PO|SO|REF|CONTRACT)+")
+_HAS_DIGIT = re.compile(r"\d").search
 _MIN_KEY = 6  # shorter keys ("001", "2024") collide across customers
+
+
+@lru_cache(maxsize=1 << 16)
+def folded(name: str) -> str:
+    """A name in NFKC, case folded, without punctuation and spaces; suffixes kept."""
+    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", name).casefold())
 
 
 @lru_cache(maxsize=1 << 16)
@@ -46,8 +56,16 @@ def normalise_name(name: str) -> str:
     return text
 
 
+@lru_cache(maxsize=1 << 16)
+def digits(text: str) -> str:
+    """The digits of a text, in order ("shipping75" → "75")."""
+    return "".join(c for c in text if c.isdigit())
+
+
 def normalise_account(number: str) -> str:
     """An account number without spaces, dashes and case differences."""
+    if number.isalnum():  # most are digits only: skip the regex (hot path)
+        return number.upper()
     return _NOT_WORD.sub("", number).upper()
 
 
@@ -58,7 +76,7 @@ def reference_keys(reference: str) -> tuple[str, ...]:
     """
     full = _ALNUM.sub("", unicodedata.normalize("NFKC", reference).upper())
     keys = [full] if len(full) >= _MIN_KEY else []
-    bare = _LEADING_LETTERS.sub("", full)
+    bare = full.lstrip(_LETTERS)
     if bare != full and len(bare) >= _MIN_KEY:
         keys.append(bare)
     return tuple(keys)
@@ -66,11 +84,16 @@ def reference_keys(reference: str) -> tuple[str, ...]:
 
 def remittance_keys(text: str) -> tuple[str, ...]:
     """Reference keys found in remittance text, in order of appearance, without repeats."""
+    if not _HAS_DIGIT(text):
+        return ()
     found: list[str] = []
     for token in _TOKEN.findall(unicodedata.normalize("NFKC", text)):
-        full = _ALNUM.sub("", token.upper())
-        labelled = _LABELS.sub("", full)
-        for key in (full, labelled, _LEADING_LETTERS.sub("", full)):
+        full = token.upper()
+        if not full.isalnum():
+            full = _ALNUM.sub("", full)
+        keys = (full,) if full[0].isdigit() else (full, _LABELS.sub("", full),
+                                                  full.lstrip(_LETTERS))
+        for key in keys:
             if len(key) >= _MIN_KEY and key not in found:
                 found.append(key)
     return tuple(found)
