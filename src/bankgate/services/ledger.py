@@ -34,7 +34,7 @@ from bankgate.services._tx import UowFactory, in_transaction
 from bankgate.store import UnitOfWork
 
 __all__ = ["CSV_COLUMNS", "BooksVsBank", "PreparedExport", "books_vs_bank", "mark_exported",
-           "post_match", "prepare_export", "reverse_match"]
+           "post_match", "post_matches", "prepare_export", "reverse_match"]
 
 CSV_COLUMNS = ("voucher_no", "date", "line", "account_code", "account_name", "debit",
                "credit", "currency", "summary", "memo", "bank_account", "match_id")
@@ -44,17 +44,31 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def post_match(unit: UnitOfWork, match: Mapping[str, Any], *, at: datetime,
                chart: Mapping[LedgerRole, LedgerAccount] = DEFAULT_CHART) -> str:
     """Write the balanced voucher of a confirmed match; returns its number."""
-    account = unit.accounts.get(match["account_id"])
     lines = unit.recon.entries(match["line_ids"])
     items = unit.recon.items([i for i, _ in match["allocations"]])
-    settled = [Settled(kind=OpenItemKind(items[i]["kind"]), flow=items[i]["flow"],
-                       amount_minor=a, memo=_memo(items[i])) for i, a in match["allocations"]]
-    total = sum(lines[n]["amount_minor"] for n in match["line_ids"])
-    on = max(lines[n]["booking_date"] or at.date() for n in match["line_ids"])
-    draft = voucher_for(bank=bank_ledger_account(account.id, account.bank),
-                        lines_total_minor=total, settled=settled,
-                        summary=_summary(settled, items, match), chart=chart)
-    return _write(unit, draft, match, account, on, at, kind="match")
+    accounts = {str(a.id): a for a in unit.accounts.all()}
+    return post_matches(unit, [match], lines=lines, items=items, accounts=accounts, at=at,
+                        chart=chart)[0]
+
+
+def post_matches(unit: UnitOfWork, matches: Sequence[Mapping[str, Any]], *,
+                 lines: Mapping[int, Mapping[str, Any]], items: Mapping[str, Mapping[str, Any]],
+                 accounts: Mapping[str, CompanyAccount], at: datetime,
+                 chart: Mapping[LedgerRole, LedgerAccount] = DEFAULT_CHART) -> list[str]:
+    """Write the vouchers of confirmed matches (entries and items given); their numbers."""
+    written = []
+    for match in matches:
+        account = accounts[match["account_id"]]
+        settled = [Settled(kind=OpenItemKind(items[i]["kind"]), flow=items[i]["flow"],
+                           amount_minor=a, memo=_memo(items[i]))
+                   for i, a in match["allocations"]]
+        total = sum(lines[n]["amount_minor"] for n in match["line_ids"])
+        on = max(lines[n]["booking_date"] or at.date() for n in match["line_ids"])
+        draft = voucher_for(bank=bank_ledger_account(account.id, account.bank),
+                            lines_total_minor=total, settled=settled,
+                            summary=_summary(settled, items, match), chart=chart)
+        written.append(_voucher(draft, match, account, on, at, kind="match"))
+    return unit.ledger.add_vouchers(written)
 
 
 def reverse_match(unit: UnitOfWork, match: Mapping[str, Any], *, at: datetime) -> str | None:
@@ -66,7 +80,8 @@ def reverse_match(unit: UnitOfWork, match: Mapping[str, Any], *, at: datetime) -
     account = unit.accounts.get(match["account_id"])
     draft = VoucherDraft(summary=f"冲销 {original['number']} reversal"[:140], postings=tuple(
         _negated(p) for p in lines))
-    return _write(unit, draft, match, account, at.date(), at, kind="reversal")
+    return unit.ledger.add_vouchers([_voucher(draft, match, account, at.date(), at,
+                                              kind="reversal")])[0]
 
 
 def _negated(row: Mapping[str, Any]) -> Posting:
@@ -74,16 +89,15 @@ def _negated(row: Mapping[str, Any]) -> Posting:
     return Posting(LedgerAccount(row["ledger_account"], name), -row["amount_minor"], memo)
 
 
-def _write(unit: UnitOfWork, draft: VoucherDraft, match: Mapping[str, Any],
-           account: CompanyAccount, on: date, at: datetime, *, kind: str) -> str:
-    voucher_id = f"vo_{uuid.uuid4().hex[:24]}"
-    row = {"id": voucher_id, "match_id": match["id"], "kind": kind,
+def _voucher(draft: VoucherDraft, match: Mapping[str, Any], account: CompanyAccount, on: date,
+             at: datetime, *, kind: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    row = {"id": f"vo_{uuid.uuid4().hex[:24]}", "match_id": match["id"], "kind": kind,
            "account_id": account.id, "on_date": on, "currency": account.currency.code,
            "summary": draft.summary[:140], "created_at": at, "exported_at": None}
     postings = [{"ledger_account": p.account.code, "amount_minor": p.amount_minor,
                  "currency": account.currency.code,
                  "memo": f"{p.account.name} | {p.memo}"[:140]} for p in draft.postings]
-    return unit.ledger.add_voucher(row, postings)
+    return row, postings
 
 
 def _memo(item: Mapping[str, Any]) -> str:

@@ -21,7 +21,7 @@ from bankgate.domain.errors import InvalidField
 from bankgate.domain.recon import BankLine, Match, MatchConfig, OpenItem, OpenItemKind
 from bankgate.recon import match as match_lines
 from bankgate.services._tx import UowFactory, in_transaction
-from bankgate.services.ledger import post_match, reverse_match
+from bankgate.services.ledger import post_match, post_matches, reverse_match
 from bankgate.services.recon_items import NO_CLAIMS, ClaimSource, refresh_items
 from bankgate.services.sync import replace_pending
 from bankgate.store import UnitOfWork
@@ -42,7 +42,6 @@ class ReconRun:
     confirmed: int
     suggested: int
     new_items: int
-    conflicts: int
 
 
 def reconcile(*, uow: UowFactory, config: MatchConfig, now: Now, account_id: str | None = None,
@@ -59,37 +58,42 @@ def reconcile(*, uow: UowFactory, config: MatchConfig, now: Now, account_id: str
         items = unit.recon.open_items(account_id)
         result = match_lines([_line(r) for r in lines], [_item(r) for r in items], config)
         account_of = {str(r["id"]): r["account_id"] for r in lines}
-        confirmed, conflicts = _store_confirmed(unit, result.matches, actor, at, account_of)
+        confirmed = _store_confirmed(unit, result.matches, actor, at, lines, items)
         suggestions = [_row(candidate, "suggested", actor, at, rank, account_of)
                        for s in result.suggestions
                        for rank, candidate in enumerate(s.candidates, 1)]
-        unit.recon.replace_suggestions(scope, suggestions)
+        if on is None:
+            unit.recon.replace_suggestions(scope, suggestions)
+        else:  # only this day's lines were matched: keep the other days' suggestions
+            unit.recon.drop_suggestions_touching([int(r["id"]) for r in lines])
+            unit.recon.replace_suggestions([], suggestions)
         unit.audit.append(AuditRecord(
             at=at, actor=actor, action="recon.run", subject_kind="account",
             subject_id=account_id or "*", detail={
                 "date": str(on) if on else None, "lines": len(lines), "items": len(items),
-                "confirmed": confirmed, "suggested": len(suggestions),
-                "conflicts": conflicts}))
-        return ReconRun(len(lines), len(items), confirmed, len(suggestions), new, conflicts)
+                "confirmed": confirmed, "suggested": len(suggestions)}))
+        return ReconRun(len(lines), len(items), confirmed, len(suggestions), new)
 
     return in_transaction(uow, run)
 
 
 def _store_confirmed(unit: UnitOfWork, matches: Sequence[Match], actor: str, at: datetime,
-                     account_of: Mapping[str, str]) -> tuple[int, int]:
-    confirmed = conflicts = 0
-    for found in matches:
-        row = _row(found, "confirmed", actor, at, 1, account_of)
-        try:
-            _settle_and_lock(unit, row)
-        except MatchConflict as exc:
-            conflicts += 1
-            log.warning("match refused by the store", extra={"why": str(exc)})
-            continue
-        number = post_match(unit, row, at=at)
-        unit.audit.append(_audit(row, "recon.matched", actor, at, voucher=number))
-        confirmed += 1
-    return confirmed, conflicts
+                     lines: Sequence[Mapping[str, Any]],
+                     items: Sequence[Mapping[str, Any]]) -> int:
+    """Lock, settle and book every match the core confirmed, in bulk; how many."""
+    account_of = {str(r["id"]): r["account_id"] for r in lines}
+    rows = [_row(found, "confirmed", actor, at, 1, account_of) for found in matches]
+    if not rows:
+        return 0
+    by_item = {str(r["id"]): dict(r) for r in items}
+    unit.recon.settle_many([(by_item[i], a) for row in rows for i, a in row["allocations"]])
+    unit.recon.add_matches(rows)
+    accounts = {str(a.id): a for a in unit.accounts.all()}
+    numbers = post_matches(unit, rows, lines={int(r["id"]): r for r in lines}, items=by_item,
+                           accounts=accounts, at=at)
+    unit.audit.append_many([_audit(row, "recon.matched", actor, at, voucher=number)
+                            for row, number in zip(rows, numbers, strict=True)])
+    return len(rows)
 
 
 def _settle_and_lock(unit: UnitOfWork, row: dict[str, Any]) -> None:

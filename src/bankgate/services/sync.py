@@ -41,6 +41,8 @@ __all__ = ["SyncReport", "next_run", "replace_pending", "schedule_sync", "sync_a
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 INTRADAY, STATEMENTS = "intraday", "statements"
+#: How far back gaps are fetched again (a year-old import must not start a year of calls).
+MAX_GAP_DAYS = 92
 
 
 @dataclass(slots=True)
@@ -103,7 +105,7 @@ def _days_to_fetch(held: Mapping[date, Any], last: date, config: SyncConfig) -> 
     """Days not held since the first held (gaps) or in the look-back window, and held days
     in the window that were fetched before they ended or did not check out."""
     start = last - timedelta(days=config.lookback_days - 1)
-    first = min([*held, start])
+    first = max(min([*held, start]), last - timedelta(days=MAX_GAP_DAYS))
     wanted = set(missing_days(held, first, last))
     for day, kept in held.items():
         day_end = datetime.combine(day + timedelta(days=1), time(), config.zone)
@@ -170,7 +172,8 @@ def _judge_days(uow: UowFactory, account_id: str, last: date, config: SyncConfig
             else:
                 unit.sync.resolve_exceptions(account_id, day, at=at, keep=(
                     "balance", "fetch_failed"))
-        start = min([*held, last - timedelta(days=config.lookback_days - 1)])
+        start = max(min([*held, last - timedelta(days=config.lookback_days - 1)]),
+                    last - timedelta(days=MAX_GAP_DAYS))
         for day in missing_days(held, start, last):
             unit.sync.open_exception(account_id, day, "missing",
                                      f"no statement held for {day}; fetched again next run",

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bankgate.errors import ConcurrentUpdate, NotFound, StoreError
@@ -70,16 +70,34 @@ class ReconRepository:
 
     def settle(self, item: dict[str, Any], amount_minor: int) -> None:
         """Reduce an item's open amount by `amount_minor` (same sign), compare-and-set."""
-        left = item["open_minor"] - amount_minor
-        if amount_minor == 0 or (left != 0 and (left > 0) != (item["amount_minor"] > 0)) or \
-                abs(left) > abs(item["amount_minor"]):
-            raise MatchConflict(f"item {item['id']}: {amount_minor} does not fit its open amount "
-                           f"{item['open_minor']}")
-        done = self._conn.execute(update(recon_items).where(
-            _i.id == item["id"], _i.version == item["version"]).values(
-            open_minor=left, version=item["version"] + 1)).rowcount
-        if done != 1:
-            raise ConcurrentUpdate(f"item {item['id']} changed meanwhile")
+        self.settle_many([(item, amount_minor)])
+
+    def settle_many(self, changes: Sequence[tuple[dict[str, Any], int]]) -> None:
+        """Apply settlements in order (an item may appear more than once), one
+        compare-and-set per item on the version it was read at.
+
+        Raises:
+            MatchConflict: an amount does not fit what is open of its item.
+            ConcurrentUpdate: an item changed since it was read.
+        """
+        final: dict[str, tuple[int, int]] = {}  # item id → (version read, open after)
+        for item, amount in changes:
+            version, open_ = final.get(item["id"], (item["version"], item["open_minor"]))
+            left = open_ - amount
+            if amount == 0 or (left != 0 and (left > 0) != (item["amount_minor"] > 0)) or \
+                    abs(left) > abs(item["amount_minor"]):
+                raise MatchConflict(f"item {item['id']}: {amount} does not fit its open "
+                                    f"amount {open_}")
+            final[item["id"]] = (version, left)
+        if not final:
+            return
+        done = self._conn.execute(
+            update(recon_items).where(_i.id == bindparam("b_id"),
+                                      _i.version == bindparam("b_version"))
+            .values(open_minor=bindparam("b_open"), version=bindparam("b_version") + 1),
+            [{"b_id": k, "b_version": v, "b_open": left} for k, (v, left) in final.items()])
+        if done.rowcount != len(final):
+            raise ConcurrentUpdate("an open item changed meanwhile; run again")
 
     def recorded_import(self, sha256: str, *, name: str, rows: int, at: datetime) -> bool:
         """Remember an expected-receipts file by hash; False if it was imported before."""
@@ -128,25 +146,33 @@ class ReconRepository:
     # -- matches -------------------------------------------------------------------------------
 
     def add_match(self, row: dict[str, Any]) -> None:
-        """Record a match; a confirmed one locks its lines and its allocations.
+        """Record one match (see add_matches)."""
+        self.add_matches([row])
+
+    def add_matches(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Record matches; confirmed ones lock their entries and record their allocations.
 
         Raises:
-            MatchConflict: one of its entries is already in a live match.
+            MatchConflict: an entry is already in a live match (nothing of `rows` stays).
         """
-        self._conn.execute(insert(recon_matches), [_match_row(row)])
-        if row["state"] == "confirmed":
-            self._lock(row)
+        if not rows:
+            return
+        self._conn.execute(insert(recon_matches), [_match_row(r) for r in rows])
+        self._lock([r for r in rows if r["state"] == "confirmed"])
 
-    def _lock(self, row: dict[str, Any]) -> None:
+    def _lock(self, rows: Sequence[dict[str, Any]]) -> None:
+        locks = [{"entry_id": n, "match_id": r["id"]} for r in rows for n in r["line_ids"]]
+        if not locks:
+            return
         try:
             with self._conn.begin_nested():
-                self._conn.execute(insert(recon_line_locks), [
-                    {"entry_id": n, "match_id": row["id"]} for n in row["line_ids"]])
+                self._conn.execute(insert(recon_line_locks), locks)
         except IntegrityError as exc:
-            raise MatchConflict(f"match {row['id']}: an entry of it is already matched") from exc
+            raise MatchConflict("an entry of these matches is already matched; "
+                                "run again") from exc
         self._conn.execute(insert(recon_allocations), [
-            {"match_id": row["id"], "item_id": item, "amount_minor": amount}
-            for item, amount in row["allocations"]])
+            {"match_id": r["id"], "item_id": item, "amount_minor": amount}
+            for r in rows for item, amount in r["allocations"]])
 
     def confirm(self, match_id: str, *, by: str, at: datetime) -> None:
         """A suggestion becomes a confirmed match (its lines locked, or MatchConflict)."""
@@ -155,7 +181,7 @@ class ReconRepository:
             raise MatchConflict(f"match {match_id} is {row['state']}, not a suggestion")
         self._conn.execute(update(recon_matches).where(_m.id == match_id).values(
             state="confirmed", decided_by=by[:80], decided_at=at, rank=1))
-        self._lock({**row, "state": "confirmed"})
+        self._lock([{**row, "state": "confirmed"}])
         self.drop_suggestions_touching(row["line_ids"])
 
     def undo(self, match_id: str, *, by: str, at: datetime) -> dict[str, Any]:
@@ -195,8 +221,9 @@ class ReconRepository:
     def replace_suggestions(self, account_ids: Sequence[str],
                             rows: Sequence[dict[str, Any]]) -> None:
         """The manual queue of these accounts becomes `rows`."""
-        self._conn.execute(delete(recon_matches).where(
-            _m.state == "suggested", _m.account_id.in_(list(account_ids))))
+        if account_ids:
+            self._conn.execute(delete(recon_matches).where(
+                _m.state == "suggested", _m.account_id.in_(list(account_ids))))
         if rows:
             self._conn.execute(insert(recon_matches), [_match_row(r) for r in rows])
 
@@ -219,16 +246,35 @@ class LedgerRepository:
         self._conn = conn
 
     def add_voucher(self, row: dict[str, Any], postings: Sequence[dict[str, Any]]) -> str:
-        """Record a voucher and its lines; returns its number (记-YYYYMMDD-NNNNNN)."""
-        on: date = row["on_date"]
-        prefix = f"记-{on:%Y%m%d}-"
-        count = self._conn.execute(select(func.count()).select_from(vouchers).where(
-            _v.number.like(prefix + "%"))).scalar_one()
-        number = f"{prefix}{int(count) + 1:06d}"
-        self._conn.execute(insert(vouchers), [{**row, "number": number, "export_count": 0}])
+        """Record one voucher and its lines; returns its number."""
+        return self.add_vouchers([(row, postings)])[0]
+
+    def add_vouchers(self, vouchers_: Sequence[tuple[dict[str, Any], Sequence[dict[str, Any]]]],
+                     ) -> list[str]:
+        """Record vouchers and their lines; returns their numbers (记-YYYYMMDD-NNNNNN)."""
+        if not vouchers_:
+            return []
+        last: dict[date, int] = {}
+        numbers = []
+        for row, _ in vouchers_:
+            on: date = row["on_date"]
+            if on not in last:
+                last[on] = self._last_number(on)
+            last[on] += 1
+            numbers.append(f"记-{on:%Y%m%d}-{last[on]:06d}")
+        self._conn.execute(insert(vouchers), [
+            {**row, "number": number, "export_count": 0}
+            for (row, _), number in zip(vouchers_, numbers, strict=True)])
         self._conn.execute(insert(ledger_postings), [
-            {**p, "voucher_id": row["id"], "line_no": n} for n, p in enumerate(postings, 1)])
-        return number
+            {**p, "voucher_id": row["id"], "line_no": n}
+            for row, postings in vouchers_ for n, p in enumerate(postings, 1)])
+        return numbers
+
+    def _last_number(self, on: date) -> int:
+        prefix = f"记-{on:%Y%m%d}-"
+        highest = self._conn.execute(select(func.max(_v.number)).where(
+            _v.number >= prefix, _v.number < prefix + "999999~")).scalar_one()
+        return int(highest.rsplit("-", 1)[1]) if highest else 0
 
     def voucher_of(self, match_id: str, kind: str = "match") -> dict[str, Any] | None:
         """The voucher of a match (or its reversal)."""

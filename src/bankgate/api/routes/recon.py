@@ -53,7 +53,7 @@ def run(request: Request, account: str | None = Query(None, max_length=40),
     done = reconcile(uow=app.uow, config=app.finance.recon, now=app.now, account_id=account,
                      on=on, actor="api:recon")
     return {"entries": done.lines, "items": done.items, "confirmed": done.confirmed,
-            "suggested": done.suggested, "conflicts": done.conflicts}
+            "suggested": done.suggested}
 
 
 @router.get("/queue", summary="Suggestions waiting for a person (待人工确认)")
