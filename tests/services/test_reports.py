@@ -133,3 +133,23 @@ def test_settings_are_read_from_the_configuration():
     assert (found.sync.statements, found.sync.lookback_days) == ("0 7 * * *", 14)
     assert found.reports.fx == {"CNY": Decimal("0.14")}
     assert found.recon == replace(found.recon, auto_confirm_threshold=95)
+
+
+def test_the_forecast_takes_off_approved_orders_not_yet_paid(gateway, payees):
+    from bankgate.services.intake import parse_order
+    from bankgate.services.payments import create_orders
+
+    with gateway.uow() as unit:
+        accounts = {a.id: a for a in unit.accounts.all()}
+    payee = sound_payees(payees, 1)[0]
+    draft = parse_order({"debtor_account": "icbc-cny", "payee_name": payee["name"],
+                         "payee_account": payee["account"], "payee_bank": payee["bank"],
+                         "amount": "800.00", "currency": "CNY", "remittance": "INV-F-1"},
+                        where="t", accounts=accounts, today=gateway.now().date())
+    (order,) = create_orders(uow=gateway.uow, drafts=[draft], actor="user:t",
+                             now=gateway.now, source="t")  # released: approved, not yet sent
+    report = forecast(uow=gateway.uow, settings=gateway.finance.reports, zone=_zone(gateway),
+                      now=gateway.now, days=3)
+    assert order.status.value == "released"
+    assert sum(r[3] for r in report.rows) == Decimal("800.00")
+    assert report.rows[-1][4] == report.rows[0][1] - Decimal("800.00")

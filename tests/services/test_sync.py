@@ -66,13 +66,17 @@ def test_syncing_twice_changes_nothing(gateway, sandbox, payees):
 
 
 def test_a_day_the_bank_fails_to_serve_is_an_exception_and_is_fetched_on_the_next_run(
-        gateway, sandbox):
+        gateway, sandbox, world):
     sandbox.set_faults("icbc", script=[{"op": "statement", "fault": "busy"}] * 3)
     first = _sync(gateway)
     missing = bank_today() - timedelta(days=2)
     assert first.days_failed == [missing]
     _, _, exceptions = _state(gateway)
     assert (missing, "fetch_failed") in exceptions and (missing, "missing") in exceptions
+    with gateway.uow() as unit:
+        messages = " ".join(x.message for x in unit.sync.exceptions("icbc-cny"))
+    assert "busy" in messages or "503" in messages or "fail" in messages
+    assert _company_number(world) not in messages  # INV-7
     second = _sync(gateway)
     assert missing in second.days_fetched
     assert _state(gateway)[2] == []

@@ -20,7 +20,13 @@ from typing import Any
 from croniter import croniter
 
 from bankgate.connectors.base import Capability, Channel
-from bankgate.domain import CompanyAccount, Statement, StatementEntry, check_statement
+from bankgate.domain import (
+    CompanyAccount,
+    Statement,
+    StatementEntry,
+    check_statement,
+    mask_numbers,
+)
 from bankgate.domain.audit_records import AuditRecord
 from bankgate.domain.continuity import (
     DayBalances,
@@ -121,7 +127,7 @@ def _fetch_day(uow: UowFactory, channel: Channel, account: CompanyAccount, day: 
     except ChannelError as exc:
         log.info("statement fetch failed", extra={"account": account.id, "day": str(day)})
         report.days_failed.append(day)
-        why = f"statement fetch failed: {exc}"
+        why = mask_numbers(f"statement fetch failed: {exc}")  # INV-7: the URL names the account
         in_transaction(uow, lambda u: u.sync.open_exception(account.id, day, "fetch_failed",
                                                             why, at=now()))
         return
@@ -189,7 +195,7 @@ def _fetch_intraday(uow: UowFactory, channel: Channel, account: CompanyAccount, 
     try:
         entries = tuple(channel.transactions(account, today, today))
     except ChannelError as exc:
-        report.issues.append(f"{account.id} {today}: intraday fetch failed: {exc}")
+        report.issues.append(mask_numbers(f"{account.id} {today}: intraday fetch failed: {exc}"))
         return
     report.new_entries += in_transaction(uow, lambda u: _add_entries(
         u, account.id, entries, None, now()))
