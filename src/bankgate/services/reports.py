@@ -66,7 +66,7 @@ def cash_position(*, uow: UowFactory, settings: ReportSettings, zone: Any,
         latest = unit.reports.latest_balances()
         closings = {a.id: unit.reports.daily_closings(a.id, since=date.min) for a in accounts}
     rows, missing = [], set()
-    total = Decimal(0)
+    total = Decimal(0).quantize(currency(settings.currency).quantum)
     by_bank: dict[str, Decimal] = defaultdict(Decimal)
     for a in sorted(accounts, key=lambda x: (x.bank, x.id)):
         amount, as_of, source = _figure(a.id, a.currency.code, latest, closings, zone)
@@ -124,12 +124,14 @@ def forecast(*, uow: UowFactory, settings: ReportSettings, zone: Any,
         receipts = [i for i in unit.recon.open_items() if i["kind"] == "receipt"]
     outflow, inflow = _by_day(orders, "execution_date", settings, today, sign=-1), \
         _by_day(receipts, "expected_date", settings, today, sign=1, key="open_minor")
+    quantum = currency(settings.currency).quantum  # exact already; this only shows 0.00
     rows, balance = [], start
     for n in range(days):
         day = today + timedelta(days=n)
         opening = balance
         balance = opening + inflow[day] + outflow[day]
-        rows.append((day, opening, inflow[day], -outflow[day], balance))
+        rows.append((day, *(v.quantize(quantum) for v in (opening, inflow[day], -outflow[day],
+                                                           balance))))
     return Report(name="forecast", title=f"Cash forecast 资金预测 ({settings.currency}, {days} d)",
                   columns=("day 日期", "opening 期初", "receipts 预计收款",
                            "payments 待付款", "closing 期末"), rows=tuple(rows),

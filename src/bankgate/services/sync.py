@@ -88,9 +88,12 @@ def sync_account(*, uow: UowFactory, channels: Mapping[str, Channel], account_id
     with uow() as unit:
         account = unit.accounts.get(account_id)
         held = unit.sync.held_days(account_id)
-    channel = channels[account.bank]
     today = now().astimezone(config.zone).date()
     report = SyncReport(account_id)
+    channel = channels.get(account.bank)
+    if channel is None:
+        report.issues.append(f"{account_id}: no channel configured for bank {account.bank}")
+        return report
     if statements and Capability.STATEMENT in channel.capabilities:
         last = through or today - timedelta(days=1)
         for day in _days_to_fetch(held, last, config):
