@@ -57,7 +57,7 @@ def _by_ids(st: State, n: int, unique: dict[str, int], shared: dict[str, list[in
             for i in shared.get(key) or (unique[key],):
                 seen.setdefault(i, key)
     candidates = [_by_id(st, n, i, key) for i, key in seen.items()]
-    _offer_best(st, [c for c in candidates if c is not None])
+    st.offer_best([c for c in candidates if c is not None])
 
 
 def _by_id(st: State, n: int, i: int, key: str) -> Found | None:
@@ -85,22 +85,6 @@ def _by_id(st: State, n: int, i: int, key: str) -> Found | None:
                  f"{what} {key} matches but the amount differs by {st.money(diff, n)}")
 
 
-def _offer_best(st: State, candidates: list[Found]) -> None:
-    """Offer the best candidate; a tie for first place goes to the manual queue."""
-    if not candidates:
-        return
-    candidates.sort(key=lambda f: -f.confidence)
-    best = candidates[0]
-    if len(candidates) > 1 and candidates[1].confidence >= best.confidence - 5:
-        for c in candidates[: st.config.max_suggestions]:
-            st.propose(c._replace(confidence=min(c.confidence, st.threshold - 1, 70),
-                                  explanation=c.explanation + "; another candidate as good"))
-        return
-    st.offer(best)
-    for c in candidates[1:]:
-        st.propose(c)
-
-
 def batch(st: State) -> None:
     """One debit equals the sum of a batch's open items (the bank booked the batch as one)."""
     items = st.items
@@ -121,7 +105,7 @@ def batch(st: State) -> None:
             continue
         hits = by_sum.get((lines.account[n], lines.currency[n], amount))
         if hits:
-            _offer_best(st, [f for f in (_batch_found(st, n, b, m) for b, m in hits) if f])
+            st.offer_best([f for f in (_batch_found(st, n, b, m) for b, m in hits) if f])
 
 
 def _batch_found(st: State, n: int, batch_id: str, members: list[int]) -> Found | None:
@@ -171,7 +155,7 @@ def amount_account(st: State) -> None:
                             if apart < len(_ACCOUNT_TEXT) else
                             f"same amount, same counterparty account, {days_text(apart)}")
                 continue
-        _offer_best(st, [f for f in (_account_found(st, n, i) for i in hits) if f])
+        st.offer_best([f for f in (_account_found(st, n, i) for i in hits) if f])
 
 
 _ACCOUNT_TEXT = tuple(f"same amount, same counterparty account, {days_text(d)}" for d in range(8))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from bankgate.domain.recon import Rule
-from bankgate.recon.rules_ids import _offer_best
 from bankgate.recon.state import Found, State, days_text
 from bankgate.recon.text import reference_keys, remittance_keys
 
@@ -81,7 +80,7 @@ def reference(st: State) -> None:
             ((i, ref),) = hits.items()
             claims.setdefault(i, []).append((n, ref))
         else:
-            _offer_best(st, [f for f in (_reference_found(st, n, i, ref)
+            st.offer_best([f for f in (_reference_found(st, n, i, ref)
                                          for i, ref in hits.items()) if f])
     for i, named_by in claims.items():
         if len(named_by) == 1 and st.item_free[i]:

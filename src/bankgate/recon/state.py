@@ -63,6 +63,22 @@ class State:
         self.propose(found)
         return False
 
+    def offer_best(self, candidates: list[Found]) -> None:
+        """Offer the best of a line's candidates; a tie for first place (within 5) goes to
+        the manual queue, capped at 70, rather than to a guess."""
+        if not candidates:
+            return
+        candidates.sort(key=lambda f: -f.confidence)
+        best = candidates[0]
+        if len(candidates) > 1 and candidates[1].confidence >= best.confidence - 5:
+            for c in candidates[: self.config.max_suggestions]:
+                self.propose(c._replace(confidence=min(c.confidence, self.threshold - 1, 70),
+                                        explanation=c.explanation + "; another candidate as good"))
+            return
+        self.offer(best)
+        for c in candidates[1:]:
+            self.propose(c)
+
     def propose(self, found: Found) -> None:
         """Keep a candidate for the manual queue of each of its lines."""
         for n in found.lines:

@@ -49,9 +49,10 @@ def normalise_name(name: str) -> str:
     text = unicodedata.normalize("NFKC", name).casefold().strip()
     text = _LATIN_SUFFIX.sub("", text).strip(" .,")
     text = _NOT_WORD.sub("", text)
-    for suffix in _CN_SUFFIXES:
-        if text.endswith(suffix) and len(text) > len(suffix) + 1:
-            text = text[: -len(suffix)]
+    for suffix in _CN_SUFFIXES:  # the longest suffix that ends the name decides
+        if text.endswith(suffix):
+            if len(text) > len(suffix) + 1:  # keep "有限公司" alone, or "X公司"
+                text = text[: -len(suffix)]
             break
     return text
 
