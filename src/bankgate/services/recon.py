@@ -9,7 +9,6 @@ only this code, refuses to put an entry in two live matches.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,7 +28,6 @@ from bankgate.store.recon import MatchConflict
 
 __all__ = ["ReconRun", "confirm", "match_by_hand", "reconcile", "unmatch"]
 
-log = logging.getLogger(__name__)
 Now = Callable[[], datetime]
 
 
