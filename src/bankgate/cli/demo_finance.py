@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ def finance_story(app: App, folder: Path, quiet: bool) -> dict[str, Any]:
     from bankgate.services.sync import sync_accounts
 
     today = datetime.now(app.finance.sync.zone).date()
+    _expected_receipts(app, today)
     synced = sync_accounts(uow=app.uow, channels=app.channels, now=app.now,
                            config=app.finance.sync, through=today)
     run = reconcile(uow=app.uow, config=app.finance.recon, now=app.now)
@@ -42,3 +44,18 @@ def finance_story(app: App, folder: Path, quiet: bool) -> dict[str, Any]:
             "suggested": run.suggested, "match_rate_pct": document["match_rate_pct"],
             "aging": document["aging"], "books": document["books"], "vouchers": vouchers,
             "cash_total": f"{cash.extra['total']:f}", "files": [str(p) for p in files]}
+
+
+def _expected_receipts(app: App, today: date) -> None:
+    """What the ERP expects customers to pay in the coming days (for the forecast)."""
+    from bankgate.services.recon_items import import_receipts
+
+    rows = [{"id": f"demo-ar-{n}", "account": account, "customer": customer,
+             "amount": amount, "due_date": str(today + timedelta(days=days)),
+             "invoices": [f"INV-AR-{n:04d}"]}
+            for n, (account, customer, amount, days) in enumerate((
+                ("icbc-cny", "北京恒信信息技术有限公司", "380000.00", 1),
+                ("cmb-cny", "深圳瑞丰电子有限公司", "1250000.00", 3),
+                ("boc-cny", "Pacific Rim Logistics Pte. Ltd.", "640000.00", 5)), 1)]
+    import_receipts(uow=app.uow, content=json.dumps(rows).encode(), origin="demo-ar.json",
+                    now=app.now)
