@@ -191,3 +191,14 @@ def test_a_bank_fee_line_is_booked_to_the_fee_account(gateway, world):
     with gateway.uow() as unit:
         fees = unit.ledger.balance_minor("6603.01")
     assert run.confirmed == 1 and fees == 1_500
+
+
+@pytest.mark.parametrize(("content", "where"), [
+    (b"", "no expected receipt"), (b"[]", "no expected receipt"),
+    (b"account,customer,amount,due_date,invoices\n", "no expected receipt"),
+    (b"[{\"account\": 1", "line 1: not valid JSON"), (b"\xff\xfe", "not UTF-8"),
+    (b"account,who\nicbc-cny,x\n", "unknown column 'who'"),
+])
+def test_an_unreadable_receipts_file_is_refused_saying_why(gateway, content, where):
+    with pytest.raises(InvalidField, match=where):
+        import_receipts(uow=gateway.uow, content=content, origin="ar", now=gateway.now)

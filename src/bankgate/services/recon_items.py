@@ -154,6 +154,8 @@ def import_receipts(*, uow: UowFactory, content: bytes, origin: str,
     """
     digest = hashlib.sha256(content).hexdigest()
     raw = _rows(content, origin)
+    if not raw:
+        raise InvalidField(f"{origin}: no expected receipt in the file")
 
     def store(unit: UnitOfWork) -> ReceiptsImported:
         at = now()
