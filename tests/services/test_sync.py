@@ -197,3 +197,60 @@ def test_a_bank_reference_given_twice_in_one_answer_is_reported_once():
 
     issues = duplicate_references([entry("A"), entry("B"), entry("A"), entry("A")])
     assert [i.message for i in issues] == ["duplicate: bank reference A given 3 times; kept once"]
+
+
+@pytest.fixture
+def slow_bank(world, tmp_path):
+    """A sandbox whose payments take a minute to settle, unless told to settle now."""
+    from bankgate.sandbox.run import start_sandbox
+
+    with start_sandbox(world, state_dir=tmp_path / "slow", settle_delay_s=60) as running:
+        yield running
+
+
+def test_a_transfer_in_transit_is_pending_at_the_receiving_bank_then_booked_once(
+        store_url, slow_bank, world):
+    from bankgate.bootstrap import build_app
+    from bankgate.domain import Status
+    from bankgate.services.intake import parse_order
+    from bankgate.services.payments import create_orders
+    from bankgate.settings import Settings
+    from tests.e2e.harness import gateway_config, wait_for
+
+    app = build_app(Settings(db_url=store_url), {**gateway_config(slow_bank, world),
+                                                  "sync": {"lookback_days": 1}})
+    worker = Worker(app.job_context(), concurrency=2)
+    try:
+        cmb = next(a for a in world.company_accounts() if a.bank == "cmb")
+        with app.uow() as unit:
+            accounts = {a.id: a for a in unit.accounts.all()}
+        draft = parse_order({"debtor_account": "icbc-cny", "payee_name": cmb.holder,
+                             "payee_account": cmb.number, "payee_bank": "cmb",
+                             "amount": "3000.00", "currency": "CNY",
+                             "flow": "internal_transfer", "remittance": "资金调拨 TR-2"},
+                            where="t", accounts=accounts, today=app.now().date())
+        (order,) = create_orders(uow=app.uow, drafts=[draft], actor="user:t", now=app.now,
+                                 source="t")
+
+        def status():
+            worker.run_once()
+            with app.uow() as unit:
+                return unit.orders.get(order.id).status
+
+        wait_for(lambda: status() is Status.ACCEPTED, what="accepted")
+        first = _sync(app, "cmb-cny")
+        with app.uow() as unit:
+            pending = [e["status"] for e in unit.statements.entries("cmb-cny")]
+            booked_before = unit.sync.booked_total_minor("cmb-cny")
+        slow_bank.settle_now()
+        wait_for(lambda: status() is Status.SETTLED, what="settled")
+        second = _sync(app, "cmb-cny")
+        with app.uow() as unit:
+            statuses = sorted(e["status"] for e in unit.statements.entries("cmb-cny"))
+            booked_after = unit.sync.booked_total_minor("cmb-cny")
+    finally:
+        worker.close()
+        app.close()
+    assert (first.new_entries, pending, booked_before) == (1, ["pending"], 0)
+    assert second.pending_replaced == 1 and statuses == ["booked", "replaced"]
+    assert booked_after == 300_000  # counted once
