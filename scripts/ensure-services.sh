@@ -31,9 +31,18 @@ if ! up 3306 && as_root && command -v mariadbd >/dev/null 2>&1; then
   start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
   for _ in $(seq 1 30); do up 3306 && break; sleep 0.5; done
 fi
-if ! command -v softhsm2-util >/dev/null 2>&1 && as_root; then
-  echo "== installing SoftHSM2 (PKCS#11 token for tests/crypto)" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 >/dev/null
+# System packages the tests use, from Debian's archive (one update, one install, as root):
+# SoftHSM2 is the PKCS#11 token of tests/crypto; a CJK font lets report charts carry Chinese
+# labels (docs/reports.md; without one they fall back to English).
+wanted=""
+command -v softhsm2-util >/dev/null 2>&1 || wanted="$wanted softhsm2"
+if ! command -v fc-list >/dev/null 2>&1 || [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
+  wanted="$wanted fonts-wqy-microhei fontconfig"
+fi
+if [ -n "$wanted" ] && as_root; then
+  echo "== installing$wanted (Debian packages)" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $wanted \
+    >/dev/null) || echo "== could not install$wanted" >&2
 fi
 up 5432 && echo "== PostgreSQL reachable at 127.0.0.1:5432" >&2 ||
   echo "== PostgreSQL NOT reachable at 127.0.0.1:5432: its half of the tests will be skipped" >&2

@@ -18,6 +18,7 @@ from bankgate.connectors import open_channel
 from bankgate.connectors.base import Channel, Logged
 from bankgate.errors import ConfigError
 from bankgate.services.accounts import account_from_mapping, register_accounts
+from bankgate.services.finance_config import FINANCE_SECTIONS, FinanceConfig, finance_config
 from bankgate.services.jobs import JobContext
 from bankgate.services.status import FollowUp
 from bankgate.settings import Settings
@@ -40,6 +41,7 @@ class App:
     channels: dict[str, Channel]
     follow: FollowUp = field(default_factory=FollowUp)
     now: Callable[[], datetime] = utc_now
+    finance: FinanceConfig = field(default_factory=FinanceConfig)  # sync, recon, reports
 
     def uow(self) -> UnitOfWork:
         """A new unit of work (one transaction)."""
@@ -73,16 +75,16 @@ def build_app(settings: Settings, config: Mapping[str, Any] | None = None, *,
     """Build the App: migrate the store, open one channel per bank, register accounts."""
     if config is None:
         config = load_config(settings.config_file) if settings.config_file else {}
-    unknown = sorted(set(config) - {"banks", "accounts", "follow"})
+    unknown = sorted(set(config) - {"banks", "accounts", "follow", *FINANCE_SECTIONS})
     if unknown:
         raise ConfigError(f"configuration: unknown section {unknown[0]!r} "
-                          "(banks, accounts, follow)")
+                          "(banks, accounts, follow, sync, recon, reports)")
     engine = make_engine(settings.db_url, pool_size=max(5, settings.worker_concurrency + 2))
     if upgrade_db:
         migrate(engine)
     channels = _channels(config.get("banks", {}))
     app = App(settings=settings, engine=engine, channels=channels,
-              follow=_follow(config.get("follow", {})))
+              follow=_follow(config.get("follow", {})), finance=finance_config(config))
     accounts = [account_from_mapping(raw, where=f"accounts[{i}]")
                 for i, raw in enumerate(config.get("accounts", []))]
     if accounts:

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from bankgate import __version__
 from bankgate.api.errors import install_error_handlers
-from bankgate.api.routes import accounts, batches, callbacks, health, payments
+from bankgate.api.routes import accounts, batches, callbacks, health, payments, recon
 from bankgate.bootstrap import App
 
 __all__ = ["create_app"]
@@ -19,7 +19,7 @@ def create_app(app: App) -> FastAPI:
                               "balances, payment orders with Idempotency-Key, batches, "
                               "bank callbacks.")
     api.state.bankgate = app
-    for module in (accounts, payments, batches, callbacks, health):
+    for module in (accounts, payments, batches, callbacks, health, recon):
         api.include_router(module.router)
     install_error_handlers(api)
     return api

@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bankgate.bootstrap import App, build_app
 from bankgate.cli.demo_files import describe, exchange_files, use_file_channel
+from bankgate.cli.demo_finance import finance_story
 from bankgate.cli.output import cash_rows, cash_table, console, print_json, status_table
 from bankgate.domain import REASONS, TERMINAL, PaymentOrder, Status
 from bankgate.services.cash import AccountCash, fetch_balances, totals_by_currency
@@ -51,6 +52,7 @@ def run_demo(*, directory: Path | None, as_json: bool, payments: int, seed: int)
             app = build_app(Settings(db_url=url), config)
             try:
                 story = _tell(app, bank, demo_payees(world)[:payments], as_json)
+                story["finance"] = finance_story(app, folder, as_json)  # cli/demo_finance.py
             finally:
                 app.close()
     story["elapsed_s"] = round(time.monotonic() - started, 2)

@@ -21,6 +21,7 @@ from bankgate.bootstrap import App, build_app
 from bankgate.cli.audit import audit_cli
 from bankgate.cli.errors import one_line_errors
 from bankgate.cli.files import files_cli
+from bankgate.cli.finance import register as register_finance
 from bankgate.cli.output import cash_rows, cash_table, console, print_json
 from bankgate.cli.security import security_cli
 from bankgate.errors import ConfigError
@@ -40,6 +41,7 @@ cli.add_typer(export_cli, name="export")
 cli.add_typer(files_cli, name="files")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(security_cli, name="security")
+register_finance(cli)  # sync, reconcile, recon, ledger, reports (cli/finance.py)
 
 
 @cli.callback()

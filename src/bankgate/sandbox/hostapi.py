@@ -287,7 +287,9 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.ctx.ledger.account(bank, number)
         entries = self.ctx.ledger.entries(bank, number, since, until)
         return {"account": number, "currency": state.currency,
-                "entries": [wire.render_entry(b, state.currency) for b in entries]}
+                "entries": [wire.render_entry(b, state.currency) for b in entries]
+                + [wire.render_pending(order, state.currency, on)  # credits in transit
+                   for on, order in self.ctx.ledger.pending_credits(bank, number, since, until)]}
 
     def _statement(self, bank: str, number: str, query: str) -> dict[str, Any]:
         on = wire.parse_date(_query(query, ("date",))["date"], "date")

@@ -288,6 +288,18 @@ class Ledger:
                    remittance=line.remittance, shown_to_target=debtor)
         return replace(order, status=StatusMeaning.SETTLED, updated_at=self._clock(order.bank))
 
+    def pending_credits(self, bank: str, number: str, since: date,
+                        until: date) -> list[tuple[date, Order]]:
+        """Accepted orders not yet settled that will credit this account, as pending on
+        today (Asia/Shanghai) when today is within [since, until]."""
+        today = self._clock(bank).astimezone(SHANGHAI).date()
+        if not since <= today <= until:
+            return []
+        with self._lock:
+            return [(today, order) for key, order in self._orders.items() if key in self._due
+                    and (order.line.payee_bank or order.bank) == bank
+                    and order.line.payee_account == number]
+
     def status(self, bank: str, instruction_ids: Iterable[str]) -> list[Order | None]:
         """The orders the bank holds, in request order; None for an id it does not hold."""
         with self._lock:

@@ -228,6 +228,16 @@ def render_entry(booking: Booking, code: str) -> dict[str, Any]:
             "instruction_id": booking.instruction_id, "remittance": booking.remittance}
 
 
+def render_pending(order: Order, code: str, on: date) -> dict[str, Any]:
+    """A credit on its way (在途, not booked): ENTRY with `status` "pending", no balance."""
+    line = order.line
+    return {"serial": f"P{line.instruction_id}"[:35], "status": "pending", "booked_at": None,
+            "booking_date": on.isoformat(), "value_date": on.isoformat(),
+            "amount": amount_text(line.amount_minor, code),
+            "counterparty_name": order.debtor_name, "counterparty_account": order.debtor_account,
+            "instruction_id": line.instruction_id, "remittance": line.remittance}
+
+
 def _error(dialect: Dialect, meaning: ErrorMeaning | None) -> str | None:
     return None if meaning is None else dialect.error(meaning)
 

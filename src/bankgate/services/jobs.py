@@ -13,6 +13,7 @@ from bankgate.services.batching import form_batches
 from bankgate.services.dispatch import dispatch_batch
 from bankgate.services.statements import fetch_statement
 from bankgate.services.status import FollowUp, poll_batch
+from bankgate.services.sync import run_sync_job
 
 __all__ = ["HANDLERS", "JobContext", "run_job"]
 
@@ -54,6 +55,8 @@ HANDLERS: Final[Mapping[str, Callable[[JobContext, Mapping[str, Any]], str]]] = 
     "dispatch": _dispatch,
     "poll_status": _poll,
     "fetch_statement": _statement,
+    "sync": lambda ctx, payload: run_sync_job(uow=ctx.uow, channels=ctx.channels, now=ctx.now,
+                                              payload=payload),
 }
 
 

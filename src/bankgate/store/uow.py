@@ -13,11 +13,14 @@ from bankgate.store.files import TransferRepository
 from bankgate.store.idempotency import IdempotencyRepository
 from bankgate.store.payments import BatchRepository, OrderRepository
 from bankgate.store.queue import JobQueue
+from bankgate.store.recon import LedgerRepository, ReconRepository
+from bankgate.store.reports import ReportRepository
 from bankgate.store.statements import (
     BalanceRepository,
     BankMessageRepository,
     StatementRepository,
 )
+from bankgate.store.sync import SyncRepository
 
 __all__ = ["UnitOfWork"]
 
@@ -36,6 +39,10 @@ class UnitOfWork:
     messages: BankMessageRepository
     transfers: TransferRepository
     nonces: NonceRepository
+    sync: SyncRepository
+    recon: ReconRepository
+    ledger: LedgerRepository
+    reports: ReportRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -58,6 +65,9 @@ class UnitOfWork:
         self.messages = BankMessageRepository(conn)
         self.transfers = TransferRepository(conn)
         self.nonces = NonceRepository(conn)
+        self.sync, self.recon, self.ledger, self.reports = (
+            SyncRepository(conn), ReconRepository(conn), LedgerRepository(conn),
+            ReportRepository(conn))
         return self
 
     def commit(self) -> None:

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Final
 
 from bankgate.connectors.base import SubmitLine
 from bankgate.connectors.hostapi.banks import Dialect
@@ -153,16 +153,23 @@ def to_balances(answer: Any, accounts: Sequence[CompanyAccount], bank: str) -> l
     return balances
 
 
+_ENTRY_STATUS: Final = {"booked": EntryStatus.BOOKED, "pending": EntryStatus.PENDING}
+
+
 def to_entry(item: Any, account: CompanyAccount, origin: str) -> StatementEntry:
-    """One booked entry; its identity is the bank's serial (流水号)."""
+    """One entry (booked, or pending: a credit in transit); its identity is the serial (流水号)."""
     if not isinstance(item, Mapping):
         raise MalformedAnswer(f"an entry is {type(item).__name__}, not an object")
     serial = _text(item, "serial")
     instruction = _optional_text(item, "instruction_id")
     amount = _signed(item, "amount", account.currency)
-    _signed(item, "balance_after", account.currency)  # checked: a wrong scale is malformed
+    status = _ENTRY_STATUS.get(item.get("status", "booked"))
+    if status is None:
+        raise MalformedAnswer(f"status: {item.get('status')!r} is not booked or pending")
+    if status is EntryStatus.BOOKED:  # a pending credit (在途) has no balance after it yet
+        _signed(item, "balance_after", account.currency)  # checked: a wrong scale is malformed
     return StatementEntry(
-        key=EntryKey("bank_reference", serial), amount=amount, status=EntryStatus.BOOKED,
+        key=EntryKey("bank_reference", serial), amount=amount, status=status,
         booking_date=_date(item, "booking_date"), value_date=_date(item, "value_date"),
         bank_reference=serial, end_to_end_id=instruction, instruction_id=instruction,
         counterparty_name=_optional_text(item, "counterparty_name"),

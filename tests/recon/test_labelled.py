@@ -1,0 +1,66 @@
+"""Precision and recall of automatic matching on the labelled generated world (issue 6)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from bankgate.domain.recon import MatchConfig, Rule
+from bankgate.recon import match, match_columns, to_result
+from bankgate.recon.generate import Labelled, as_bank_lines, as_open_items, generate
+from tests.recon.builders import assert_each_once
+
+
+def _scores(world: Labelled, pairs: set[tuple[int, int]]) -> tuple[float, float]:
+    hits = len(pairs & world.truth)
+    return hits / len(pairs), hits / len(world.truth)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_automatic_matching_is_precise_and_finds_nearly_everything(seed: int) -> None:
+    world = generate(20_000, seed=seed)
+    st = match_columns(world.lines, world.items, MatchConfig())
+    pairs = {(n, i) for f in st.found for n in f.lines for i in f.items}
+    precision, recall = _scores(world, pairs)
+    assert precision >= 0.999, f"precision {precision:.5f}"
+    assert recall >= 0.995, f"recall {recall:.5f}"
+    assert_each_once(to_result(st), len(world.lines), len(world.items))
+
+
+def test_every_rule_does_part_of_the_work_on_the_generated_world() -> None:
+    world = generate(20_000, seed=4)
+    st = match_columns(world.lines, world.items, MatchConfig())
+    used = Counter(f.rule for f in st.found)
+    assert set(used) == set(Rule), used
+    assert all(f.confidence >= 90 for f in st.found)
+
+
+def test_the_dataclass_api_agrees_with_the_columns() -> None:
+    world = generate(3_000, seed=5)
+    lines, items = as_bank_lines(world.lines), as_open_items(world.items, world.kinds)
+    result = match(lines, items)
+    by_columns = to_result(match_columns(world.lines, world.items, MatchConfig()))
+    assert result == by_columns
+    assert_each_once(result, len(lines), len(items))
+
+
+def test_intraday_lines_stay_out_and_unrelated_lines_stay_unmatched() -> None:
+    world = generate(20_000, seed=6)
+    result = to_result(match_columns(world.lines, world.items, MatchConfig()))
+    pending = {n for n, booked in enumerate(world.lines.booked) if not booked}
+    assert pending and {world.lines.id[n] for n in pending} == set(result.pending_line_ids)
+    paying = {n for n, _ in world.truth}
+    unrelated = {world.lines.id[n] for n in range(len(world.lines))
+                 if n not in paying and n not in pending}
+    assert unrelated and unrelated <= set(result.unmatched_line_ids)
+
+
+def test_a_stricter_threshold_trades_recall_for_the_queue() -> None:
+    world = generate(5_000, seed=7)
+    loose = to_result(match_columns(world.lines, world.items, MatchConfig()))
+    strict = to_result(match_columns(world.lines, world.items,
+                                     MatchConfig(auto_confirm_threshold=97)))
+    assert len(strict.matches) < len(loose.matches)
+    assert len(strict.suggestions) > len(loose.suggestions)
+    assert_each_once(strict, len(world.lines), len(world.items))
