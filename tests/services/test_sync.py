@@ -221,11 +221,12 @@ def test_a_transfer_in_transit_is_pending_at_the_receiving_bank_then_booked_once
                                                   "sync": {"lookback_days": 1}})
     worker = Worker(app.job_context(), concurrency=2)
     try:
-        cmb = next(a for a in world.company_accounts() if a.bank == "cmb")
+        # boc: a host-API bank in gateway_config (cmb goes through its front-end there)
+        receiving = next(a for a in world.company_accounts() if a.bank == "boc")
         with app.uow() as unit:
             accounts = {a.id: a for a in unit.accounts.all()}
-        draft = parse_order({"debtor_account": "icbc-cny", "payee_name": cmb.holder,
-                             "payee_account": cmb.number, "payee_bank": "cmb",
+        draft = parse_order({"debtor_account": "icbc-cny", "payee_name": receiving.holder,
+                             "payee_account": receiving.number, "payee_bank": "boc",
                              "amount": "3000.00", "currency": "CNY",
                              "flow": "internal_transfer", "remittance": "资金调拨 TR-2"},
                             where="t", accounts=accounts, today=app.now().date())
@@ -238,16 +239,16 @@ def test_a_transfer_in_transit_is_pending_at_the_receiving_bank_then_booked_once
                 return unit.orders.get(order.id).status
 
         wait_for(lambda: status() is Status.ACCEPTED, what="accepted")
-        first = _sync(app, "cmb-cny")
+        first = _sync(app, "boc-cny")
         with app.uow() as unit:
-            pending = [e["status"] for e in unit.statements.entries("cmb-cny")]
-            booked_before = unit.sync.booked_total_minor("cmb-cny")
+            pending = [e["status"] for e in unit.statements.entries("boc-cny")]
+            booked_before = unit.sync.booked_total_minor("boc-cny")
         slow_bank.settle_now()
         wait_for(lambda: status() is Status.SETTLED, what="settled")
-        second = _sync(app, "cmb-cny")
+        second = _sync(app, "boc-cny")
         with app.uow() as unit:
-            statuses = sorted(e["status"] for e in unit.statements.entries("cmb-cny"))
-            booked_after = unit.sync.booked_total_minor("cmb-cny")
+            statuses = sorted(e["status"] for e in unit.statements.entries("boc-cny"))
+            booked_after = unit.sync.booked_total_minor("boc-cny")
     finally:
         worker.close()
         app.close()
