@@ -47,7 +47,7 @@ def _run(engine: str, world: Any, nested_rows: int) -> tuple[set[tuple[int, int]
         st = match_columns(world.lines, world.items, MatchConfig())
         if engine == "bankgate+objects":
             extra["matches"] = len(to_result(st).matches)
-        pairs = {(n, i) for f in st.found for n in f.lines for i in f.items}
+        pairs = st.pairs()
         extra["suggested_lines"] = sum(1 for n in st.proposals if st.line_free[n])
         return pairs, extra
     import recon_peers as peers

@@ -21,7 +21,7 @@ def _scores(world: Labelled, pairs: set[tuple[int, int]]) -> tuple[float, float]
 def test_automatic_matching_is_precise_and_finds_nearly_everything(seed: int) -> None:
     world = generate(20_000, seed=seed)
     st = match_columns(world.lines, world.items, MatchConfig())
-    pairs = {(n, i) for f in st.found for n in f.lines for i in f.items}
+    pairs = st.pairs()
     precision, recall = _scores(world, pairs)
     assert precision >= 0.999, f"precision {precision:.5f}"
     assert recall >= 0.995, f"recall {recall:.5f}"
@@ -31,9 +31,9 @@ def test_automatic_matching_is_precise_and_finds_nearly_everything(seed: int) ->
 def test_every_rule_does_part_of_the_work_on_the_generated_world() -> None:
     world = generate(20_000, seed=4)
     st = match_columns(world.lines, world.items, MatchConfig())
-    used = Counter(f.rule for f in st.found)
+    used = Counter(f.rule for f, _ in st.matches())
     assert set(used) == set(Rule), used
-    assert all(f.confidence >= 90 for f in st.found)
+    assert all(f.confidence >= 90 for f, _ in st.matches())
 
 
 def test_the_dataclass_api_agrees_with_the_columns() -> None:

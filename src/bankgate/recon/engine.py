@@ -103,7 +103,7 @@ def to_result(st: State) -> MatchResult:
     """The state as a `MatchResult` of domain values, by id."""
     line_ids, item_ids = st.lines.id, st.items.id
     matches = tuple(_as_match(st, f, left, confirmed=True)
-                    for f, left in zip(st.found, st.remaining, strict=True))
+                    for f, left in st.matches())
     queue = suggestions_of(st)
     suggestions = tuple(
         Suggestion(line_id=line_ids[n],
