@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from bankgate.domain.recon import Rule
 from bankgate.recon.state import Found, State, days_text
 from bankgate.recon.text import normalise_account
@@ -41,14 +39,10 @@ def exact_id(st: State) -> None:
     sure = [n for n, i in enumerate(hits) if i is not None and free[n] and item_free[i]
             and open_[i] == amounts[n] and item_accounts[i] == accounts[n]
             and item_codes[i] == codes[n]]
-    same = _same(st)
     if shared:  # an id on several items (a payment and its return, two transfer legs)
-        sure = [n for n in sure if e2es[n] not in shared] + _resolve_shared(
-            st, [n for n in sure if e2es[n] in shared], shared, hits, same)
-        sure += _resolve_shared(st, [n for n, e2e in enumerate(e2es) if free[n] and e2e in shared
-                                     and (hits[n] is None or not same(n, hits[n] or 0))],
-                                shared, hits, same)
-        sure.sort()
+        doubtful = [n for n, e2e in enumerate(e2es) if free[n] and e2e in shared]
+        sure = sorted([n for n in sure if e2es[n] not in shared]
+                      + _resolve_shared(st, doubtful, shared, hits))
     taken, start = st.take_whole(sure, hits)
     st.add_texts(Rule.EXACT_ID, 100,
                  [f"end-to-end id {e2es[n]} matches, same amount" for n in taken], start)
@@ -57,25 +51,17 @@ def exact_id(st: State) -> None:
             _by_ids(st, n, unique, shared)
 
 
-def _same(st: State) -> Callable[[int, int], bool]:
-    """Whether item i is free and has line n's account, currency and amount."""
-    lines, items, item_free, open_ = st.lines, st.items, st.item_free, st.open
-
-    def same(n: int, i: int) -> bool:
-        return bool(item_free[i] and open_[i] == lines.amount[n]
-                    and items.account[i] == lines.account[n]
-                    and items.currency[i] == lines.currency[n])
-
-    return same
-
-
 def _resolve_shared(st: State, rows: list[int], shared: dict[str, list[int]],
-                    hits: list[int | None], same: Callable[[int, int], bool]) -> list[int]:
-    """The lines among `rows` for which exactly one item carrying their id is the same;
-    `hits` is pointed at it. The others are left to `_by_ids`."""
+                    hits: list[int | None]) -> list[int]:
+    """The lines among `rows` for which exactly one free item carrying their id has their
+    account, currency and amount; `hits` is pointed at it. The others are left to `_by_ids`."""
+    lines, items, item_free, open_ = st.lines, st.items, st.item_free, st.open
     out = []
     for n in rows:
-        fits = [i for i in shared[st.lines.end_to_end_id[n] or ""] if same(n, i)]
+        fits = [i for i in shared[lines.end_to_end_id[n] or ""]
+                if item_free[i] and open_[i] == lines.amount[n]
+                and items.account[i] == lines.account[n]
+                and items.currency[i] == lines.currency[n]]
         if len(fits) == 1:
             hits[n] = fits[0]
             out.append(n)
