@@ -101,6 +101,11 @@ def suggestions_of(st: State) -> dict[int, list[Found]]:
 
 def to_result(st: State) -> MatchResult:
     """The state as a `MatchResult` of domain values, by id."""
+    with _collector_paused():  # a million Match values, none in a cycle
+        return _to_result(st)
+
+
+def _to_result(st: State) -> MatchResult:
     line_ids, item_ids = st.lines.id, st.items.id
     matches = tuple(_as_match(st, f, left, confirmed=True)
                     for f, left in st.matches())
@@ -124,8 +129,8 @@ def _as_match(st: State, f: Found, left: tuple[int, ...] | None, *, confirmed: b
     if left is None:
         left = tuple(st.open[i] - a for i, a in zip(f.items, f.amounts, strict=True))
     return Match(
-        line_ids=tuple(st.lines.id[n] for n in f.lines),
-        item_ids=tuple(st.items.id[i] for i in f.items),
+        line_ids=tuple([st.lines.id[n] for n in f.lines]),
+        item_ids=tuple([st.items.id[i] for i in f.items]),
         amounts_minor=f.amounts,
         rule=f.rule,
         confidence=f.confidence,
