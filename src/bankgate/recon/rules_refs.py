@@ -60,9 +60,14 @@ def _naming(st: State) -> Named:
 
 def _still_named(st: State) -> list[tuple[int, dict[int, str]]]:
     out = []
+    line_free, item_free = st.line_free, st.item_free
     for n, hits in _naming(st).items():
-        if st.line_free[n]:
-            left = {i: ref for i, ref in hits.items() if st.item_free[i]}
+        if not line_free[n]:
+            continue
+        if all(item_free[i] for i in hits):  # the common case: nothing taken since
+            out.append((n, hits))
+        else:
+            left = {i: ref for i, ref in hits.items() if item_free[i]}
             if left:
                 out.append((n, left))
     return out
