@@ -107,8 +107,10 @@ def batch(st: State) -> None:
     """One debit equals the sum of a batch's open items (the bank booked the batch as one)."""
     items = st.items
     groups: dict[tuple[str, str, str], list[int]] = {}
-    for i, batch_id in enumerate(items.batch_id):
-        if batch_id and st.item_free[i] and st.open[i] == items.amount[i]:
+    batch_ids = items.batch_id
+    for i in st.free_items():
+        batch_id = batch_ids[i]
+        if batch_id and st.open[i] == items.amount[i]:
             groups.setdefault((items.account[i], items.currency[i], batch_id), []).append(i)
     by_sum: dict[tuple[str, str, int], list[tuple[str, list[int]]]] = {}
     for (account, code, batch_id), members in groups.items():
@@ -150,8 +152,10 @@ def amount_account(st: State) -> None:
     items, lines = st.items, st.lines
     index: dict[int, dict[str, list[int]]] = {}
     item_free, open_ = st.item_free, st.open
-    for i, account in enumerate(items.counterparty_account):
-        if account and item_free[i]:
+    counterparties = items.counterparty_account
+    for i in st.free_items():
+        account = counterparties[i]
+        if account:
             index.setdefault(open_[i], {}).setdefault(normalise_account(account), []).append(i)
     if not index:
         return

@@ -55,9 +55,10 @@ def _bucket_index(st: State) -> tuple[dict[tuple[str, str], dict[int, list[int]]
     width = st.config.fee_tolerance_minor + 1
     span = st.config.date_window_days + 1
     index: dict[tuple[str, str], dict[int, list[int]]] = {}
-    item_free, open_, days = st.item_free, st.open, items.day
-    for i, name in enumerate(items.counterparty_name):
-        if name and item_free[i]:
+    open_, days = st.open, items.day
+    names = items.counterparty_name
+    for i in st.free_items():
+        if names[i]:
             bands = index.setdefault((items.account[i], items.currency[i]), {})
             bands.setdefault(open_[i] // width * _DATE_BANDS + days[i] // span, []).append(i)
     return index, width, span

@@ -17,8 +17,10 @@ Named = dict[int, dict[int, str]]  # line → {item it names: the item's spellin
 def _reference_index(st: State) -> dict[str, list[tuple[int, str]]]:
     """Each reference key → the free items carrying it, with their spelling of it."""
     index: dict[str, list[tuple[int, str]]] = {}
-    for i, refs in enumerate(st.items.references):
-        if refs and st.item_free[i]:
+    references = st.items.references
+    for i in st.free_items():
+        refs = references[i]
+        if refs:
             for ref in refs:
                 for key in reference_keys(ref):
                     hits = index.setdefault(key, [])

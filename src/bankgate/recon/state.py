@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import compress
 from typing import NamedTuple
 
 from bankgate.domain.money import CURRENCIES
@@ -153,7 +154,11 @@ class State:
 
     def free_rows(self) -> list[int]:
         """The rows of the lines still free, so a rule need not walk all of them."""
-        return [n for n, free in enumerate(self.line_free) if free]
+        return list(compress(range(len(self.line_free)), self.line_free))
+
+    def free_items(self) -> list[int]:
+        """The rows of the items still free (late rules see a fraction of them)."""
+        return list(compress(range(len(self.item_free)), self.item_free))
 
     def take(self, found: Found) -> None:
         """Accept a match: its lines and items are taken; what stays open is recorded."""
