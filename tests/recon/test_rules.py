@@ -231,3 +231,12 @@ def test_two_lines_with_one_id_do_not_both_take_the_item() -> None:
     assert [m.line_ids for m in result.matches] == [("L1",)]
     assert result.unmatched_line_ids == ("L2",)
     assert_each_once(result, 2, 1)
+
+
+def test_a_match_below_a_raised_threshold_waits_in_the_queue_even_on_the_fast_path() -> None:
+    line = a_line(amount=200_000, booking_date=DAY + timedelta(days=2), counterparty_account="9")
+    result = match([line], [an_item(amount=200_000, counterparty_account="9")],
+                   MatchConfig(auto_confirm_threshold=96))
+    assert result.matches == ()
+    (s,) = result.suggestions
+    assert s.candidates[0].confidence == 95 and not s.candidates[0].auto_confirmed

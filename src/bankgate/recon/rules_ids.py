@@ -146,34 +146,34 @@ def _batch_found(st: State, n: int, batch_id: str, members: list[int]) -> Found 
 def amount_account(st: State) -> None:
     """Same amount, same counterparty account, date within the window.
 
-    Indexed by amount first (an int: no key tuple to build per line), then by the normalised
-    counterparty account; our account and currency are checked on the few hits.
+    Indexed by (amount, normalised counterparty account); our account and currency are
+    checked on the few hits.
     """
     items, lines = st.items, st.lines
-    index: dict[int, dict[str, list[int]]] = {}
+    index: dict[tuple[int, str], list[int]] = {}
     item_free, open_ = st.item_free, st.open
     counterparties = items.counterparty_account
     for i in st.free_items():
         account = counterparties[i]
         if account:
-            index.setdefault(open_[i], {}).setdefault(normalise_account(account), []).append(i)
+            index.setdefault((open_[i], normalise_account(account)), []).append(i)
     if not index:
         return
     window = st.config.date_window_days
     amounts, days, item_days = lines.amount, lines.day, items.day
     accounts, item_accounts, item_codes = lines.counterparty_account, items.account, items.currency
     for n in st.free_rows():
-        by_account = index.get(amounts[n])
         account = accounts[n]
-        if by_account is None or not account:
+        found = index.get((amounts[n], normalise_account(account))) if account else None
+        if found is None:
             continue
         ours, code = lines.account[n], lines.currency[n]
-        hits = [i for i in by_account.get(normalise_account(account), ())
-                if item_accounts[i] == ours and item_codes[i] == code]
+        hits = [i for i in found if item_accounts[i] == ours and item_codes[i] == code]
         if len(hits) == 1:  # the common case, inline
             i, amount = hits[0], amounts[n]
             apart = abs(days[n] - item_days[i])
-            if item_free[i] and open_[i] == amount and apart <= window:
+            if (item_free[i] and open_[i] == amount and apart <= window
+                    and 97 - apart >= st.threshold):
                 st.take_one(n, i, amount, Rule.AMOUNT_ACCOUNT, 97 - apart, _ACCOUNT_TEXT[apart]
                             if apart < len(_ACCOUNT_TEXT) else
                             f"same amount, same counterparty account, {days_text(apart)}")

@@ -66,7 +66,9 @@ def digits(text: str) -> str:
 
 def normalise_account(number: str) -> str:
     """An account number without spaces, dashes and case differences."""
-    if number.isalnum():  # most are digits only: skip the regex (hot path)
+    if number.isdigit():  # most are digits only: the same string, its hash already known
+        return number
+    if number.isalnum():
         return number.upper()
     return _NOT_WORD.sub("", number).upper()
 
