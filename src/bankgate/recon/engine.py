@@ -69,8 +69,8 @@ def _collector_paused() -> Iterator[None]:
 
     A run allocates millions of small tuples that all live until it ends and form no cycles;
     the collector would rescan the growing heap again and again for nothing: on 1M × 1M it
-    tripled the run's time (docs/benchmarks.md). Process-wide, so other threads' cycles wait
-    for the few seconds of the run.
+    almost tripled the run's CPU time (docs/benchmarks.md). Process-wide, so other threads'
+    cycles wait for the few seconds of the run.
     """
     was_enabled = gc.isenabled()
     gc.disable()
