@@ -202,3 +202,41 @@ def test_other_accounts_and_currencies_never_match() -> None:
 def test_two_lines_with_one_id_are_refused() -> None:
     with pytest.raises(InvalidField, match="line id 'L1' appears twice"):
         match([a_line(), a_line()], [])
+
+
+def test_both_legs_of_an_internal_transfer_match_their_own_account() -> None:
+    lines = [a_line("in", 70_000, account_id="acc-2", end_to_end_id="T-1"),
+             a_line("out", -70_000, end_to_end_id="T-1")]
+    items = [an_item("leg-out", -70_000, kind="transfer_out", end_to_end_id="T-1"),
+             an_item("leg-in", 70_000, kind="transfer_in", account_id="acc-2",
+                     end_to_end_id="T-1")]
+    result = match(lines, items)
+    assert {(m.line_ids, m.item_ids) for m in result.matches} == {
+        (("in",), ("leg-in",)), (("out",), ("leg-out",))}
+    assert all(m.confidence == 100 for m in result.matches)
+
+
+def test_one_id_on_two_identical_items_goes_to_the_queue() -> None:
+    items = [an_item("I1", end_to_end_id="DUP"), an_item("I2", end_to_end_id="DUP")]
+    result = match([a_line(end_to_end_id="DUP")], items)
+    assert result.matches == ()
+    (s,) = result.suggestions
+    assert {c.item_ids for c in s.candidates} == {("I1",), ("I2",)}
+    assert all(c.explanation.endswith("another candidate as good") for c in s.candidates)
+
+
+def test_two_lines_with_one_id_do_not_both_take_the_item() -> None:
+    lines = [a_line("L1", end_to_end_id="E"), a_line("L2", end_to_end_id="E")]
+    result = match(lines, [an_item(end_to_end_id="E")])
+    assert [m.line_ids for m in result.matches] == [("L1",)]
+    assert result.unmatched_line_ids == ("L2",)
+    assert_each_once(result, 2, 1)
+
+
+def test_a_match_below_a_raised_threshold_waits_in_the_queue_even_on_the_fast_path() -> None:
+    line = a_line(amount=200_000, booking_date=DAY + timedelta(days=2), counterparty_account="9")
+    result = match([line], [an_item(amount=200_000, counterparty_account="9")],
+                   MatchConfig(auto_confirm_threshold=96))
+    assert result.matches == ()
+    (s,) = result.suggestions
+    assert s.candidates[0].confidence == 95 and not s.candidates[0].auto_confirmed

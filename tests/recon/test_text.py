@@ -68,6 +68,11 @@ def test_a_config_with_a_repeated_rule_is_refused() -> None:
         MatchConfig(rules=(Rule.EXACT_ID, Rule.EXACT_ID))
 
 
+def test_a_threshold_of_zero_is_refused_since_it_would_confirm_every_guess() -> None:
+    with pytest.raises(InvalidField, match="auto_confirm_threshold"):
+        MatchConfig(auto_confirm_threshold=0)
+
+
 def test_the_fee_tolerance_is_capped_by_a_share_of_the_amount() -> None:
     config = MatchConfig(fee_tolerance_minor=5_000, fee_max_percent=10)
     assert config.fee_tolerance(1_000_000) == 5_000

@@ -163,8 +163,8 @@ class MatchConfig:
     rules: tuple[Rule, ...] = DEFAULT_RULES
 
     def __post_init__(self) -> None:
-        if not 0 <= self.auto_confirm_threshold <= 100:
-            raise InvalidField("auto_confirm_threshold must be within 0..100")
+        if not 1 <= self.auto_confirm_threshold <= 100:  # 0 would confirm every guess
+            raise InvalidField("auto_confirm_threshold must be within 1..100")
         if not 0 <= self.name_similarity_cutoff <= 100:
             raise InvalidField("name_similarity_cutoff must be within 0..100")
         for name in ("date_window_days", "fee_tolerance_minor", "fee_tolerance_per_mille",

@@ -69,8 +69,8 @@ def _collector_paused() -> Iterator[None]:
 
     A run allocates millions of small tuples that all live until it ends and form no cycles;
     the collector would rescan the growing heap again and again for nothing: on 1M × 1M it
-    tripled the run's time (docs/benchmarks.md). Process-wide, so other threads' cycles wait
-    for the few seconds of the run.
+    almost tripled the run's CPU time (docs/benchmarks.md). Process-wide, so other threads'
+    cycles wait for the few seconds of the run.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -101,9 +101,14 @@ def suggestions_of(st: State) -> dict[int, list[Found]]:
 
 def to_result(st: State) -> MatchResult:
     """The state as a `MatchResult` of domain values, by id."""
+    with _collector_paused():  # a million Match values, none in a cycle
+        return _to_result(st)
+
+
+def _to_result(st: State) -> MatchResult:
     line_ids, item_ids = st.lines.id, st.items.id
     matches = tuple(_as_match(st, f, left, confirmed=True)
-                    for f, left in zip(st.found, st.remaining, strict=True))
+                    for f, left in st.matches())
     queue = suggestions_of(st)
     suggestions = tuple(
         Suggestion(line_id=line_ids[n],
@@ -124,8 +129,8 @@ def _as_match(st: State, f: Found, left: tuple[int, ...] | None, *, confirmed: b
     if left is None:
         left = tuple(st.open[i] - a for i, a in zip(f.items, f.amounts, strict=True))
     return Match(
-        line_ids=tuple(st.lines.id[n] for n in f.lines),
-        item_ids=tuple(st.items.id[i] for i in f.items),
+        line_ids=tuple([st.lines.id[n] for n in f.lines]),
+        item_ids=tuple([st.items.id[i] for i in f.items]),
         amounts_minor=f.amounts,
         rule=f.rule,
         confidence=f.confidence,

@@ -9,9 +9,9 @@ from bankgate.recon.text import normalise_account
 __all__ = ["amount_account", "batch", "exact_id"]
 
 
-def _id_index(st: State) -> tuple[dict[str, int], dict[str, list[int]]]:
+def _id_index(st: State) -> tuple[dict[str | None, int], dict[str, list[int]]]:
     """Each id → its item; ids that several items carry (a payment and its return) → all."""
-    unique: dict[str, int] = {}
+    unique: dict[str | None, int] = {}
     shared: dict[str, list[int]] = {}
     for column in (st.items.end_to_end_id, st.items.instruction_id):
         for i, key in enumerate(column):
@@ -25,32 +25,50 @@ def _id_index(st: State) -> tuple[dict[str, int], dict[str, list[int]]]:
 def exact_id(st: State) -> None:
     """The bank echoes our end-to-end or instruction id: 100 when the amount agrees too.
 
-    The loop is the hot path of a million-line run: the common case (one item carries the id,
-    same account and amount) is decided inline; everything else goes through `_by_ids`.
+    The hot path of a million-line run. The common case (exactly one free item carries the id
+    with the line's account, currency and amount) is found for all lines at once with
+    C-level loops and taken in bulk; every other line with an id goes through `_by_ids`.
     """
     unique, shared = _id_index(st)
     if not unique:
         return
-    lines, items = st.lines, st.items
-    free, item_free, open_ = st.line_free, st.item_free, st.open
+    lines, items, free, item_free, open_ = st.lines, st.items, st.line_free, st.item_free, st.open
     amounts, accounts, codes = lines.amount, lines.account, lines.currency
-    item_accounts, item_codes = items.account, items.currency
-    for n, e2e in enumerate(lines.end_to_end_id):
-        if not e2e or not free[n]:
-            continue
-        i = unique.get(e2e)
-        if (i is not None and item_free[i] and open_[i] == amounts[n] and e2e not in shared
-                and item_accounts[i] == accounts[n] and item_codes[i] == codes[n]):
-            st.take_one(n, i, amounts[n], Rule.EXACT_ID, 100,
-                        f"end-to-end id {e2e} matches, same amount")
-        else:
-            _by_ids(st, n, unique, shared)
-    for n, instr in enumerate(lines.instruction_id):
-        if instr and free[n] and not lines.end_to_end_id[n]:
+    e2es, item_accounts, item_codes = lines.end_to_end_id, items.account, items.currency
+    hits: list[int | None] = list(map(unique.get, e2es))
+    sure = [n for n, i in enumerate(hits) if i is not None and free[n] and item_free[i]
+            and open_[i] == amounts[n] and item_accounts[i] == accounts[n]
+            and item_codes[i] == codes[n]]
+    if shared:  # an id on several items (a payment and its return, two transfer legs)
+        doubtful = [n for n, e2e in enumerate(e2es) if free[n] and e2e in shared]
+        sure = sorted([n for n in sure if e2es[n] not in shared]
+                      + _resolve_shared(st, doubtful, shared, hits))
+    taken, start = st.take_whole(sure, hits)
+    st.add_texts(Rule.EXACT_ID, 100,
+                 [f"end-to-end id {e2es[n]} matches, same amount" for n in taken], start)
+    for n, e2e in enumerate(e2es):
+        if (e2e or lines.instruction_id[n]) and free[n]:
             _by_ids(st, n, unique, shared)
 
 
-def _by_ids(st: State, n: int, unique: dict[str, int], shared: dict[str, list[int]]) -> None:
+def _resolve_shared(st: State, rows: list[int], shared: dict[str, list[int]],
+                    hits: list[int | None]) -> list[int]:
+    """The lines among `rows` for which exactly one free item carrying their id has their
+    account, currency and amount; `hits` is pointed at it. The others are left to `_by_ids`."""
+    lines, items, item_free, open_ = st.lines, st.items, st.item_free, st.open
+    out = []
+    for n in rows:
+        fits = [i for i in shared[lines.end_to_end_id[n] or ""]
+                if item_free[i] and open_[i] == lines.amount[n]
+                and items.account[i] == lines.account[n]
+                and items.currency[i] == lines.currency[n]]
+        if len(fits) == 1:
+            hits[n] = fits[0]
+            out.append(n)
+    return out
+
+
+def _by_ids(st: State, n: int, unique: dict[str | None, int], shared: dict[str, list[int]]) -> None:
     seen: dict[int, str] = {}
     for key in (st.lines.end_to_end_id[n], st.lines.instruction_id[n]):
         if key and key in unique:
@@ -89,8 +107,10 @@ def batch(st: State) -> None:
     """One debit equals the sum of a batch's open items (the bank booked the batch as one)."""
     items = st.items
     groups: dict[tuple[str, str, str], list[int]] = {}
-    for i, batch_id in enumerate(items.batch_id):
-        if batch_id and st.item_free[i] and st.open[i] == items.amount[i]:
+    batch_ids = items.batch_id
+    for i in st.free_items():
+        batch_id = batch_ids[i]
+        if batch_id and st.open[i] == items.amount[i]:
             groups.setdefault((items.account[i], items.currency[i], batch_id), []).append(i)
     by_sum: dict[tuple[str, str, int], list[tuple[str, list[int]]]] = {}
     for (account, code, batch_id), members in groups.items():
@@ -99,11 +119,10 @@ def batch(st: State) -> None:
             by_sum.setdefault((account, code, total), []).append((batch_id, members))
     if not by_sum:
         return
-    lines = st.lines
-    for n, amount in enumerate(lines.amount):
-        if not st.line_free[n]:
-            continue
-        hits = by_sum.get((lines.account[n], lines.currency[n], amount))
+    lines, totals = st.lines, {total for _, _, total in by_sum}
+    amounts = lines.amount
+    for n in [n for n in st.free_rows() if amounts[n] in totals]:
+        hits = by_sum.get((lines.account[n], lines.currency[n], amounts[n]))
         if hits:
             st.offer_best([f for f in (_batch_found(st, n, b, m) for b, m in hits) if f])
 
@@ -125,37 +144,42 @@ def _batch_found(st: State, n: int, batch_id: str, members: list[int]) -> Found 
 
 
 def amount_account(st: State) -> None:
-    """Same amount, same counterparty account, date within the window."""
+    """Same amount, same counterparty account, date within the window.
+
+    Indexed by (amount, normalised counterparty account); our account and currency are
+    checked on the few hits.
+    """
     items, lines = st.items, st.lines
-    index: dict[tuple[str, str, int, str], list[int]] = {}
+    index: dict[tuple[int, str], list[int]] = {}
     item_free, open_ = st.item_free, st.open
-    for i, account in enumerate(items.counterparty_account):
-        if account and item_free[i]:
-            key = (items.account[i], items.currency[i], open_[i], normalise_account(account))
-            index.setdefault(key, []).append(i)
+    counterparties = items.counterparty_account
+    for i in st.free_items():
+        account = counterparties[i]
+        if account:
+            index.setdefault((open_[i], normalise_account(account)), []).append(i)
     if not index:
         return
     window = st.config.date_window_days
     amounts, days, item_days = lines.amount, lines.day, items.day
-    accounts = lines.counterparty_account
+    accounts, item_accounts, item_codes = lines.counterparty_account, items.account, items.currency
     for n in st.free_rows():
         account = accounts[n]
-        if not account:
+        found = index.get((amounts[n], normalise_account(account))) if account else None
+        if found is None:
             continue
-        amount = amounts[n]
-        hits = index.get((lines.account[n], lines.currency[n], amount,
-                          normalise_account(account)))
-        if not hits:
-            continue
+        ours, code = lines.account[n], lines.currency[n]
+        hits = [i for i in found if item_accounts[i] == ours and item_codes[i] == code]
         if len(hits) == 1:  # the common case, inline
-            i = hits[0]
+            i, amount = hits[0], amounts[n]
             apart = abs(days[n] - item_days[i])
-            if item_free[i] and open_[i] == amount and apart <= window:
+            if (item_free[i] and open_[i] == amount and apart <= window
+                    and 97 - apart >= st.threshold):
                 st.take_one(n, i, amount, Rule.AMOUNT_ACCOUNT, 97 - apart, _ACCOUNT_TEXT[apart]
                             if apart < len(_ACCOUNT_TEXT) else
                             f"same amount, same counterparty account, {days_text(apart)}")
                 continue
-        st.offer_best([f for f in (_account_found(st, n, i) for i in hits) if f])
+        if hits:
+            st.offer_best([f for f in (_account_found(st, n, i) for i in hits) if f])
 
 
 _ACCOUNT_TEXT = tuple(f"same amount, same counterparty account, {days_text(d)}" for d in range(8))

@@ -17,7 +17,6 @@ __all__ = ["fuzzy_name"]
 
 # (confidence, item row, fee, days apart, name score): cheap until one is kept.
 _Candidate = tuple[int, int, int, int, int]
-_Key = tuple[str, str, int, int]
 
 
 def fuzzy_name(st: State) -> None:
@@ -28,18 +27,18 @@ def fuzzy_name(st: State) -> None:
     lines, config = st.lines, st.config
     window = config.date_window_days
     claims: list[tuple[int, list[_Candidate]]] = []
-    names = lines.counterparty_name
+    names, amounts, days = lines.counterparty_name, lines.amount, lines.day
     for n in st.free_rows():
         name = names[n]
-        if not name:
+        bands = index.get((lines.account[n], lines.currency[n])) if name else None
+        if bands is None or name is None:
             continue
-        amount, day = lines.amount[n], lines.day[n]
+        amount, day = amounts[n], days[n]
         tolerance = config.fee_tolerance(amount)
-        account, code = lines.account[n], lines.currency[n]
         near: list[int] = []
         for band in range(amount // width, (amount + tolerance) // width + 1):
-            for days in range((day - window) // span, (day + window) // span + 1):
-                near.extend(index.get((account, code, band, days), ()))
+            for dates in range((day - window) // span, (day + window) // span + 1):
+                near.extend(bands.get(band * _DATE_BANDS + dates, ()))
         if near:
             candidates = _candidates(st, n, _forms(st, name), amount, tolerance, near)
             if candidates:
@@ -47,16 +46,21 @@ def fuzzy_name(st: State) -> None:
     _assign_best_first(st, claims)
 
 
-def _bucket_index(st: State) -> tuple[dict[_Key, list[int]], int, int]:
+_DATE_BANDS = 1_000_000  # > any date ordinal // span: (band, date band) as one int key
+
+
+def _bucket_index(st: State) -> tuple[dict[tuple[str, str], dict[int, list[int]]], int, int]:
+    """(account, currency) → (amount band, date band) → free items with a name."""
     items = st.items
     width = st.config.fee_tolerance_minor + 1
     span = st.config.date_window_days + 1
-    index: dict[_Key, list[int]] = {}
-    item_free, open_, days = st.item_free, st.open, items.day
-    for i, name in enumerate(items.counterparty_name):
-        if name and item_free[i]:
-            key = (items.account[i], items.currency[i], open_[i] // width, days[i] // span)
-            index.setdefault(key, []).append(i)
+    index: dict[tuple[str, str], dict[int, list[int]]] = {}
+    open_, days = st.open, items.day
+    names = items.counterparty_name
+    for i in st.free_items():
+        if names[i]:
+            bands = index.setdefault((items.account[i], items.currency[i]), {})
+            bands.setdefault(open_[i] // width * _DATE_BANDS + days[i] // span, []).append(i)
     return index, width, span
 
 

@@ -17,8 +17,10 @@ Named = dict[int, dict[int, str]]  # line → {item it names: the item's spellin
 def _reference_index(st: State) -> dict[str, list[tuple[int, str]]]:
     """Each reference key → the free items carrying it, with their spelling of it."""
     index: dict[str, list[tuple[int, str]]] = {}
-    for i, refs in enumerate(st.items.references):
-        if refs and st.item_free[i]:
+    references = st.items.references
+    for i in st.free_items():
+        refs = references[i]
+        if refs:
             for ref in refs:
                 for key in reference_keys(ref):
                     hits = index.setdefault(key, [])
@@ -60,9 +62,14 @@ def _naming(st: State) -> Named:
 
 def _still_named(st: State) -> list[tuple[int, dict[int, str]]]:
     out = []
+    line_free, item_free = st.line_free, st.item_free
     for n, hits in _naming(st).items():
-        if st.line_free[n]:
-            left = {i: ref for i, ref in hits.items() if st.item_free[i]}
+        if not line_free[n]:
+            continue
+        if all(item_free[i] for i in hits):  # the common case: nothing taken since
+            out.append((n, hits))
+        else:
+            left = {i: ref for i, ref in hits.items() if item_free[i]}
             if left:
                 out.append((n, left))
     return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import compress
 from typing import NamedTuple
 
 from bankgate.domain.money import CURRENCIES
@@ -23,14 +25,11 @@ class Found(NamedTuple):
     difference: int = 0  # sum of lines − sum settled (a fee deducted is negative)
 
 
-_new = tuple.__new__  # builds a Found without NamedTuple's slower generated __new__
-
-
 class State:
     """Free lines and items; accepted matches; proposals below the threshold, per line."""
 
-    __slots__ = ("config", "found", "item_free", "items", "line_free", "lines", "named", "names",
-                 "open", "proposals", "remaining", "threshold")
+    __slots__ = ("config", "item_free", "items", "line_free", "lines", "many", "many_left",
+                 "named", "names", "one", "open", "proposals", "threshold")
 
     def __init__(self, lines: LineColumns, items: ItemColumns, config: MatchConfig) -> None:
         self.lines = lines
@@ -40,8 +39,13 @@ class State:
         self.line_free = bytearray(1 if booked else 0 for booked in lines.booked)
         self.item_free = bytearray(b"\x01") * len(items)
         self.open = list(items.open_amount)
-        self.found: list[Found] = []
-        self.remaining: list[tuple[int, ...]] = []
+        # One-to-one matches (nearly all of them) as columns: line, item, settled, rule,
+        # confidence, explanation, difference, left open; a tuple each would cost more
+        # memory than the input. Matches of several lines or items as `Found`s.
+        self.one: tuple[list[int], list[int], list[int], list[Rule], list[int], list[str],
+                        list[int], list[int]] = ([], [], [], [], [], [], [], [])
+        self.many: list[Found] = []
+        self.many_left: list[tuple[int, ...]] = []
         self.proposals: dict[int, list[Found]] = {}
         # Caches shared by the rules of one run: a name's compared forms, and which items each
         # line's remittance names (rules_refs._naming).
@@ -86,18 +90,75 @@ class State:
 
     def take_one(self, n: int, i: int, settled: int, rule: Rule, confidence: int,
                  explanation: str, difference: int = 0) -> None:
-        """`take` for one line and one item, the bulk of every run (no `Found` built first)."""
+        """`take` for one line and one item, the bulk of every run (no `Found` built)."""
         self.line_free[n] = 0
         self.item_free[i] = 0
         left = self.open[i] - settled
         self.open[i] = left
-        self.found.append(_new(Found, ((n,), (i,), (settled,), rule, confidence, explanation,
-                                       difference)))
-        self.remaining.append((left,))
+        lines, items, amounts, rules, confidences, texts, differences, lefts = self.one
+        lines.append(n)
+        items.append(i)
+        amounts.append(settled)
+        rules.append(rule)
+        confidences.append(confidence)
+        texts.append(explanation)
+        differences.append(difference)
+        lefts.append(left)
+
+    def take_whole(self, rows: list[int], hits: list[int | None]) -> tuple[list[int], int]:
+        """Take line `n` with item `hits[n]` for each n in `rows`, settling the whole open
+        amount, in bulk; a line whose item an earlier line took is skipped. Returns the lines
+        taken and where their columns start, for `add_texts`.
+        """
+        line_free, item_free, open_ = self.line_free, self.item_free, self.open
+        lines, items, amounts, _, _, _, differences, lefts = self.one
+        start = len(lines)
+        taken = []
+        for n in rows:
+            i = hits[n]
+            assert i is not None
+            if item_free[i]:
+                item_free[i] = 0
+                line_free[n] = 0
+                taken.append(n)
+                lines.append(n)
+                items.append(i)
+                amounts.append(open_[i])
+                open_[i] = 0
+        count = len(taken)
+        differences.extend([0] * count)
+        lefts.extend([0] * count)
+        return taken, start
+
+    def add_texts(self, rule: Rule, confidence: int, texts: list[str], start: int) -> None:
+        """The rule, confidence and explanations of the matches `take_whole` just took."""
+        _, _, _, rules, confidences, explanations, _, _ = self.one
+        assert len(rules) == start and len(explanations) == start
+        rules.extend([rule] * len(texts))
+        confidences.extend([confidence] * len(texts))
+        explanations.extend(texts)
+
+    def matches(self) -> Iterator[tuple[Found, tuple[int, ...]]]:
+        """Every accepted match with what stays open of each of its items."""
+        for n, i, settled, rule, confidence, text, difference, left in zip(*self.one,
+                                                                          strict=True):
+            yield Found((n,), (i,), (settled,), rule, confidence, text, difference), (left,)
+        yield from zip(self.many, self.many_left, strict=True)
+
+    def pairs(self) -> set[tuple[int, int]]:
+        """Every (line, item) that an accepted match joins."""
+        lines, items = self.one[0], self.one[1]
+        out = set(zip(lines, items, strict=True))
+        out.update((n, i) for f in self.many for n in f.lines for i in f.items)
+        return out
 
     def free_rows(self) -> list[int]:
         """The rows of the lines still free, so a rule need not walk all of them."""
-        return [n for n, free in enumerate(self.line_free) if free]
+        return list(compress(range(len(self.line_free)), self.line_free))
+
+    def free_items(self) -> list[int]:
+        """The rows of the items still free (late rules see a fraction of them)."""
+        return list(compress(range(len(self.item_free)), self.item_free))
 
     def take(self, found: Found) -> None:
         """Accept a match: its lines and items are taken; what stays open is recorded."""
@@ -112,8 +173,8 @@ class State:
             self.item_free[i] = 0
             self.open[i] -= settled
             left.append(self.open[i])
-        self.found.append(found)
-        self.remaining.append(tuple(left))
+        self.many.append(found)
+        self.many_left.append(tuple(left))
 
     def within(self, line: int, item: int) -> int | None:
         """Days between the line's date and the item's expected date, if within the window."""

@@ -29,6 +29,7 @@ _LATIN_SUFFIX = re.compile(
     r"sa|bv|pte|group)\b[\s.,]*)+$"
 )
 _NOT_WORD = re.compile(r"[\W_]+")
+_NOT_DIGIT = re.compile(r"\D+")
 _TOKEN = re.compile(r"[A-Za-z]{0,8}[\s#:./_-]{0,3}\d[A-Za-z0-9/_-]*")
 _ALNUM = re.compile(r"[^A-Z0-9]")
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -60,12 +61,14 @@ def normalise_name(name: str) -> str:
 @lru_cache(maxsize=1 << 16)
 def digits(text: str) -> str:
     """The digits of a text, in order ("shipping75" → "75")."""
-    return "".join(c for c in text if c.isdigit())
+    return _NOT_DIGIT.sub("", text)
 
 
 def normalise_account(number: str) -> str:
     """An account number without spaces, dashes and case differences."""
-    if number.isalnum():  # most are digits only: skip the regex (hot path)
+    if number.isdigit():  # most are digits only: the same string, its hash already known
+        return number
+    if number.isalnum():
         return number.upper()
     return _NOT_WORD.sub("", number).upper()
 
