@@ -139,12 +139,13 @@ class Occurrences:
             self._add_fingerprint(_fingerprint(key), n)
 
     def _resize(self, size: int) -> None:
-        old = [(h, lo) for h, lo in zip(self._hi, self._lo, strict=True) if h]
-        self._hi = array("Q", bytes(8 * size))
-        self._lo = array("I", bytes(4 * size))
+        old_hi, old_lo = self._hi, self._lo  # walked in place: no list of a million tuples
+        self._hi = array("Q", [0]) * size
+        self._lo = array("I", [0]) * size
         self._used = 0
-        for h, lo in old:
-            self._slot(h, lo)
+        for h, lo in zip(old_hi, old_lo, strict=True):
+            if h:
+                self._slot(h, lo)
 
     def _slot(self, hi: int, lo: int) -> bool:
         """Put a fingerprint in the table; False when it was there already."""

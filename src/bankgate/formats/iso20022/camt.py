@@ -87,10 +87,10 @@ def stream_camt(stream: IO[bytes], origin: str, *,
     current: _Statement | None = None
     for element in iter_elements(stream, origin, CAMT_TAGS | {"Ntry"}, free=False):
         parent = element.getparent()
-        if str(element.tag).endswith("Ntry") and local(element.tag) == "Ntry":
-            if parent is None or local(parent.tag) not in CAMT_TAGS:
-                continue  # an Ntry is always directly in its statement
+        if _is_entry(str(element.tag)):
             if current is None or current.el is not parent:
+                if parent is None or local(parent.tag) not in CAMT_TAGS:
+                    continue  # an Ntry is always directly in its statement
                 current = _Statement(parent, origin, count + 1, buffer,
                                      (stream, start) if start is not None else None)
             yield from current.add_entry(element)
@@ -109,13 +109,18 @@ def stream_camt(stream: IO[bytes], origin: str, *,
                           "(Stmt, Rpt, Ntfctn) in the file")
 
 
+def _is_entry(tag: str) -> bool:
+    return tag.endswith("}Ntry") or tag == "Ntry"
+
+
 def _free_entry(element: etree._Element) -> None:
     """Drop a converted element and the already-converted siblings before it."""
     element.clear()
     parent = element.getparent()
-    while parent is not None and element.getprevious() is not None:
+    tag = element.tag
+    while parent is not None:
         previous = element.getprevious()
-        if previous is None or local(previous.tag) != local(element.tag):
+        if previous is None or previous.tag != tag:
             break  # keep the statement's header (Id, Acct, Bal) for the header
         parent.remove(previous)
 
@@ -127,7 +132,7 @@ def _census(stream: IO[bytes], origin: str, number: int) -> frozenset[str]:
     count = 0
     for element in iter_elements(stream, origin, CAMT_TAGS | {"Ntry"}, free=False):
         parent = element.getparent()
-        if local(element.tag) == "Ntry":
+        if _is_entry(str(element.tag)):
             if count + 1 == number and parent is not None and local(parent.tag) in CAMT_TAGS:
                 ref = entry_reference(element, str(parent.tag))
                 if ref and counts.add(ref) == 2:
