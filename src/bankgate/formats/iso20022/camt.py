@@ -93,8 +93,10 @@ def stream_camt(stream: IO[bytes], origin: str, *,
                     continue  # an Ntry is always directly in its statement
                 current = _Statement(parent, origin, count + 1, buffer,
                                      (stream, start) if start is not None else None)
-            yield from current.add_entry(element)
+            out = current.add_entry(element)
             _free_entry(element)
+            if out:
+                yield from out
             continue
         if parent is None or not local(parent.tag).startswith("BkToCstmr"):
             continue  # a same-named element deeper down is not a statement
@@ -165,19 +167,22 @@ class _Statement:
         self.fallback = Occurrences()  # repeated bank references: their composite keys
         self.repeated: frozenset[str] | None = None  # known once streaming
 
-    def add_entry(self, node: etree._Element) -> Iterator[StatementEvent]:
-        """Convert one entry as soon as the parser has it; yield what can go out."""
+    def add_entry(self, node: etree._Element) -> list[StatementEvent] | None:
+        """Convert one entry as soon as the parser has it; the events that can go out.
+
+        A plain method, not a generator: one generator per entry cost ~1 µs.
+        """
         self.count += 1
         entry = self.convert.entry(node, self.count, self.seen)
         if self.first_currency is None:
             self.first_currency = entry.amount.currency
         if self.repeated is not None:
-            yield self.settled(entry)
-            return
+            return [self.settled(entry)]
         self.held.append(entry)
         if self.buffer is not None and len(self.held) > self.buffer and self.rewind:
             self.repeated = self.census()
-            yield from self.release()
+            return list(self.release())
+        return None
 
     def census(self) -> frozenset[str]:
         stream, start = self.rewind or (None, 0)
