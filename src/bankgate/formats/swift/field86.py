@@ -48,17 +48,17 @@ def read_field86(text: str) -> Details:
 
 def _structured(flat: str) -> Details:
     code, _, rest = flat.partition("?")
-    fields: dict[str, list[str]] = {}
-    for number, value in _PAIRS.findall("?" + rest if not rest.startswith("?") else rest):
-        found = fields.get(number)
-        if found is None:
-            fields[number] = [value]
-        else:
-            found.append(value)
-    remittance = "".join(fields[n][0] for n in _REMITTANCE if n in fields)
+    pairs: list[tuple[str, str]] = _PAIRS.findall("?" + rest if not rest.startswith("?")
+                                                  else rest)
+    first = dict(reversed(pairs))  # each subfield's first value (built in C)
+    remittance = "".join([first[n] for n in _REMITTANCE if n in first])
     sepa = _sepa_parts(remittance)
-    name = "".join(fields.get("32", []) + fields.get("33", [])).strip() or None
-    account = "".join(fields.get("31", [])).strip() or None
+    name = account = None
+    if "32" in first or "33" in first:  # ?32 and ?33 continue each other, in that order
+        name = ("".join([v for n, v in pairs if n == "32"])
+                + "".join([v for n, v in pairs if n == "33"])).strip() or None
+    if "31" in first:
+        account = "".join([v for n, v in pairs if n == "31"]).strip() or None
     text = sepa.get("SVWZ", remittance).strip()
     return Details(remittance=text or None, counterparty_name=name,
                    counterparty_account=account or sepa.get("IBAN"),
