@@ -145,6 +145,15 @@ class Timed:
 
 
 def _peak_mb() -> float:
+    """This process's peak RSS: VmHWM (Linux), not ru_maxrss, which keeps the high-water
+    mark of the parent that forked it across exec."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
