@@ -168,14 +168,13 @@ def export_pain001(payments: Path = typer.Argument(..., help="PAYMENTS.json (doc
 def import_file(file: Path = typer.Argument(..., help="A statement file (camt.05x, MT940/942)."),
                 ) -> None:
     """Store a bank statement file: idempotent, all or nothing, raw file archived by hash."""
-    from bankgate.services.statements import import_statement_file
+    from bankgate.services.statements import import_statement_path
 
     if not file.is_file():
         raise ConfigError(f"{file}: not a readable file")
     app = _app()
     try:
-        done = import_statement_file(uow=app.uow, content=file.read_bytes(), origin=file.name,
-                                     now=app.now)
+        done = import_statement_path(uow=app.uow, path=file, origin=file.name, now=app.now)
     finally:
         app.close()
     print(f"{file.name}: {done.format}, {done.statements} statement(s), {done.entries} "

@@ -6,12 +6,14 @@ import hashlib
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text
 
 from bankgate.domain import Balance, Issue, Statement, StatementEntry
-from bankgate.store._sql import insert_ignore
+from bankgate.errors import FormatError
+from bankgate.store._sql import dialect, insert_ignore
 from bankgate.store.tables import (
     balances,
     bank_messages,
@@ -37,14 +39,52 @@ class StatementRepository:
             "content": content, "received_at": at}])
         return digest
 
+    def archive_raw_file(self, path: Path, *, name: str, origin: str, at: datetime) -> str:
+        """Keep the file at `path` as received; returns its SHA-256 (stored once per hash).
+
+        On SQLite the bytes are streamed into the row (incremental blob I/O), so a file of
+        any size up to SQLite's 1 GB blob limit is archived in constant memory; elsewhere
+        the file is read whole (PostgreSQL `bytea` / MariaDB `LONGBLOB` take one value).
+        """
+        digest, size = _sha256_of(path)
+        if dialect(self._conn) != "sqlite":
+            return self.archive_raw(path.read_bytes(), name=name, origin=origin, at=at)
+        result = self._conn.execute(insert_ignore(self._conn, raw_files).values(
+            sha256=digest, name=name[:255], origin=origin[:120], size=size,
+            content=func.zeroblob(size), received_at=at))
+        if result.rowcount != 1:
+            return digest  # archived before
+        rowid = self._conn.execute(text("SELECT rowid FROM raw_files WHERE sha256 = :d"),
+                                   {"d": digest}).scalar_one()
+        driver = self._conn.connection.driver_connection
+        again = hashlib.sha256()
+        with driver.blobopen("raw_files", "content", rowid) as blob, path.open("rb") as file:
+            while (chunk := file.read(1 << 20)) and blob.tell() + len(chunk) <= size:
+                blob.write(chunk)
+                again.update(chunk)
+        if again.hexdigest() != digest:
+            raise FormatError(name, "", "the file changed while it was being archived")
+        return digest
+
+    def raw_file(self, sha256: str) -> bytes | None:
+        """The archived bytes with this SHA-256, if we hold them."""
+        found = self._conn.execute(select(raw_files.c.content)
+                                   .where(raw_files.c.sha256 == sha256)).scalar_one_or_none()
+        return None if found is None else bytes(found)
+
     def add_statement(self, stmt: Statement, *, account_id: str, raw_sha256: str | None,
-                      issues: Sequence[Issue], at: datetime) -> bool:
-        """Record the statement header; False if this account, day and origin exist."""
+                      issues: Sequence[Issue], at: datetime,
+                      entry_count: int | None = None) -> bool:
+        """Record the statement header; False if this account, day and origin exist.
+
+        `entry_count` is for a header read as a stream (its `entries` are not held).
+        """
         row = {"id": stmt.id[:40], "account_id": account_id, "on_date": stmt.on,
                "currency": stmt.currency.code,
                "opening_minor": stmt.opening.amount.to_minor() if stmt.opening else None,
                "closing_minor": stmt.closing.amount.to_minor() if stmt.closing else None,
-               "entry_count": len(stmt.entries), "origin": stmt.source.origin[:255],
+               "entry_count": len(stmt.entries) if entry_count is None else entry_count,
+               "origin": stmt.source.origin[:255],
                "raw_sha256": raw_sha256,
                "issues": json.dumps([i.message for i in issues], ensure_ascii=False),
                "fetched_at": at}
@@ -54,12 +94,19 @@ class StatementRepository:
     def add_entries(self, account_id: str, entries: Sequence[StatementEntry], *,
                     statement_id: str | None, at: datetime) -> int:
         """Insert entries whose key is new for the account; returns how many were new."""
-        rows = [_entry_row(account_id, e, statement_id, at) for e in entries]
-        if not rows:
+        if not entries:
             return 0
         before = self.entry_count(account_id)
-        self._conn.execute(insert_ignore(self._conn, statement_entries), rows)
+        self.insert_entries(account_id, entries, statement_id=statement_id, at=at)
         return self.entry_count(account_id) - before
+
+    def insert_entries(self, account_id: str, entries: Sequence[StatementEntry], *,
+                       statement_id: str | None, at: datetime) -> None:
+        """Insert entries whose key is new for the account (a streamed import's batches;
+        count the new ones with `entry_count` before and after)."""
+        rows = [_entry_row(account_id, e, statement_id, at) for e in entries]
+        if rows:
+            self._conn.execute(insert_ignore(self._conn, statement_entries), rows)
 
     def entry_count(self, account_id: str | None = None) -> int:
         """How many entries we hold (for one account, if given)."""
@@ -94,6 +141,15 @@ def _entry_row(account_id: str, e: StatementEntry, statement_id: str | None,
             "counterparty_account": _clip(e.counterparty_account, 34),
             "remittance": _clip(e.remittance, 255), "statement_id": statement_id,
             "origin": e.source.origin[:255], "created_at": at}
+
+
+def _sha256_of(path: Path) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
 
 
 def _clip(text: str | None, size: int) -> str | None:

@@ -19,6 +19,9 @@ _SUBFIELD: Final = re.compile(r"\?(\d{2})")
 _SLASH_KEY: Final = re.compile(r"/(EREF|MREF|CRED|REMI|NAME|IBAN|BIC|CNTP|ORDP|BENM|KREF|"
                                r"ULTD|ULTC|PURP|RTRN|ADDR|CSID|TRTP|MARF|SVWZ|ISDT)/")
 _SEPA: Final = re.compile(r"(EREF|KREF|MREF|CRED|SVWZ|ABWA|ABWE|IBAN|BIC)\+")
+_GVC: Final = re.compile(r"\d{3}\?")
+_PAIRS: Final = re.compile(r"(\d{2})([^?]*)")
+_REMITTANCE: Final = tuple(f"{n:02d}" for n in (*range(20, 30), *range(60, 64)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +38,7 @@ class Details:
 def read_field86(text: str) -> Details:
     """Details of an entry from its `:86:` text, whatever the dialect."""
     flat = text.replace("\n", "")
-    if _SUBFIELD.search(flat) and re.match(r"\d{3}\?", flat):
+    if _GVC.match(flat) and _SUBFIELD.search(flat):
         return _structured(flat)
     if _SLASH_KEY.search(flat):
         return _slashed(flat)
@@ -45,14 +48,17 @@ def read_field86(text: str) -> Details:
 
 def _structured(flat: str) -> Details:
     code, _, rest = flat.partition("?")
-    fields: dict[str, list[str]] = {}
-    for match in re.finditer(r"(\d{2})([^?]*)", "?" + rest if not rest.startswith("?") else rest):
-        fields.setdefault(match.group(1), []).append(match.group(2))
-    remittance = "".join(fields.get(f"{n:02d}", [""])[0] for n in (*range(20, 30),
-                                                                     *range(60, 64)))
+    pairs: list[tuple[str, str]] = _PAIRS.findall("?" + rest if not rest.startswith("?")
+                                                  else rest)
+    first = dict(reversed(pairs))  # each subfield's first value (built in C)
+    remittance = "".join([first[n] for n in _REMITTANCE if n in first])
     sepa = _sepa_parts(remittance)
-    name = "".join(fields.get("32", []) + fields.get("33", [])).strip() or None
-    account = "".join(fields.get("31", [])).strip() or None
+    name = account = None
+    if "32" in first or "33" in first:  # ?32 and ?33 continue each other, in that order
+        name = ("".join([v for n, v in pairs if n == "32"])
+                + "".join([v for n, v in pairs if n == "33"])).strip() or None
+    if "31" in first:
+        account = "".join([v for n, v in pairs if n == "31"]).strip() or None
     text = sepa.get("SVWZ", remittance).strip()
     return Details(remittance=text or None, counterparty_name=name,
                    counterparty_account=account or sepa.get("IBAN"),
@@ -60,12 +66,8 @@ def _structured(flat: str) -> Details:
 
 
 def _sepa_parts(text: str) -> dict[str, str]:
-    parts: dict[str, str] = {}
-    marks = list(_SEPA.finditer(text))
-    for i, mark in enumerate(marks):
-        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
-        parts[mark.group(1)] = text[mark.end():end].strip()
-    return parts
+    pieces = _SEPA.split(text)  # [before, key, value, key, value, ...]
+    return {pieces[i]: pieces[i + 1].strip() for i in range(1, len(pieces), 2)}
 
 
 def _slashed(flat: str) -> Details:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import IO, Final
+from typing import IO, Final, NamedTuple
 
 from bankgate.domain import (
     Balance,
@@ -55,8 +54,9 @@ def detect_mt94x(head: bytes) -> str | None:
     return "mt942" if re.search(r"^:(34F|13D?):", text, re.MULTILINE) else "mt940"
 
 
-@dataclass(frozen=True, slots=True)
-class _Field:
+class _Field(NamedTuple):
+    """One `:tag:` field of the file (a tuple: a million of them are built per file)."""
+
     tag: str
     value: str
     line: int
@@ -100,14 +100,13 @@ def _unwrap(text: str) -> str:
 
 
 def _fields(text: str, origin: str) -> list[_Field]:
+    pieces = _TAG.split(text)  # [before the first tag, tag, value, tag, value, ...]
     fields: list[_Field] = []
-    matches = list(_TAG.finditer(text))
-    line, counted_to = 1, 0
-    for i, match in enumerate(matches):
-        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-        line += text.count("\n", counted_to, match.start())  # incremental: linear overall
-        counted_to = match.start()
-        fields.append(_Field(match.group(1), text[match.end():end].strip("\n").rstrip(), line))
+    line = 1 + pieces[0].count("\n")
+    for i in range(1, len(pieces), 2):
+        value = pieces[i + 1]
+        fields.append(_Field(pieces[i], value.strip("\n").rstrip(), line))
+        line += value.count("\n")  # a tag holds no line end: counting values is linear
     return fields
 
 
@@ -125,6 +124,8 @@ def _statements(fields: list[_Field], origin: str) -> Iterator[list[_Field]]:
 class _Reader:
     def __init__(self, fields: list[_Field], origin: str, number: int) -> None:
         self.fields, self.origin, self.number = fields, origin, number
+        self._money: dict[tuple[str, str], Money] = {}
+        self._days: dict[str, date] = {}
 
     def fail(self, field: _Field | None, message: str) -> FormatError:
         where = f"line {field.line} (:{field.tag}:)" if field else f"statement {self.number}"
@@ -180,17 +181,18 @@ class _Reader:
                        source=Source(origin=self.origin, where=f"line {field.line}"))
 
     def entries(self, cur: Currency) -> tuple[StatementEntry, ...]:
-        lines = [(f, self.info_after(i)) for i, f in enumerate(self.fields) if f.tag == "61"]
-        refs = Counter(_bank_ref(f.value) for f, _ in lines)
+        lines = [(f, self.info_after(i), _bank_ref(f.value))
+                 for i, f in enumerate(self.fields) if f.tag == "61"]
+        refs = Counter(ref for _, _, ref in lines)
         seen: Counter[tuple[object, ...]] = Counter()
-        return tuple(self.entry(f, info, cur, refs, seen) for f, info in lines)
+        return tuple(self.entry(f, info, ref, cur, refs, seen) for f, info, ref in lines)
 
     def info_after(self, index: int) -> str:
         following = self.fields[index + 1] if index + 1 < len(self.fields) else None
         return following.value if following is not None and following.tag == "86" else ""
 
-    def entry(self, field: _Field, info: str, cur: Currency, refs: Counter[str | None],
-              seen: Counter[tuple[object, ...]]) -> StatementEntry:
+    def entry(self, field: _Field, info: str, bank_ref: str | None, cur: Currency,
+              refs: Counter[str | None], seen: Counter[tuple[object, ...]]) -> StatementEntry:
         match = _LINE61.match(field.value)
         if match is None:
             first = (field.value.splitlines() or [""])[0]
@@ -201,7 +203,6 @@ class _Reader:
         amount = self.money(match["amount"], cur, field)
         signed = -amount if match["mark"].endswith("D") else amount
         details = read_field86(info)
-        bank_ref = _bank_ref(field.value)
         key: EntryKey
         if bank_ref and refs[bank_ref] == 1:
             key = EntryKey("bank_reference", bank_ref[:64])
@@ -231,6 +232,15 @@ class _Reader:
             raise self.fail(field, str(exc)) from exc
 
     def money(self, text: str, cur: Currency, field: _Field) -> Money:
+        found = self._money.get((text, cur.code))
+        if found is None:
+            found = self._new_money(text, cur, field)
+            if len(self._money) >= 8192:  # amounts repeat; keep the cache small
+                self._money.clear()
+            self._money[(text, cur.code)] = found
+        return found
+
+    def _new_money(self, text: str, cur: Currency, field: _Field) -> Money:
         raw = text.strip().rstrip(",")
         try:
             value = Decimal(raw.replace(",", "."))
@@ -241,6 +251,12 @@ class _Reader:
         return Money(value.quantize(cur.quantum), cur)
 
     def day(self, text: str, field: _Field) -> date:
+        found = self._days.get(text)
+        if found is None:
+            found = self._days[text] = self._new_day(text, field)
+        return found
+
+    def _new_day(self, text: str, field: _Field) -> date:
         year = int(text[:2])
         try:
             return date(1900 + year if year > 79 else 2000 + year, int(text[2:4]), int(text[4:6]))
