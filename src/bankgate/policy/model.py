@@ -15,6 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from bankgate.domain.payments import FlowType
+from bankgate.domain.people import Role
 
 __all__ = [
     "ALL_DUTIES",
@@ -29,17 +30,6 @@ __all__ = [
     "Role",
     "Tier",
 ]
-
-
-class Role(StrEnum):
-    """What a person may do (a user holds one or more roles)."""
-
-    MAKER = "maker"
-    APPROVER = "approver"
-    RELEASER = "releaser"
-    TREASURER_ADMIN = "treasurer_admin"
-    AUDITOR = "auditor"
-    PAYROLL = "payroll"
 
 
 class Duty(StrEnum):
