@@ -37,7 +37,7 @@ from bankgate.policy.predicates import PARAMS, REQUIRED_PARAMS, SIGNALS
 __all__ = ["BUILTIN", "builtin_policy", "builtin_policy_text", "load_policy"]
 
 SCHEMA: Final = 1
-BUILTIN: Final = ("default", "straight-through")
+BUILTIN: Final = ("default", "straight-through", "demo")
 _TOP: Final = {"schema", "name", "timezone", "unmatched", "tier", "escalation"}
 _TIER: Final = {"id", "description", "flows", "currencies", "amount_at_least", "amount_below",
                 "channels", "payee", "require"}

@@ -87,6 +87,29 @@ class Requirement:
                      else Release.AUTO),
             duties=self.duties | other.duties)
 
+    def to_dict(self) -> dict[str, object]:
+        """Plain JSON-able form (stored with each order's decision)."""
+        return {"approvals": self.approvals, "roles": sorted(self.roles),
+                "step_up": self.step_up, "token_signature": self.token_signature,
+                "bank_confirmation": self.bank_confirmation, "release": self.release.value,
+                "duties": sorted(self.duties)}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, object]) -> Requirement:
+        """The inverse of `to_dict`."""
+        def names(key: str) -> list[str]:
+            value = raw.get(key, [])
+            return [str(v) for v in value] if isinstance(value, list) else []
+
+        approvals = raw.get("approvals", 0)
+        return cls(approvals=approvals if isinstance(approvals, int) else 0,
+                   roles=frozenset(Role(r) for r in names("roles")),
+                   step_up=raw.get("step_up") is True,
+                   token_signature=raw.get("token_signature") is True,
+                   bank_confirmation=raw.get("bank_confirmation") is True,
+                   release=Release(str(raw.get("release", "auto"))),
+                   duties=frozenset(Duty(d) for d in names("duties")))
+
     def describe(self) -> str:
         """`2 approvals (approver, treasurer_admin) + TOTP step-up + releaser`."""
         if self.is_straight_through and not self.bank_confirmation:

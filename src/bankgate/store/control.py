@@ -13,6 +13,7 @@ from sqlalchemy import Connection, and_, func, select, update
 from bankgate.domain.approvals import Approval, ApprovalAct
 from bankgate.domain.ids import OrderId
 from bankgate.domain.money import Money, currency
+from bankgate.domain.payments import PaymentOrder
 from bankgate.domain.people import ApiClient, Credential, CredentialKind, Role, User
 from bankgate.errors import ConcurrentUpdate, NotFound
 from bankgate.store.tables import payment_orders
@@ -264,12 +265,26 @@ class ControlRepository:
             .values(voided_at=at))
         return int(done.rowcount)
 
-    def put_control(self, control: OrderControl) -> None:
-        """Insert or replace an order's decision."""
-        self._conn.execute(order_controls.delete().where(
-            order_controls.c.order_id == control.order_id))
+    def save_order_terms(self, order: PaymentOrder, *, expected_version: int) -> None:
+        """Write an edited order's payee, amount, date and remittance (compare-and-set)."""
+        done = self._conn.execute(update(payment_orders).where(and_(
+            payment_orders.c.id == order.id, payment_orders.c.version == expected_version))
+            .values(payee_name=order.payee.name, payee_account=order.payee.account.reveal(),
+                    payee_account_kind=order.payee.account.kind.value,
+                    payee_bank=order.payee.bank, amount_minor=order.amount.to_minor(),
+                    currency=order.amount.currency.code, execution_date=order.execution_date,
+                    remittance=order.remittance, status=order.status.value,
+                    version=order.version, status_changed_at=order.status_changed_at))
+        if done.rowcount != 1:
+            raise ConcurrentUpdate(f"payment order {order.id} changed concurrently")
+
+    def put_control(self, control: OrderControl, *, replace: bool = False) -> None:
+        """Insert (or replace) an order's decision."""
+        if replace:
+            self._conn.execute(order_controls.delete().where(
+                order_controls.c.order_id == control.order_id))
         self._conn.execute(order_controls.insert().values(
-            order_id=control.order_id, maker=control.maker,
+            order_id=control.order_id, maker=control.maker[:80],
             policy_version=control.policy_version, policy_hash=control.policy_hash,
             rule=control.rule[:120], requirement=json.dumps(control.requirement, sort_keys=True),
             reasons=json.dumps(control.reasons, ensure_ascii=False), edited=int(control.edited),
