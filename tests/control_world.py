@@ -51,13 +51,22 @@ id = "large"
 currencies = ["CNY"]
 amount_at_least = "10000.00"
 amount_below = "1000000.00"
-require = { approvals = 2, roles = ["approver", "treasurer_admin"], step_up = true, release = "releaser" }
+[tier.require]
+approvals = 2
+roles = ["approver", "treasurer_admin"]
+step_up = true
+release = "releaser"
 
 [[tier]]
 id = "huge"
 currencies = ["CNY"]
 amount_at_least = "1000000.00"
-require = { approvals = 2, roles = ["approver"], step_up = true, token_signature = true, release = "releaser" }
+[tier.require]
+approvals = 2
+roles = ["approver"]
+step_up = true
+token_signature = true
+release = "releaser"
 """
 
 ACCOUNTS = [{"id": "acc-icbc", "bank": "icbc", "number": "6222020200001000001",

@@ -296,7 +296,7 @@ def test_a08_policy_changes_need_a_second_treasurer_admin_and_loosening_spares_n
 
 def test_a_bad_policy_file_is_refused_and_the_policy_in_force_stays(world: World) -> None:
     tom = world.person("tom", "treasurer_admin")
-    with pytest.raises(PolicyError, match="tier\\[0\\].amount_below"):
+    with pytest.raises(PolicyError, match=r"tier\[0\]\.amount_below"):
         propose_policy(uow=world.app.uow, content=b'schema = 1\nname = "x"\n[unmatched]\n'
                        b'approvals = 0\n[[tier]]\nid = "t"\ncurrencies = ["CNY"]\n'
                        b"amount_below = 5.5\nrequire = {approvals = 0}\n",
