@@ -224,6 +224,8 @@ def create_api_client(*, uow: UowFactory, name: str, scopes: Iterable[str], acto
     secret = secrets.token_urlsafe(32)
 
     def work(unit: UnitOfWork) -> None:
+        if any(c.name == name for c in unit.control.clients()):
+            raise DomainError(f"name: an API client {name!r} exists already")
         unit.control.add_client(client, _digest(secret))
         _audit(unit, at=client.created_at, actor=actor, action="apikey.created",
                subject=client.id, kind="api_client", name=name, scopes=sorted(wanted))

@@ -178,6 +178,10 @@ async def edit_one(request: Request, order_id: str) -> dict[str, Any]:
     """Change payee, amount, date or remittance; approvals void (A-06). Never the status."""
     document = await read_json(request)
     if isinstance(document, dict) and "status" in document:  # A-07
+        app = gateway(request)
+        await run_in_threadpool(users.audit_refusal, uow=app.uow, now=app.now,
+                                actor=principal(request).actor,
+                                what=f"PATCH payment {order_id}", reason="status set by PATCH")
         raise ApiRefusal(
             403,
             "permission_denied",
