@@ -327,3 +327,24 @@ def test_rejecting_cancels_the_order_and_voids_its_approvals(world: World) -> No
     with world.app.uow() as unit:
         assert unit.control.approvals_for(order.id) == []
     assert replace(cancelled).status is Status.CANCELLED
+
+
+def test_facts_for_a_whole_file_equal_the_facts_for_each_order(world: World) -> None:
+    """The grouped queries of a file import agree with the one-order queries."""
+    from bankgate.services.policies import facts_for, facts_for_many
+
+    anna = world.person("anna", "approver")
+    earlier = world.orders("500.00", "600.00", payee_account="6222020200009000001")
+    world.orders("700.00", payee_account="6222020200009000002", payee_name="另一家公司")
+    for order in world.orders("5000.00", payee_account="6222020200009000003"):
+        _approve(world, anna, order.id)
+    fresh = world.orders("800.00", "900.00", "5000.00", payee_account="6222020200009000001")
+    fresh += world.orders("100.00", payee_account="6222020200009000002")
+    with world.app.uow() as unit:
+        many = facts_for_many(unit, fresh, at=world.clock())
+        for order in fresh:
+            assert many[order.id] == facts_for(unit, order, at=world.clock()), order.amount
+    # the other small orders of the same file went straight through: history too, not itself
+    assert sorted(many[fresh[0].id].payee_history) == [
+        earlier[0].amount.amount, earlier[1].amount.amount, fresh[1].amount.amount]
+    assert many[fresh[3].id].names_for_account == {"另一家公司"} - {fresh[3].payee.name}

@@ -54,7 +54,12 @@ from bankgate.policy import (
     evaluate,
 )
 from bankgate.services._tx import Changes, UowFactory, in_transaction
-from bankgate.services.policies import facts_for, needs_facts, policy_in_force
+from bankgate.services.policies import (
+    facts_for,
+    facts_for_many,
+    needs_facts,
+    policy_in_force,
+)
 from bankgate.services.users import record_step_up_failure, verify_step_up
 from bankgate.store import NewJob, UnitOfWork
 from bankgate.store.control import OrderControl
@@ -86,10 +91,10 @@ def route_new_orders(unit: UnitOfWork, orders: Sequence[PaymentOrder], *, maker:
     Returns the orders as moved and whether any was released (a batch job is due).
     """
     policy = policy_in_force(unit)
-    reads_store = needs_facts(policy)
+    gathered = facts_for_many(unit, orders, at=at) if needs_facts(policy) else {}
     changes = Changes(at=at, actor=f"policy:{policy.name}")
     for order in orders:
-        facts = facts_for(unit, order, at=at) if reads_store else Facts(at=at)
+        facts = gathered.get(order.id) or Facts(at=at)
         decision = evaluate(policy, order, facts)
         unit.control.put_control(decision_record(order.id, maker, decision, at, edited=False))
         route_order(changes, order, decision.requirement, decision.rule)

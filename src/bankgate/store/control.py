@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -29,10 +30,27 @@ from bankgate.store.tables_control import (
     users,
 )
 
-__all__ = ["ControlRepository", "Failures", "OrderControl", "PolicyRow", "SessionRow"]
+__all__ = ["ControlRepository", "Failures", "Neighbourhood", "OrderControl", "PolicyRow",
+           "SessionRow"]
 
+_PAST = ("released", "submitted", "accepted", "settled", "awaiting_bank_confirmation")
 _LIVE = ("draft", "pending_approval", "approved", "released", "submitted",
          "awaiting_bank_confirmation", "unknown", "accepted", "settled")
+
+
+@dataclass
+class Neighbourhood:
+    """Earlier and same-day orders around a set of orders (amounts in minor units)."""
+
+    history: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
+    names: dict[str, set[str]] = field(default_factory=dict)
+    accounts: dict[str, set[str]] = field(default_factory=dict)
+    to_payee: dict[tuple[str, date, str], int] = field(default_factory=dict)
+    from_debtor: dict[tuple[str, date, str], int] = field(default_factory=dict)
+
+
+def _chunks(items: list[str], size: int = 500) -> list[list[str]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +368,43 @@ class ControlRepository:
             query = query.where(payment_orders.c.debtor_id == debtor)
         minor = int(self._conn.execute(query).scalar_one())
         return Money.from_minor(minor, currency(currency_code)).amount
+
+    def neighbourhood(self, orders: Sequence[PaymentOrder]) -> Neighbourhood:
+        """What the store knows around many orders at once, in five grouped queries."""
+        accounts = sorted({o.payee.account.reveal() for o in orders})
+        names = sorted({o.payee.name for o in orders})
+        days = sorted({o.execution_date for o in orders})
+        debtors = sorted({str(o.debtor) for o in orders})
+        po = payment_orders.c
+        out = Neighbourhood()
+        for chunk in _chunks(accounts):
+            for r in self._conn.execute(select(po.id, po.payee_account, po.currency,
+                                               po.amount_minor).where(and_(
+                    po.payee_account.in_(chunk), po.status.in_(_PAST)))):
+                out.history.setdefault(r.payee_account, []).append(
+                    (r.id, r.currency, r.amount_minor))
+            for n in self._conn.execute(select(po.payee_account, po.payee_name).distinct()
+                                        .where(po.payee_account.in_(chunk))):
+                out.names.setdefault(n.payee_account, set()).add(n.payee_name)
+            for r in self._conn.execute(select(
+                    po.payee_account, po.execution_date, po.currency,
+                    func.sum(po.amount_minor)).where(and_(
+                    po.payee_account.in_(chunk), po.execution_date.in_(days),
+                    po.status.in_(_LIVE))).group_by(po.payee_account, po.execution_date,
+                                                    po.currency)):
+                out.to_payee[(r[0], r[1], r[2])] = int(r[3])
+        for chunk in _chunks(names):
+            for a in self._conn.execute(select(po.payee_name, po.payee_account).distinct()
+                                        .where(and_(po.payee_name.in_(chunk),
+                                                    po.status.in_(_PAST)))):
+                out.accounts.setdefault(a.payee_name, set()).add(a.payee_account)
+        for r in self._conn.execute(select(
+                po.debtor_id, po.execution_date, po.currency, func.sum(po.amount_minor))
+                .where(and_(po.debtor_id.in_(debtors), po.execution_date.in_(days),
+                            po.status.in_(_LIVE)))
+                .group_by(po.debtor_id, po.execution_date, po.currency)):
+            out.from_debtor[(r[0], r[1], r[2])] = int(r[3])
+        return out
 
     # policy versions ------------------------------------------------------------------------
     def policies(self, state: str | None = None) -> list[PolicyRow]:
