@@ -202,7 +202,7 @@ def approve(*, uow: UowFactory, sealer: Sealer, order_ids: Sequence[str], user: 
     at = now()
 
     def work(unit: UnitOfWork) -> tuple[list[PaymentOrder], bool]:
-        plans = [_plan(unit, unit.orders.get(i), at) for i in order_ids]
+        plans = [_plan(unit, unit.orders.get(i), at) for i in dict.fromkeys(order_ids)]
         for plan in plans:
             _require_status(plan.order, Status.PENDING_APPROVAL, "approved")
         roles = [_check_approver(unit, plan, user) for plan in plans]
@@ -258,7 +258,7 @@ def release(*, uow: UowFactory, sealer: Sealer, order_ids: Sequence[str], user: 
     at = now()
 
     def work(unit: UnitOfWork) -> tuple[list[PaymentOrder], bool]:
-        plans = [_plan(unit, unit.orders.get(i), at) for i in order_ids]
+        plans = [_plan(unit, unit.orders.get(i), at) for i in dict.fromkeys(order_ids)]
         for plan in plans:
             _require_status(plan.order, Status.APPROVED, "released")
             approvals = unit.control.approvals_for(plan.order.id)
