@@ -243,3 +243,19 @@ def test_every_declared_route_refuses_a_caller_without_credentials(http: TestCli
         answer = http.request(method, url, json={})
         assert answer.status_code == 401, (method, path, answer.text)
     assert _refusals(world) == len(ROUTES)
+
+
+def test_a10_a_locked_factor_cannot_be_bypassed_by_enrolling_a_new_one(
+        http: TestClient, world: World) -> None:
+    anna = world.person("anna", "approver")
+    order = _create(http, world, "5000.00")
+    headers = _token(http, anna)
+    for _ in range(5):
+        http.post(f"/api/v1/payments/{order['id']}/approve", json={"code": "000000"},
+                  headers=headers)
+    again = http.post("/api/v1/me/totp", headers=headers)
+    assert again.status_code == 403 and "already has a TOTP factor" in again.json()["detail"]
+    locked = http.post(f"/api/v1/payments/{order['id']}/approve", json={"code": anna.code()},
+                       headers=headers)
+    assert locked.status_code == 401 and "locked" in locked.json()["detail"]
+    assert _status(http, world, order["id"])[0] == "pending_approval"

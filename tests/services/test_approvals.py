@@ -30,7 +30,12 @@ from bankgate.services.approvals import NotPending, approve, reject, release
 from bankgate.services.controls_check import check_controls
 from bankgate.services.edits import edit_order
 from bankgate.services.policies import activate_policy, propose_policy
-from bankgate.services.users import confirm_totp, enrol_totp, register_signing_key
+from bankgate.services.users import (
+    confirm_totp,
+    enrol_totp,
+    register_signing_key,
+    reset_totp,
+)
 from bankgate.store.tables_control import approvals as approvals_table
 from tests.builders import TODAY
 from tests.control_world import Person, World, control_world
@@ -229,6 +234,11 @@ def test_k04_a_retry_with_the_same_code_yields_at_most_one_approval(world: World
 def test_a10_a_code_from_before_re_enrolment_is_refused(world: World) -> None:
     anna = world.person("anna", "approver")
     old_totp = anna.totp
+    with pytest.raises(PermissionDenied, match="already has a TOTP factor"):
+        enrol_totp(uow=world.app.uow, sealer=world.app.sealer, user_id=anna.user.id,
+                   now=world.clock)  # a session alone never replaces the second factor
+    assert reset_totp(uow=world.app.uow, username="anna", actor="test:admin",
+                      now=world.clock) == 1
     credential, uri = enrol_totp(uow=world.app.uow, sealer=world.app.sealer,
                                  user_id=anna.user.id, now=world.clock)
     import pyotp
