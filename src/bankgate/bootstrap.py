@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from bankgate.connectors import open_channel
 from bankgate.connectors.base import Channel, Logged
-from bankgate.crypto.interim_seal import Sealer, sealer_from_env
+from bankgate.crypto.sealer import Sealer, sealer_from_env
 from bankgate.errors import ConfigError
 from bankgate.services.accounts import account_from_mapping, register_accounts
 from bankgate.services.jobs import JobContext

@@ -358,3 +358,21 @@ def test_facts_for_a_whole_file_equal_the_facts_for_each_order(world: World) -> 
     assert sorted(many[fresh[0].id].payee_history) == [
         earlier[0].amount.amount, earlier[1].amount.amount, fresh[1].amount.amount]
     assert many[fresh[3].id].names_for_account == {"另一家公司"} - {fresh[3].payee.name}
+
+
+def test_inv5_the_audit_chain_holds_every_approval_and_refusal(world: World) -> None:
+    """Approvals, refusals (each in its own transaction) and counters: the chain verifies."""
+    from bankgate.services.audit import verify_chain
+
+    anna, mia = world.person("anna", "approver"), world.person("mia", "maker", "approver")
+    mine = world.order("5000.00", maker=mia)
+    with pytest.raises(DutyConflict):
+        _approve(world, mia, mine.id)
+    with pytest.raises(AuthenticationFailed):
+        _approve(world, anna, mine.id, code="000000")
+    _approve(world, anna, mine.id)
+    report = verify_chain(uow=world.app.uow)
+    assert report.broken is None and report.checked > 10
+    with world.app.uow() as unit:
+        assert unit.audit.count("approve.refused") == 2
+        assert unit.audit.count("totp.failed") == 1

@@ -20,8 +20,10 @@ from bankgate import __version__
 from bankgate.bootstrap import App, build_app
 from bankgate.cli import policy as policy_cli
 from bankgate.cli import users as users_cli
+from bankgate.cli.audit import audit_cli
 from bankgate.cli.errors import one_line_errors
 from bankgate.cli.output import cash_rows, cash_table, console, print_json
+from bankgate.cli.security import security_cli
 from bankgate.errors import ConfigError
 from bankgate.settings import Settings
 
@@ -38,6 +40,8 @@ cli.add_typer(payments_cli, name="payments")
 cli.add_typer(export_cli, name="export")
 cli.add_typer(policy_cli.app, name="policy")  # issue 5
 cli.add_typer(users_cli.app, name="users")  # issue 5
+cli.add_typer(audit_cli, name="audit")
+cli.add_typer(security_cli, name="security")
 
 
 @cli.callback()

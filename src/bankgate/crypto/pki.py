@@ -24,9 +24,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from bankgate.errors import ConfigError
+from bankgate.crypto.certs import Usage, issue_crl, validate_path
+from bankgate.errors import CertificateRefused, ConfigError
 
-__all__ = ["TestPki", "client_ssl_context", "issue_test_pki", "server_ssl_context"]
+__all__ = ["CertificateRefused", "TestPki", "Usage", "client_ssl_context", "issue_certificate",
+           "issue_crl", "issue_test_pki", "load_certificate", "server_ssl_context",
+           "validate_path", "write_crl"]
 
 CA_VALIDITY: Final = dt.timedelta(days=3650)
 LEAF_VALIDITY: Final = dt.timedelta(days=825)
@@ -104,6 +107,54 @@ def client_ssl_context(pki: TestPki, *, with_client_cert: bool = True) -> ssl.SS
 
 
 _Pair = tuple[x509.Certificate, ec.EllipticCurvePrivateKey]
+
+
+def load_certificate(path: Path) -> x509.Certificate:
+    """A PEM certificate from `path`; `ConfigError` naming the file if it is not one."""
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: not a readable PEM certificate") from exc
+
+
+def issue_certificate(pki: TestPki, name: str, *, usage: Usage = Usage.CLIENT,
+                      not_before: dt.datetime, not_after: dt.datetime,
+                      hosts: Sequence[str] = ()) -> tuple[Path, Path]:
+    """Another leaf from the test CA with the given validity (expired, not yet valid, …).
+
+    Written as NAME.pem and NAME-key.pem in the PKI directory; returns both paths.
+    """
+    ca_cert = load_certificate(pki.ca_cert)
+    ca_key = serialization.load_pem_private_key(pki.ca_key.read_bytes(), password=None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    eku = {Usage.CLIENT: ExtendedKeyUsageOID.CLIENT_AUTH,
+           Usage.SERVER: ExtendedKeyUsageOID.SERVER_AUTH,
+           Usage.SIGNING: ExtendedKeyUsageOID.CLIENT_AUTH}[usage]
+    cert, key = _issue_leaf((ca_cert, ca_key), not_before + dt.timedelta(minutes=5), name,
+                            hosts, eku)
+    builder = (x509.CertificateBuilder().subject_name(cert.subject).issuer_name(cert.issuer)
+               .public_key(key.public_key()).serial_number(cert.serial_number)
+               .not_valid_before(not_before).not_valid_after(not_after))
+    for extension in cert.extensions:
+        builder = builder.add_extension(extension.value, critical=extension.critical)
+    cert = builder.sign(ca_key, hashes.SHA256())
+    paths = pki.directory / f"{name}.pem", pki.directory / f"{name}-key.pem"
+    _write_pair(*paths, cert, key)
+    return paths
+
+
+def write_crl(pki: TestPki, revoked: Sequence[x509.Certificate], *,
+              now: dt.datetime | None = None) -> Path:
+    """The test CA's CRL listing `revoked`, written as crl.pem in the PKI directory."""
+    ca_cert = load_certificate(pki.ca_cert)
+    ca_key = serialization.load_pem_private_key(pki.ca_key.read_bytes(), password=None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    now = now or dt.datetime.now(dt.UTC)
+    crl = issue_crl(ca_cert, ca_key, [(c.serial_number, now - dt.timedelta(minutes=1))
+                                      for c in revoked], now=now)
+    path = pki.directory / "crl.pem"
+    _atomic_write(path, crl.public_bytes(serialization.Encoding.PEM), mode=0o644)
+    return path
 
 
 def _load_pair(cert_path: Path, key_path: Path, now: dt.datetime) -> _Pair | None:

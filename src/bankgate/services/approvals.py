@@ -19,7 +19,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from bankgate.crypto.interim_seal import Sealer
+from bankgate.crypto.sealer import Sealer
 from bankgate.crypto.signer import Verifier
 from bankgate.crypto.software import SoftwareVerifier
 from bankgate.domain import PaymentOrder, Status

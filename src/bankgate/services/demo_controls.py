@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import pyotp
 
-from bankgate.crypto.interim_seal import Sealer
+from bankgate.crypto.sealer import Sealer
 from bankgate.domain import PaymentOrder, Status
 from bankgate.domain.people import User
 from bankgate.services._tx import UowFactory

@@ -22,7 +22,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from bankgate.crypto.interim_seal import Sealer
+from bankgate.crypto.sealer import Sealer
 from bankgate.domain.audit_records import AuditRecord
 from bankgate.domain.people import SCOPES, ApiClient, Credential, CredentialKind, Role, User
 from bankgate.errors import (

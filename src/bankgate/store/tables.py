@@ -249,3 +249,4 @@ balances = Table(
     Index(None, "account_id", "fetched_at"),
 )
 from bankgate.store import tables_control as _tables_control  # noqa: E402, F401
+from bankgate.store import tables_security as _tables_security  # noqa: E402, F401
