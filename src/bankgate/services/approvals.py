@@ -47,6 +47,7 @@ from bankgate.policy import (
     Actor,
     Decision,
     Facts,
+    Policy,
     Release,
     Requirement,
     check_approver,
@@ -104,7 +105,8 @@ def route_new_orders(unit: UnitOfWork, orders: Sequence[PaymentOrder], *, maker:
 
 
 def decision_record(order_id: str, maker: str, decision: Decision, at: datetime, *,
-             edited: bool) -> OrderControl:
+                    edited: bool) -> OrderControl:
+    """What is stored with an order about the decision taken for it."""
     return OrderControl(order_id=order_id, maker=maker, policy_version=decision.policy_version,
                         policy_hash=decision.policy_hash, rule=decision.rule,
                         requirement=decision.requirement.to_dict(),
@@ -112,6 +114,7 @@ def decision_record(order_id: str, maker: str, decision: Decision, at: datetime,
 
 
 def route_order(changes: Changes, order: PaymentOrder, need: Requirement, rule: str) -> None:
+    """Move a draft to `pending_approval`, and on as far as `need` lets it go without people."""
     moved = changes.move(order, Status.PENDING_APPROVAL, rule=rule,
                          requires=need.describe())
     if need.approvals == 0:
@@ -125,15 +128,19 @@ def _actor(user: User) -> Actor:
                  name=user.display_name)
 
 
-def _plan(unit: UnitOfWork, order: PaymentOrder, at: datetime) -> _Plan:
+def _plans(unit: UnitOfWork, order_ids: Sequence[str], at: datetime) -> list[_Plan]:
+    policy = policy_in_force(unit)  # read once per transaction
+    return [_plan(unit, policy, unit.orders.get(i), at) for i in dict.fromkeys(order_ids)]
+
+
+def _plan(unit: UnitOfWork, policy: Policy, order: PaymentOrder, at: datetime) -> _Plan:
     control = unit.control.control(order.id)
     if control is None:
         raise NotPending(f"payment order {order.id} has no policy decision (made before "
                          "controls were in force); cancel it and create it again")
     stored = Requirement.from_dict(control.requirement)
-    policy = policy_in_force(unit)
     facts = (facts_for(unit, order, at=at, edited=control.edited) if needs_facts(policy)
-             else Facts(at=at))
+             else Facts(at=at, edited=control.edited))
     return _Plan(order, stored.stricter(evaluate(policy, order, facts).requirement), control)
 
 
@@ -202,7 +209,7 @@ def approve(*, uow: UowFactory, sealer: Sealer, order_ids: Sequence[str], user: 
     at = now()
 
     def work(unit: UnitOfWork) -> tuple[list[PaymentOrder], bool]:
-        plans = [_plan(unit, unit.orders.get(i), at) for i in dict.fromkeys(order_ids)]
+        plans = _plans(unit, order_ids, at)
         for plan in plans:
             _require_status(plan.order, Status.PENDING_APPROVAL, "approved")
         roles = [_check_approver(unit, plan, user) for plan in plans]
@@ -258,7 +265,7 @@ def release(*, uow: UowFactory, sealer: Sealer, order_ids: Sequence[str], user: 
     at = now()
 
     def work(unit: UnitOfWork) -> tuple[list[PaymentOrder], bool]:
-        plans = [_plan(unit, unit.orders.get(i), at) for i in dict.fromkeys(order_ids)]
+        plans = _plans(unit, order_ids, at)
         for plan in plans:
             _require_status(plan.order, Status.APPROVED, "released")
             approvals = unit.control.approvals_for(plan.order.id)
@@ -291,7 +298,7 @@ def reject(*, uow: UowFactory, order_id: str, user: User, reason: str,
     at = now()
 
     def work(unit: UnitOfWork) -> tuple[list[PaymentOrder], bool]:
-        plan = _plan(unit, unit.orders.get(order_id), at)
+        [plan] = _plans(unit, [order_id], at)
         if plan.order.status not in (Status.PENDING_APPROVAL, Status.APPROVED):
             raise NotPending(f"payment order {order_id} is {plan.order.status.value}; only "
                              "orders awaiting approval or release can be rejected")
