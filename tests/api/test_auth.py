@@ -259,3 +259,33 @@ def test_a10_a_locked_factor_cannot_be_bypassed_by_enrolling_a_new_one(
                        headers=headers)
     assert locked.status_code == 401 and "locked" in locked.json()["detail"]
     assert _status(http, world, order["id"])[0] == "pending_approval"
+
+
+def test_inv7_no_api_key_password_or_totp_secret_in_logs_audit_or_answers(
+        http: TestClient, world: World, caplog: pytest.LogCaptureFixture) -> None:
+    import json as _json
+    import logging
+    from urllib.parse import parse_qs, urlparse
+
+    caplog.set_level(logging.DEBUG)
+    tom = world.person("tom", "treasurer_admin")
+    headers = _token(http, tom)
+    made = http.post("/api/v1/users", json={"username": "newbie", "display_name": "N",
+                                            "roles": ["approver"], "password": PASSWORD},
+                     headers=headers)
+    assert made.status_code == 201
+    login = http.post("/api/v1/sessions", json={"username": "newbie", "password": PASSWORD})
+    newbie = {"Authorization": f"Bearer {login.json()['token']}"}
+    enrol = http.post("/api/v1/me/totp", headers=newbie).json()
+    secret = parse_qs(urlparse(enrol["provisioning_uri"]).query)["secret"][0]
+    key = _erp(world)["X-API-Key"]
+    http.get("/api/v1/payments", headers={"X-API-Key": key[:-3] + "xyz"})  # a refused key
+    listed = http.get("/api/v1/users", headers=headers).text
+    with world.app.uow() as unit:
+        audit = _json.dumps(unit.audit.for_subject("GET /api/v1/payments"), default=str)
+        everything = _json.dumps([r for u in unit.control.users()
+                                  for r in unit.audit.for_subject(u.id)], default=str)
+    token = login.json()["token"].split(".")[1]
+    for leak in (secret, key.split(".")[1], key.split(".")[1][:-3], PASSWORD, token):
+        assert leak not in caplog.text
+        assert leak not in audit and leak not in everything and leak not in listed
