@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from bankgate import __version__
+from bankgate.api.auth import authenticate
 from bankgate.api.errors import install_error_handlers
-from bankgate.api.routes import accounts, batches, callbacks, health, payments, recon
+from bankgate.api.routes import accounts, batches, callbacks, control, health, payments, recon
 from bankgate.bootstrap import App
 
 __all__ = ["create_app"]
@@ -19,7 +20,7 @@ def create_app(app: App) -> FastAPI:
                               "balances, payment orders with Idempotency-Key, batches, "
                               "bank callbacks.")
     api.state.bankgate = app
-    for module in (accounts, payments, batches, callbacks, health, recon):
-        api.include_router(module.router)
+    for module in (accounts, payments, batches, callbacks, health, control, recon):
+        api.include_router(module.router, dependencies=[Depends(authenticate)])
     install_error_handlers(api)
     return api

@@ -49,6 +49,8 @@ _BY_CODE: dict[str, int] = {
     NotFound.code: 404,
     ConcurrentUpdate.code: 409,  # "conflict": also NotCancellable
     IdempotencyConflict.code: 409,
+    "authentication_failed": 401, "replay_refused": 401, "permission_denied": 403,  # issue 5
+    "duty_conflict": 403, "signature_invalid": 403, "policy_error": 422,
 }
 
 

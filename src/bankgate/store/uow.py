@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine
 from bankgate.store.accounts import AccountRepository
 from bankgate.store.audit import AuditRepository
 from bankgate.store.channels import NonceRepository
+from bankgate.store.control import ControlRepository
 from bankgate.store.files import TransferRepository
 from bankgate.store.idempotency import IdempotencyRepository
 from bankgate.store.payments import BatchRepository, OrderRepository
@@ -43,6 +44,7 @@ class UnitOfWork:
     recon: ReconRepository
     ledger: LedgerRepository
     reports: ReportRepository
+    control: ControlRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -68,6 +70,7 @@ class UnitOfWork:
         self.sync, self.recon, self.ledger, self.reports = (
             SyncRepository(conn), ReconRepository(conn), LedgerRepository(conn),
             ReportRepository(conn))
+        self.control = ControlRepository(conn)
         return self
 
     def commit(self) -> None:
