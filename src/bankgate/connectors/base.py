@@ -17,7 +17,9 @@ from enum import StrEnum
 from typing import Protocol
 
 from bankgate.domain import (
+    AccountNumber,
     Balance,
+    BankId,
     Batch,
     CompanyAccount,
     InstructionId,
@@ -28,9 +30,11 @@ from bankgate.domain import (
     StatusReport,
     SubmissionAck,
 )
+from bankgate.domain.verification import NameMatch
 from bankgate.errors import BankRejected, BankUnavailable, OutcomeUnknown, Unsupported
 
 __all__ = [
+    "AccountNameChecker",
     "BankRejected",
     "BankUnavailable",
     "CallbackReader",
@@ -119,6 +123,15 @@ class CallbackReader(Protocol):
         ...
 
 
+class AccountNameChecker(Protocol):
+    """A channel whose bank verifies that a name holds an account (ACCOUNT_NAME_CHECK)."""
+
+    def check_account_name(self, account: AccountNumber, name: str,
+                           held_at: BankId | None) -> NameMatch:
+        """The bank's verdict; a read, safe to repeat."""
+        ...
+
+
 class Logged:
     """Wraps any channel; logs each call with its duration and outcome, never its payload."""
 
@@ -172,6 +185,14 @@ class Logged:
             raise Unsupported(f"{self.bank}: this channel takes no callbacks")
         report: StatusReport = reader(body)
         return report
+
+    def check_account_name(self, account: AccountNumber, name: str,
+                           held_at: BankId | None) -> NameMatch:
+        """See AccountNameChecker (Unsupported when the bank offers no name check)."""
+        checker = getattr(self.inner, "check_account_name", None)
+        if checker is None:
+            raise Unsupported(f"{self.bank}: this channel offers no account-name check")
+        return self._timed("check_account_name", checker, account, name, held_at)  # type: ignore[return-value]
 
     def close(self) -> None:
         """See Channel.close."""

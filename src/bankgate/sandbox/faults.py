@@ -26,6 +26,7 @@ class Op(StrEnum):
     STATEMENT = "statement"
     SUBMIT = "submit"
     STATUS = "status"
+    VERIFY = "verify"
 
 
 class Fault(StrEnum):

@@ -24,6 +24,7 @@ from bankgate.sandbox.dialects import Dialect, ErrorMeaning
 from bankgate.sandbox.faults import Fault, Faults, Op
 from bankgate.sandbox.ledger import Ledger
 from bankgate.sandbox.records import Refusal
+from bankgate.sandbox.verify import answer_verify
 
 __all__ = ["MAX_BODY_BYTES", "HostApiServer", "SandboxContext"]
 
@@ -241,6 +242,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return Op.SUBMIT, lambda body, d: self._submit(bank, body, d)
             case "POST", ["payments", "status"]:
                 return Op.STATUS, lambda body, d: self._status(bank, body, d)
+            case "POST", ["accounts", "verify"]:  # sandbox/verify.py
+                return Op.VERIFY, lambda body, d: answer_verify(
+                    self.ctx.ledger, self.ctx.dialects.keys(), bank, body)
         raise Refusal(404, ErrorMeaning.INVALID_REQUEST,
                       f"no endpoint {method} /{bank}/v1/{'/'.join(route)}")
 

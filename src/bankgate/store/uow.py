@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine
 
 from bankgate.store.accounts import AccountRepository
 from bankgate.store.audit import AuditRepository
+from bankgate.store.flows import FlowStore
 from bankgate.store.idempotency import IdempotencyRepository
 from bankgate.store.payments import BatchRepository, OrderRepository
 from bankgate.store.queue import JobQueue
@@ -32,6 +33,7 @@ class UnitOfWork:
     statements: StatementRepository
     balances: BalanceRepository
     messages: BankMessageRepository
+    flows: FlowStore
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -52,6 +54,7 @@ class UnitOfWork:
         self.statements = StatementRepository(conn)
         self.balances = BalanceRepository(conn)
         self.messages = BankMessageRepository(conn)
+        self.flows = FlowStore(conn)
         return self
 
     def commit(self) -> None:

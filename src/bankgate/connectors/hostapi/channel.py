@@ -16,6 +16,7 @@ from typing import Final, TypeVar
 from bankgate.connectors.base import Capability, SubmitLine
 from bankgate.connectors.hostapi.client import Answer, HostApiClient
 from bankgate.connectors.hostapi.config import HostApiConfig
+from bankgate.connectors.hostapi.verify import check_account_name
 from bankgate.connectors.hostapi.wire import (
     MalformedAnswer,
     batch_request,
@@ -27,7 +28,9 @@ from bankgate.connectors.hostapi.wire import (
     to_submission_ack,
 )
 from bankgate.domain import (
+    AccountNumber,
     Balance,
+    BankId,
     Batch,
     CompanyAccount,
     InstructionId,
@@ -36,6 +39,7 @@ from bankgate.domain import (
     StatusReport,
     SubmissionAck,
 )
+from bankgate.domain.verification import NameMatch
 from bankgate.errors import BankRejected, BankUnavailable, OutcomeUnknown, Unsupported
 
 __all__ = ["CAPABILITIES", "STATUS_CHUNK", "HostApiChannel"]
@@ -44,7 +48,8 @@ T = TypeVar("T")
 
 CAPABILITIES: Final = frozenset({Capability.BALANCES, Capability.HISTORY,
                                  Capability.SUBMIT_BATCH, Capability.STATUS,
-                                 Capability.STATEMENT, Capability.CALLBACKS})
+                                 Capability.STATEMENT, Capability.CALLBACKS,
+                                 Capability.ACCOUNT_NAME_CHECK})
 #: Instruction ids per status query (CMB allows ≤ 500, L-08; we hold every bank to it).
 STATUS_CHUNK: Final = 500
 #: Accounts per balance query (the protocol allows 1–100).
@@ -148,6 +153,11 @@ class HostApiChannel:
             return to_status_report(line, self._client.dialect, raw=body)
         except (ValueError, MalformedAnswer) as exc:
             raise BankRejected(f"{self.bank}: not a valid callback: {exc}") from exc
+
+    def check_account_name(self, account: AccountNumber, name: str,
+                           held_at: BankId | None) -> NameMatch:
+        """Whether `name` holds `account` at `held_at` (户名核验; hostapi/verify.py)."""
+        return check_account_name(self._client, self.bank, account, name, held_at)
 
     def receipts(self, account: CompanyAccount, on: date) -> Iterator[object]:
         """Electronic receipts are not offered by this channel."""
