@@ -20,6 +20,8 @@ from bankgate.settings import Settings
 
 COMPANY = "示例科技有限公司"
 BANKS = ("icbc", "cmb", "boc")
+#: A sandbox bank where we hold no account: pay there and the money crosses banks.
+OTHER_BANK = "ccb"
 OURS = {"icbc": "1202020109000001111", "cmb": "755900000010001", "boc": "104100000020001"}
 OPENING = {"icbc": "5000000.00", "cmb": "800000.00", "boc": "300000.00"}
 
@@ -37,6 +39,7 @@ EMPLOYEES: dict[str, tuple[str, str, str, bool]] = {
     "E003": ("王芳", "boc", card("621785", 1003), True),
     "E004": ("刘洋", "icbc", card("622202", 1004), False),  # card closed at the bank
     "E005": ("陈静", "cmb", card("621483", 1005, 16), True),
+    "E006": ("杨磊", OTHER_BANK, card("621700", 1006), True),
 }
 UNHELD_CARD = card("622202", 9999)  # Luhn-valid, but no bank holds it
 
@@ -47,7 +50,9 @@ def flows_world() -> World:
                             company=True) for b in BANKS]
     accounts += [AccountSpec(bank=bank, number=number, holder=name, open=is_open)
                  for name, bank, number, is_open in EMPLOYEES.values()]
-    return World(banks=tuple(BankSpec(id=b, dialect=b) for b in BANKS),
+    banks = (*(BankSpec(id=b, dialect=b) for b in BANKS),
+             BankSpec(id=OTHER_BANK, dialect="icbc", name="中国建设银行"))
+    return World(banks=banks,
                  accounts=tuple(accounts), company=COMPANY, seed=3)
 
 

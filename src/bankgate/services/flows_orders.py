@@ -1,0 +1,43 @@
+"""How the flows (payroll, claims, transfers) turn checked drafts into payment orders.
+
+Orders are created through `services.payments` (each step a recorded transition with its
+audit record) and put at once into batches of their own, one per paying account (debtor,
+bank, currency, date) and never mixed with other payments: a payroll or a reimbursement run
+is one message per bank. Approvals of a flow are decided on the flow's own record (the
+claim's chain, the payroll run) before this is called; until issue 5's policy engine is
+merged, the order steps are the straight-through ones of `services.payments`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from bankgate.domain import BatchKey, PaymentOrder, batch_key
+from bankgate.services.batching import MAX_BATCH
+from bankgate.services.batching import _batch as add_batch  # one way to form a batch
+from bankgate.services.intake import OrderDraft
+from bankgate.services.payments import _create as create_released  # one way to create
+from bankgate.store import UnitOfWork
+
+__all__ = ["pay_as_own_batches"]
+
+
+def pay_as_own_batches(unit: UnitOfWork, drafts: Sequence[OrderDraft], *, actor: str,
+                       at: datetime, source: str) -> list[PaymentOrder]:
+    """Create released orders for `drafts` and batch them per paying account, in `unit`.
+
+    Returns the orders in the order of `drafts`, each with its batch id.
+    """
+    if not drafts:
+        return []
+    orders = create_released(unit, drafts, actor, at, source)
+    groups: dict[BatchKey, list[PaymentOrder]] = defaultdict(list)
+    for order, draft in zip(orders, drafts, strict=True):
+        groups[batch_key(order, draft.debtor)].append(order)
+    for key, members in groups.items():
+        for start in range(0, len(members), MAX_BATCH):
+            add_batch(unit, key, members[start:start + MAX_BATCH], at)
+    found = {o.id: o for o in unit.orders.get_many([o.id for o in orders])}
+    return [found[o.id] for o in orders]
