@@ -193,7 +193,7 @@ def test_every_bad_payroll_file_is_refused_whole_naming_row_and_field(app, conte
     assert message in str(caught.value) and "nothing imported" in str(caught.value)
     with app.uow() as unit:
         assert unit.orders.count_by_status() == {}
-        assert unit.flows.payroll.list() == []
+        assert unit.flows.payroll.runs() == []
 
 
 @pytest.mark.parametrize(("debtor", "message"), [

@@ -14,14 +14,24 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from bankgate.domain import BatchKey, PaymentOrder, batch_key
+from bankgate.domain import BatchKey, CompanyAccount, PaymentOrder, batch_key
 from bankgate.services.batching import MAX_BATCH
 from bankgate.services.batching import _batch as add_batch  # one way to form a batch
 from bankgate.services.intake import OrderDraft
 from bankgate.services.payments import _create as create_released  # one way to create
 from bankgate.store import UnitOfWork
 
-__all__ = ["pay_as_own_batches"]
+__all__ = ["pay_as_own_batches", "paying_account"]
+
+
+def paying_account(bank: str, default: CompanyAccount,
+                   accounts: Sequence[CompanyAccount]) -> CompanyAccount:
+    """Our account at the payee's bank in `default`'s currency (同行, cheaper and same day),
+    else `default`."""
+    if default.bank == bank:
+        return default
+    same_bank = [a for a in accounts if a.bank == bank and a.currency == default.currency]
+    return same_bank[0] if same_bank else default
 
 
 def pay_as_own_batches(unit: UnitOfWork, drafts: Sequence[OrderDraft], *, actor: str,

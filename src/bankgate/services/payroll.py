@@ -19,7 +19,7 @@ from datetime import date, datetime
 from sqlalchemy.exc import IntegrityError
 
 from bankgate.connectors.base import Channel
-from bankgate.domain import CompanyAccount, FlowType, OrderId, Payee, PaymentOrder
+from bankgate.domain import CompanyAccount, FlowType, OrderId, Payee, PaymentOrder, bank_id
 from bankgate.domain.audit_records import AuditRecord
 from bankgate.domain.payroll import (
     BankStatus,
@@ -32,7 +32,7 @@ from bankgate.domain.payroll import (
 from bankgate.errors import DomainError
 from bankgate.formats.payroll import InvalidPayrollFile, PayrollFile, PayrollRow, read_payroll
 from bankgate.services._tx import UowFactory, in_transaction
-from bankgate.services.flows_orders import pay_as_own_batches
+from bankgate.services.flows_orders import pay_as_own_batches, paying_account
 from bankgate.services.intake import OrderDraft
 from bankgate.services.verification import PayeeToCheck, verify_payees
 from bankgate.store import UnitOfWork
@@ -106,7 +106,7 @@ def import_payroll(*, uow: UowFactory, channels: Mapping[str, Channel], content:
     with uow() as unit:
         accounts = unit.accounts.all()
     debtor = _debtor(payroll, accounts, origin)
-    paying = [_paying_account(row.bank, debtor, accounts) for row in payroll.rows]
+    paying = [paying_account(row.bank, debtor, accounts) for row in payroll.rows]
     checks = _verify(payroll.rows, paying, uow, channels, now)
     run = PayrollRun(id=f"pr_{digest[:24]}", content_sha256=digest, origin=origin,
                      period=payroll.period, debtor=debtor.id, total=payroll.total,
@@ -141,13 +141,6 @@ def _debtor(payroll: PayrollFile, accounts: Sequence[CompanyAccount],
                                                   f"{payroll.currency.code}, account "
                                                   f"{found.id} in {found.currency.code}")])
     return found
-
-
-def _paying_account(bank: str, debtor: CompanyAccount,
-                    accounts: Sequence[CompanyAccount]) -> CompanyAccount:
-    """Our account at the employee's bank in the payroll's currency, else the file's."""
-    same_bank = [a for a in accounts if a.bank == bank and a.currency == debtor.currency]
-    return debtor if debtor.bank == bank or not same_bank else same_bank[0]
 
 
 def _verify(rows: Sequence[PayrollRow], paying: Sequence[CompanyAccount], uow: UowFactory,
@@ -248,9 +241,9 @@ def reissue_line(*, uow: UowFactory, channels: Mapping[str, Channel], run_id: st
         raise NotReissuable(f"payroll line {run_id}/{employee_id} is {status.value}; only "
                             "rejected, returned or unverified lines can be paid again")
     changed = replace(line, name=name or line.name, account=account or line.account,  # type: ignore[arg-type]
-                      bank=bank or line.bank)
+                      bank=bank_id(bank) if bank else line.bank)
     debtor = next(a for a in accounts if a.id == run.debtor)
-    paying = _paying_account(changed.bank, debtor, accounts)
+    paying = paying_account(changed.bank, debtor, accounts)
     [failure] = _verify([_as_row(changed)], [paying], uow, channels, now)
 
     def work(unit: UnitOfWork) -> PayrollLine:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from bankgate.domain.verification import Check, CheckName, Verdict, Verification
+from bankgate.store.claims import ClaimRepository, EmployeeRepository, NotificationRepository
 from bankgate.store.payroll import PayrollRepository
 from bankgate.store.tables_flows import payee_verifications
 
@@ -76,3 +77,6 @@ class FlowStore:
     def __init__(self, conn: Connection) -> None:
         self.verifications = VerificationRepository(conn)
         self.payroll = PayrollRepository(conn)
+        self.employees = EmployeeRepository(conn)
+        self.claims = ClaimRepository(conn)
+        self.notifications = NotificationRepository(conn)

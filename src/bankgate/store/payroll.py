@@ -45,7 +45,7 @@ class PayrollRepository:
             raise NotFound(f"payroll run {run_id!r} does not exist")
         return _run(row._mapping)
 
-    def list(self, *, limit: int = 50) -> list[PayrollRun]:
+    def runs(self, *, limit: int = 50) -> list[PayrollRun]:
         """Runs, newest first."""
         rows = self._conn.execute(select(payroll_runs)
                                   .order_by(payroll_runs.c.created_at.desc()).limit(limit))
