@@ -76,8 +76,10 @@ def test_each_line_is_paid_from_our_account_at_the_employees_bank_in_its_own_bat
         orders = unit.orders.get_many([line.order_id for line in done.lines])
         batches = {o.batch_id for o in orders}
         debtors = {o.payee.name: o.debtor for o in orders}
+        rails = {unit.flows.routes.get(o.id)["rail"] for o in orders}
     assert debtors == {"张伟": "icbc-cny", "李娜": "cmb-cny", "王芳": "boc-cny"}
     assert len(batches) == 3 and all(o.flow is FlowType.PAYROLL for o in orders)
+    assert rails == {"book"}  # each paid within its own bank
     follow(app)
     report = payroll_report(uow=app.uow, run_id=done.run.id, roles=PAYROLL)
     assert report.counts() == {"paid": 3} and report.total == "25500.00"

@@ -19,6 +19,7 @@ from bankgate.services.batching import MAX_BATCH
 from bankgate.services.batching import _batch as add_batch  # one way to form a batch
 from bankgate.services.intake import OrderDraft
 from bankgate.services.payments import _create as create_released  # one way to create
+from bankgate.services.routing import store_routes
 from bankgate.store import UnitOfWork
 
 __all__ = ["pay_as_own_batches", "paying_account"]
@@ -35,14 +36,15 @@ def paying_account(bank: str, default: CompanyAccount,
 
 
 def pay_as_own_batches(unit: UnitOfWork, drafts: Sequence[OrderDraft], *, actor: str,
-                       at: datetime, source: str) -> list[PaymentOrder]:
-    """Create released orders for `drafts` and batch them per paying account, in `unit`.
+                       at: datetime, source: str, urgent: bool = False) -> list[PaymentOrder]:
+    """Create released orders for `drafts`, route them, batch them per paying account.
 
     Returns the orders in the order of `drafts`, each with its batch id.
     """
     if not drafts:
         return []
     orders = create_released(unit, drafts, actor, at, source)
+    store_routes(unit, orders, {d.debtor.id: d.debtor for d in drafts}, urgent=urgent, at=at)
     groups: dict[BatchKey, list[PaymentOrder]] = defaultdict(list)
     for order, draft in zip(orders, drafts, strict=True):
         groups[batch_key(order, draft.debtor)].append(order)

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, select
 from bankgate.domain.verification import Check, CheckName, Verdict, Verification
 from bankgate.store.claims import ClaimRepository, EmployeeRepository, NotificationRepository
 from bankgate.store.payroll import PayrollRepository
+from bankgate.store.routes import RouteRepository
 from bankgate.store.tables_flows import payee_verifications
 
 __all__ = ["FlowStore", "VerificationRepository"]
@@ -80,3 +81,4 @@ class FlowStore:
         self.employees = EmployeeRepository(conn)
         self.claims = ClaimRepository(conn)
         self.notifications = NotificationRepository(conn)
+        self.routes = RouteRepository(conn)

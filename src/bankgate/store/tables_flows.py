@@ -31,6 +31,7 @@ __all__ = [
     "employees",
     "invoices",
     "notifications",
+    "order_routes",
     "payee_verifications",
     "payroll_lines",
     "payroll_runs",
@@ -181,4 +182,16 @@ notifications = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime),
     Index(None, "state"),
+)
+
+order_routes = Table(
+    "order_routes", metadata,
+    Column("order_id", String(40), ForeignKey("payment_orders.id"), primary_key=True),
+    Column("rail", String(16), nullable=False),
+    Column("rail_name", String(80), nullable=False),
+    Column("urgent", Boolean, nullable=False),
+    Column("explanation", String(400), nullable=False),
+    Column("considered", Text, nullable=False),  # JSON list of lines
+    Column("departs_at", UtcDateTime, nullable=False),
+    Column("decided_at", UtcDateTime, nullable=False),
 )

@@ -162,6 +162,23 @@ def upgrade() -> None:
         sa.UniqueConstraint("code", "number", name=op.f("uq_invoices_code_number")),
     )
     op.create_table(
+        "order_routes",
+        sa.Column("order_id", sa.String(length=40), nullable=False),
+        sa.Column("rail", sa.String(length=16), nullable=False),
+        sa.Column("rail_name", sa.String(length=80), nullable=False),
+        sa.Column("urgent", sa.Boolean(), nullable=False),
+        sa.Column("explanation", sa.String(length=400), nullable=False),
+        sa.Column("considered", sa.Text(), nullable=False),
+        sa.Column("departs_at", sa.DateTime(), nullable=False),
+        sa.Column("decided_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["payment_orders.id"],
+            name=op.f("fk_order_routes_order_id_payment_orders"),
+        ),
+        sa.PrimaryKeyConstraint("order_id", name=op.f("pk_order_routes")),
+    )
+    op.create_table(
         "payroll_lines",
         sa.Column(
             "id",
@@ -233,6 +250,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_payroll_lines_order_id"))
 
     op.drop_table("payroll_lines")
+    op.drop_table("order_routes")
     op.drop_table("invoices")
     op.drop_table("claim_attachments")
     op.drop_table("payroll_runs")
