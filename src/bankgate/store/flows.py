@@ -14,6 +14,7 @@ from bankgate.store.claims import ClaimRepository, EmployeeRepository, Notificat
 from bankgate.store.payroll import PayrollRepository
 from bankgate.store.routes import RouteRepository
 from bankgate.store.tables_flows import payee_verifications
+from bankgate.store.transfers import TransferRepository
 
 __all__ = ["FlowStore", "VerificationRepository"]
 
@@ -82,3 +83,4 @@ class FlowStore:
         self.claims = ClaimRepository(conn)
         self.notifications = NotificationRepository(conn)
         self.routes = RouteRepository(conn)
+        self.transfers = TransferRepository(conn)

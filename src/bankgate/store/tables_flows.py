@@ -35,6 +35,7 @@ __all__ = [
     "payee_verifications",
     "payroll_lines",
     "payroll_runs",
+    "transfers",
 ]
 
 
@@ -194,4 +195,23 @@ order_routes = Table(
     Column("considered", Text, nullable=False),  # JSON list of lines
     Column("departs_at", UtcDateTime, nullable=False),
     Column("decided_at", UtcDateTime, nullable=False),
+)
+
+transfers = Table(
+    "transfers", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("source_id", String(40), ForeignKey("accounts.id"), nullable=False),
+    Column("target_id", String(40), ForeignKey("accounts.id"), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("reason", String(400), nullable=False),
+    Column("rule_id", String(40)),
+    Column("order_id", String(40)),
+    Column("in_reference", String(64)),
+    Column("failure", String(255)),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "state"),
 )

@@ -126,6 +126,33 @@ def upgrade() -> None:
         sa.UniqueConstraint("content_sha256", name=op.f("uq_payroll_runs_content_sha256")),
     )
     op.create_table(
+        "transfers",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("source_id", sa.String(length=40), nullable=False),
+        sa.Column("target_id", sa.String(length=40), nullable=False),
+        sa.Column("amount_minor", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("state", sa.String(length=12), nullable=False),
+        sa.Column("reason", sa.String(length=400), nullable=False),
+        sa.Column("rule_id", sa.String(length=40), nullable=True),
+        sa.Column("order_id", sa.String(length=40), nullable=True),
+        sa.Column("in_reference", sa.String(length=64), nullable=True),
+        sa.Column("failure", sa.String(length=255), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["source_id"], ["accounts.id"], name=op.f("fk_transfers_source_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["target_id"], ["accounts.id"], name=op.f("fk_transfers_target_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_transfers")),
+    )
+    with op.batch_alter_table("transfers", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_transfers_state"), ["state"], unique=False)
+
+    op.create_table(
         "claim_attachments",
         sa.Column("claim_id", sa.String(length=40), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
@@ -253,6 +280,10 @@ def downgrade() -> None:
     op.drop_table("order_routes")
     op.drop_table("invoices")
     op.drop_table("claim_attachments")
+    with op.batch_alter_table("transfers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_transfers_state"))
+
+    op.drop_table("transfers")
     op.drop_table("payroll_runs")
     with op.batch_alter_table("claims", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_claims_state"))
