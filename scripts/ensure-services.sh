@@ -31,6 +31,10 @@ if ! up 3306 && as_root && command -v mariadbd >/dev/null 2>&1; then
   start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
   for _ in $(seq 1 30); do up 3306 && break; sleep 0.5; done
 fi
+if ! command -v softhsm2-util >/dev/null 2>&1 && as_root; then
+  echo "== installing SoftHSM2 (PKCS#11 token for tests/crypto)" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 >/dev/null
+fi
 up 5432 && echo "== PostgreSQL reachable at 127.0.0.1:5432" >&2 ||
   echo "== PostgreSQL NOT reachable at 127.0.0.1:5432: its half of the tests will be skipped" >&2
 exit 0

@@ -63,21 +63,26 @@ def running_sandbox(directory: Path) -> Iterator[RunningSandbox]:
         yield running
 
 
-def gateway_config(sandbox: RunningSandbox) -> dict[str, Any]:
-    """Channels to the sandbox banks and our accounts (ids icbc-cny, cmb-cny, boc-cny)."""
+def gateway_config(sandbox: RunningSandbox, policy: str = "straight-through") -> dict[str, Any]:
+    """Channels to the sandbox banks and our accounts (ids icbc-cny, cmb-cny, boc-cny).
+
+    The payment policy is straight-through unless a test asks for another (issue 5's
+    approvals are tested where they are made; tests here say so when they use them).
+    """
     banks = {b: {"kind": "hostapi", "base_url": sandbox.url(b), "dialect": b,
                  "ca_file": str(sandbox.pki.ca_cert), "timeout_s": 2.0, "backoff_s": 0.01,
                  "max_total_s": 3.0} for b in BANKS}
     accounts = [{"id": f"{b}-cny", "bank": b, "number": OURS[b], "currency": "CNY",
                  "name": COMPANY} for b in BANKS]
-    return {"banks": banks, "accounts": accounts,
+    return {"banks": banks, "accounts": accounts, "policy": policy,
             "follow": {"poll_first_s": 0.05, "poll_max_s": 0.3, "not_found_grace_s": 0.5}}
 
 
 @contextmanager
-def gateway(store_url: str, sandbox: RunningSandbox) -> Iterator[App]:
+def gateway(store_url: str, sandbox: RunningSandbox,
+            policy: str = "straight-through") -> Iterator[App]:
     """The gateway on `store_url`, talking to the sandbox."""
-    app = build_app(Settings(db_url=store_url), gateway_config(sandbox))
+    app = build_app(Settings(db_url=store_url), gateway_config(sandbox, policy))
     try:
         yield app
     finally:

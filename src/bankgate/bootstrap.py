@@ -16,9 +16,11 @@ from sqlalchemy import Engine
 
 from bankgate.connectors import open_channel
 from bankgate.connectors.base import Channel, Logged
+from bankgate.crypto.interim_seal import Sealer, sealer_from_env
 from bankgate.errors import ConfigError
 from bankgate.services.accounts import account_from_mapping, register_accounts
 from bankgate.services.jobs import JobContext
+from bankgate.services.policies import ensure_policy
 from bankgate.services.status import FollowUp
 from bankgate.settings import Settings
 from bankgate.store import UnitOfWork, make_engine, migrate
@@ -40,6 +42,7 @@ class App:
     channels: dict[str, Channel]
     follow: FollowUp = field(default_factory=FollowUp)
     now: Callable[[], datetime] = utc_now
+    sealer: Sealer = field(default_factory=sealer_from_env)  # TOTP secrets at rest
 
     def uow(self) -> UnitOfWork:
         """A new unit of work (one transaction)."""
@@ -73,10 +76,10 @@ def build_app(settings: Settings, config: Mapping[str, Any] | None = None, *,
     """Build the App: migrate the store, open one channel per bank, register accounts."""
     if config is None:
         config = load_config(settings.config_file) if settings.config_file else {}
-    unknown = sorted(set(config) - {"banks", "accounts", "follow"})
+    unknown = sorted(set(config) - {"banks", "accounts", "follow", "policy"})
     if unknown:
         raise ConfigError(f"configuration: unknown section {unknown[0]!r} "
-                          "(banks, accounts, follow)")
+                          "(banks, accounts, follow, policy)")
     engine = make_engine(settings.db_url, pool_size=max(5, settings.worker_concurrency + 2))
     if upgrade_db:
         migrate(engine)
@@ -87,6 +90,7 @@ def build_app(settings: Settings, config: Mapping[str, Any] | None = None, *,
                 for i, raw in enumerate(config.get("accounts", []))]
     if accounts:
         register_accounts(uow=app.uow, accounts=accounts, now=app.now)
+    ensure_policy(uow=app.uow, spec=config.get("policy"), now=app.now)  # issue 5: policy
     return app
 
 

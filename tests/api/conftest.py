@@ -39,7 +39,8 @@ def banks() -> dict[str, Any]:
 @pytest.fixture
 def gateway(store_url: str, banks: dict[str, Any]) -> Iterator[App]:
     """The App over the parametrised store (SQLite, PostgreSQL)."""
-    app = build_app(Settings(db_url=store_url), {"accounts": ACCOUNTS, "banks": banks})
+    app = build_app(Settings(db_url=store_url), {"accounts": ACCOUNTS, "banks": banks,
+                                                 "policy": "straight-through"})
     yield app
     app.close()
 

@@ -25,6 +25,7 @@ def gateway_config(sandbox: Any, world: Any, **follow: float) -> dict[str, Any]:
     from bankgate.cli.demo import gateway_config as demo_config
 
     config = demo_config(sandbox, world)
+    config["policy"] = "straight-through"  # these tests are about the bank side, not approvals
     config["follow"] = {"poll_first_s": 0.1, "poll_max_s": 0.5, "not_found_grace_s": 0.5,
                         **follow}
     for bank in config["banks"].values():

@@ -33,7 +33,7 @@ CONFIG = {
 
 @pytest.fixture
 def app(store_url):
-    application = build_app(Settings(db_url=store_url), CONFIG)
+    application = build_app(Settings(db_url=store_url), {**CONFIG, "policy": "straight-through"})
     application.now = lambda: NOW
     yield application
     application.close()

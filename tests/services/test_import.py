@@ -24,7 +24,8 @@ def app(store_url):
                  "currency": "CHF", "name": "Demo AG"},
                 {"id": "generic-eur", "bank": "generic", "number": "11111111",
                  "currency": "EUR", "name": "Demo BV"}]
-    application = build_app(Settings(db_url=store_url), {"accounts": accounts})
+    application = build_app(Settings(db_url=store_url), {"accounts": accounts,
+                                                         "policy": "straight-through"})
     yield application
     application.close()
 

@@ -211,3 +211,21 @@ def test_every_problem_of_a_file_is_listed_not_only_the_first():
         read_payroll(payroll_csv(rows, total="1.00"), "p.csv")
     wheres = [where for where, _ in caught.value.problems]
     assert wheres == ["row 7", "row 8"]
+
+
+def test_under_the_default_policy_payroll_waits_for_approval_and_is_paid_once_released(
+        store_url, sandbox):
+    """Issue 5's payroll tier: one approval with TOTP and a releaser (services/approvals)."""
+    from bankgate.services.demo_controls import act_as_demo_users
+
+    with gateway(store_url, sandbox, policy="default") as app:
+        done = run_payroll(app, payroll_csv(rows_for("E001", "E002")))
+        waiting = payroll_report(uow=app.uow, run_id=done.run.id, roles=PAYROLL)
+        assert waiting.counts() == {"awaiting_approval": 2}
+        with app.uow() as unit:
+            orders = unit.orders.get_many([line.order_id for line in done.lines])
+            assert all(o.batch_id is None for o in orders)  # nothing leaves before approval
+        act_as_demo_users(uow=app.uow, sealer=app.sealer, now=app.now, orders=orders)
+        follow(app)
+        assert payroll_report(uow=app.uow, run_id=done.run.id,
+                              roles=PAYROLL).counts() == {"paid": 2}

@@ -24,6 +24,7 @@ from bankgate.bootstrap import App, build_app
 from bankgate.cli.output import cash_rows, cash_table, console, print_json, status_table
 from bankgate.domain import REASONS, TERMINAL, PaymentOrder, Status
 from bankgate.services.cash import AccountCash, fetch_balances, totals_by_currency
+from bankgate.services.demo_controls import act_as_demo_users
 from bankgate.services.intake import parse_order
 from bankgate.services.payments import create_orders
 from bankgate.services.statements import fetch_statement
@@ -79,7 +80,7 @@ def gateway_config(bank: Any, world: Any) -> dict[str, Any]:
     accounts = [{"id": f"{acct.bank}-{acct.currency.lower()}", "bank": acct.bank,
                  "number": acct.number, "currency": acct.currency, "name": acct.holder}
                 for acct in world.company_accounts()]
-    return {"banks": banks, "accounts": accounts,
+    return {"banks": banks, "accounts": accounts, "policy": "demo",
             "follow": {"poll_first_s": 0.2, "poll_max_s": 2.0, "not_found_grace_s": 2.0}}
 
 
@@ -90,6 +91,9 @@ def _tell(app: App, bank: Any, payees: Sequence[Mapping[str, Any]], quiet: bool)
     run = f"demo:{datetime.now(UTC):%Y%m%dT%H%M%S}"
     orders = create_orders(uow=app.uow, drafts=_drafts(app, payees), actor="user:demo",
                            now=app.now, source=run)
+    orders, approvals = act_as_demo_users(uow=app.uow, sealer=app.sealer, now=app.now,
+                                          orders=orders)  # issue 5: approvals with TOTP
+    say("\n".join(approvals))
     say(f"\n2. Created {len(orders)} payment orders (suppliers and payroll), released for "
         "dispatch 已创建并放行付款指令")
     finished = _follow(app, [o.id for o in orders], quiet)

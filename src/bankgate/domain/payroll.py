@@ -31,6 +31,7 @@ class BankStatus(StrEnum):
     """Where an employee's pay is, as the employee would ask it."""
 
     NOT_SENT = "not_sent"
+    AWAITING_APPROVAL = "awaiting_approval"  # the payment policy holds the order for people
     IN_PROGRESS = "in_progress"
     PAID = "paid"
     REJECTED = "rejected"
@@ -39,7 +40,10 @@ class BankStatus(StrEnum):
 
 
 _BY_ORDER: Final = {Status.SETTLED: BankStatus.PAID, Status.REJECTED: BankStatus.REJECTED,
-                    Status.RETURNED: BankStatus.RETURNED, Status.CANCELLED: BankStatus.CANCELLED}
+                    Status.RETURNED: BankStatus.RETURNED, Status.CANCELLED: BankStatus.CANCELLED,
+                    Status.DRAFT: BankStatus.AWAITING_APPROVAL,
+                    Status.PENDING_APPROVAL: BankStatus.AWAITING_APPROVAL,
+                    Status.APPROVED: BankStatus.AWAITING_APPROVAL}
 
 
 def bank_status(state: LineState, order_status: Status | None) -> BankStatus:

@@ -1,8 +1,7 @@
-"""Create payment orders (API or file, all-or-nothing) and release them for dispatch.
+"""Create payment orders (API or file, all-or-nothing) and hand them to the policy.
 
-Until the policy engine (issue 5) is in force, orders are released straight through: each
-step (draft → pending_approval → approved → released) is still a recorded transition with
-its audit record, made by the actor `policy:straight-through`.
+Each new order is decided under the policy in force (services/approvals.py): straight-through
+orders are released in the creating transaction, the others wait in `pending_approval`.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 from bankgate.domain import (
     PaymentOrder,
     Status,
-    advance,
     new_instruction_id,
     new_order_id,
     new_payment_order,
@@ -26,6 +24,7 @@ from bankgate.domain import (
 from bankgate.domain.audit_records import AuditRecord
 from bankgate.errors import DomainError, IdempotencyConflict
 from bankgate.services._tx import Changes, UowFactory, in_transaction
+from bankgate.services.approvals import route_new_orders
 from bankgate.services.crashpoints import crash_point
 from bankgate.services.intake import OrderDraft, read_order_file
 from bankgate.store import NewJob, UnitOfWork
@@ -42,8 +41,6 @@ __all__ = [
 ]
 
 FORM_BATCHES = NewJob("form_batches", {}, dedupe_key="form_batches")
-_STRAIGHT_THROUGH = (Status.PENDING_APPROVAL, Status.APPROVED, Status.RELEASED)
-_POLICY_ACTOR = "policy:straight-through"
 
 
 class NotCancellable(DomainError):
@@ -143,17 +140,13 @@ def _create(unit: UnitOfWork, drafts: Sequence[OrderDraft], actor: str, at: date
             subject_id=order.id, to_status=order.status.value,
             detail={"amount": str(order.amount), "payee": order.payee.name,
                     "payee_account": str(order.payee.account), "source": order.source}))
-        for step in _STRAIGHT_THROUGH:
-            moved = advance(order, step, at=at)
-            records.append(AuditRecord(
-                at=at, actor=_POLICY_ACTOR, action="order.transition", subject_kind="order",
-                subject_id=order.id, from_status=order.status.value, to_status=step.value))
-            order = moved
         orders.append(order)
     unit.orders.add_many(orders)
     unit.audit.append_many(records)
-    unit.jobs.enqueue(FORM_BATCHES, now=at)
-    return orders
+    routed, released = route_new_orders(unit, orders, maker=actor, at=at)
+    if released:
+        unit.jobs.enqueue(FORM_BATCHES, now=at)
+    return routed
 
 
 def cancel_order(*, uow: UowFactory, order_id: str, actor: str,

@@ -29,6 +29,7 @@ from bankgate.domain.payroll import (
     bank_status,
     may_reissue,
 )
+from bankgate.domain.people import Role
 from bankgate.errors import DomainError
 from bankgate.formats.payroll import InvalidPayrollFile, PayrollFile, PayrollRow, read_payroll
 from bankgate.services._tx import UowFactory, in_transaction
@@ -40,8 +41,8 @@ from bankgate.store import UnitOfWork
 __all__ = ["PAYROLL_ROLE", "LineView", "NotReissuable", "PayrollImport", "PayrollReport",
            "import_payroll", "payroll_report", "reissue_line"]
 
-#: The role that may see payroll amounts (issue 5's roles; until then the caller says).
-PAYROLL_ROLE = "payroll"
+#: The role that may see payroll amounts (issue 5's roles).
+PAYROLL_ROLE = Role.PAYROLL
 
 
 class NotReissuable(DomainError):

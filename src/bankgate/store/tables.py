@@ -248,4 +248,5 @@ balances = Table(
     Column("fetched_at", UtcDateTime, nullable=False),
     Index(None, "account_id", "fetched_at"),
 )
+from bankgate.store import tables_control as _tables_control  # noqa: E402, F401
 from bankgate.store import tables_flows as _tables_flows  # noqa: E402, F401

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine
 
 from bankgate.store.accounts import AccountRepository
 from bankgate.store.audit import AuditRepository
+from bankgate.store.control import ControlRepository
 from bankgate.store.flows import FlowStore
 from bankgate.store.idempotency import IdempotencyRepository
 from bankgate.store.payments import BatchRepository, OrderRepository
@@ -34,6 +35,7 @@ class UnitOfWork:
     balances: BalanceRepository
     messages: BankMessageRepository
     flows: FlowStore
+    control: ControlRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -55,6 +57,7 @@ class UnitOfWork:
         self.balances = BalanceRepository(conn)
         self.messages = BankMessageRepository(conn)
         self.flows = FlowStore(conn)
+        self.control = ControlRepository(conn)
         return self
 
     def commit(self) -> None:
