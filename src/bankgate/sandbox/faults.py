@@ -27,6 +27,7 @@ class Op(StrEnum):
     SUBMIT = "submit"
     STATUS = "status"
     VERIFY = "verify"
+    RECEIPTS = "receipts"
 
 
 class Fault(StrEnum):

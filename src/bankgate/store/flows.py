@@ -12,6 +12,7 @@ from sqlalchemy import Connection, select
 from bankgate.domain.verification import Check, CheckName, Verdict, Verification
 from bankgate.store.claims import ClaimRepository, EmployeeRepository, NotificationRepository
 from bankgate.store.payroll import PayrollRepository
+from bankgate.store.receipts import ReceiptRepository
 from bankgate.store.routes import RouteRepository
 from bankgate.store.tables_flows import payee_verifications
 from bankgate.store.transfers import TransferRepository
@@ -84,3 +85,4 @@ class FlowStore:
         self.notifications = NotificationRepository(conn)
         self.routes = RouteRepository(conn)
         self.transfers = TransferRepository(conn)
+        self.receipts = ReceiptRepository(conn)

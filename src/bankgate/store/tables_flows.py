@@ -35,6 +35,7 @@ __all__ = [
     "payee_verifications",
     "payroll_lines",
     "payroll_runs",
+    "receipts",
     "transfers",
 ]
 
@@ -214,4 +215,29 @@ transfers = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index(None, "state"),
+)
+
+receipts = Table(
+    "receipts", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("bank", String(32), nullable=False),
+    Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False),
+    Column("receipt_no", String(40), nullable=False),
+    Column("bank_reference", String(64), nullable=False),
+    Column("instruction_id", String(35)),
+    Column("order_id", String(40)),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("booked_at", UtcDateTime, nullable=False),
+    Column("booked_on", Date, nullable=False),  # the bank's (Shanghai) booking date
+    Column("verification_code", String(64), nullable=False),
+    Column("counterparty_name", String(140)),
+    Column("sha256", String(64), ForeignKey("raw_files.sha256"), nullable=False),
+    Column("verified", Boolean, nullable=False),
+    Column("verification", String(255), nullable=False),  # what the checks found
+    Column("fetched_at", UtcDateTime, nullable=False),
+    UniqueConstraint("bank", "receipt_no"),
+    Index(None, "order_id"),
+    Index(None, "booked_on"),
+    Index(None, "instruction_id"),
 )

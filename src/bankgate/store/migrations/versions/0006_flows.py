@@ -1,7 +1,7 @@
 """flows: verification, employees, payroll, claims, notifications, routes, transfers, receipts
 
 Revision ID: 0006_flows
-Revises: 0001
+Revises: 0003_control
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_flows"
-down_revision = "0001"
+down_revision = "0003_control"
 branch_labels = None
 depends_on = None
 
@@ -125,6 +125,41 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payroll_runs")),
         sa.UniqueConstraint("content_sha256", name=op.f("uq_payroll_runs_content_sha256")),
     )
+    op.create_table(
+        "receipts",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("bank", sa.String(length=32), nullable=False),
+        sa.Column("account_id", sa.String(length=40), nullable=False),
+        sa.Column("receipt_no", sa.String(length=40), nullable=False),
+        sa.Column("bank_reference", sa.String(length=64), nullable=False),
+        sa.Column("instruction_id", sa.String(length=35), nullable=True),
+        sa.Column("order_id", sa.String(length=40), nullable=True),
+        sa.Column("amount_minor", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("booked_at", sa.DateTime(), nullable=False),
+        sa.Column("booked_on", sa.Date(), nullable=False),
+        sa.Column("verification_code", sa.String(length=64), nullable=False),
+        sa.Column("counterparty_name", sa.String(length=140), nullable=True),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("verified", sa.Boolean(), nullable=False),
+        sa.Column("verification", sa.String(length=255), nullable=False),
+        sa.Column("fetched_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_receipts_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["sha256"], ["raw_files.sha256"], name=op.f("fk_receipts_sha256_raw_files")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_receipts")),
+        sa.UniqueConstraint("bank", "receipt_no", name=op.f("uq_receipts_bank_receipt_no")),
+    )
+    with op.batch_alter_table("receipts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_receipts_booked_on"), ["booked_on"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_receipts_instruction_id"), ["instruction_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_receipts_order_id"), ["order_id"], unique=False)
+
     op.create_table(
         "transfers",
         sa.Column("id", sa.String(length=40), nullable=False),
@@ -284,6 +319,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_transfers_state"))
 
     op.drop_table("transfers")
+    with op.batch_alter_table("receipts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_receipts_order_id"))
+        batch_op.drop_index(batch_op.f("ix_receipts_instruction_id"))
+        batch_op.drop_index(batch_op.f("ix_receipts_booked_on"))
+
+    op.drop_table("receipts")
     op.drop_table("payroll_runs")
     with op.batch_alter_table("claims", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_claims_state"))
