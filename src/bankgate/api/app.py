@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from bankgate import __version__
 from bankgate.api.errors import install_error_handlers
-from bankgate.api.routes import accounts, batches, callbacks, health, payments
+from bankgate.api.routes import accounts, batches, callbacks, flows, health, payments
 from bankgate.bootstrap import App
 
 __all__ = ["create_app"]
@@ -21,5 +21,6 @@ def create_app(app: App) -> FastAPI:
     api.state.bankgate = app
     for module in (accounts, payments, batches, callbacks, health):
         api.include_router(module.router)
+    api.include_router(flows.router)  # issue 7: claims, payroll, transfers, receipts
     install_error_handlers(api)
     return api

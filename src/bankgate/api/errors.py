@@ -49,6 +49,8 @@ _BY_CODE: dict[str, int] = {
     NotFound.code: 404,
     ConcurrentUpdate.code: 409,  # "conflict": also NotCancellable
     IdempotencyConflict.code: 409,
+    "authentication_failed": 401, "permission_denied": 403, "duty_conflict": 403,  # issue 5
+    "duplicate_invoice": 409,  # issue 7: an invoice already claimed
 }
 
 

@@ -37,10 +37,13 @@ from bankgate.domain.claims import (
 from bankgate.errors import DomainError, DutyConflict, PermissionDenied
 from bankgate.services._tx import UowFactory, in_transaction
 from bankgate.services.claim_rules import ClaimRules, Step, load_claim_rules
+from bankgate.services.payments import Created
+from bankgate.services.queries import earlier_answer
 from bankgate.store import UnitOfWork
+from bankgate.store.idempotency import StoredAnswer
 
 __all__ = ["Approver", "DuplicateInvoice", "InvalidClaim", "approve_claim", "chain_of",
-           "parse_claim", "register_employee", "submit_claim"]
+           "parse_claim", "register_employee", "submit_claim", "submit_claim_once"]
 
 MAX_LINES: Final = 200
 MAX_ATTACHMENT_BYTES: Final = 10 * 1024 * 1024
@@ -210,9 +213,34 @@ def _date(value: Any) -> date:
         raise DomainError(f"{value!r} is not a date like 2026-11-20") from exc
 
 
+def submit_claim_once(*, uow: UowFactory, data: Any,
+                      attachments: Sequence[tuple[str, bytes]], actor: str,
+                      now: Callable[[], datetime], today: date, scope: str, key: str,
+                      request_hash: str, render: Callable[[Claim], str]) -> Created:
+    """Submit at most once per Idempotency-Key: the claim and the answer commit together."""
+    earlier = earlier_answer(uow=uow, scope=scope, key=key, request_hash=request_hash)
+    if earlier is not None:
+        return earlier
+
+    def remember(unit: UnitOfWork, claim: Claim) -> None:
+        unit.idempotency.put(scope, key, StoredAnswer(request_hash, 201, render(claim)),
+                             at=now())
+
+    try:
+        claim = submit_claim(uow=uow, data=data, attachments=attachments, actor=actor,
+                             now=now, today=today, after=remember)
+    except DuplicateInvoice:  # perhaps our twin request, committed first: replay its answer
+        twin = earlier_answer(uow=uow, scope=scope, key=key, request_hash=request_hash)
+        if twin is None:
+            raise
+        return twin
+    return Created(201, render(claim), replayed=False)
+
+
 def submit_claim(*, uow: UowFactory, data: Any, attachments: Sequence[tuple[str, bytes]],
                  actor: str, now: Callable[[], datetime], today: date,
-                 rules: ClaimRules | None = None) -> Claim:
+                 rules: ClaimRules | None = None,
+                 after: Callable[[UnitOfWork, Claim], None] | None = None) -> Claim:
     """Check and store a claim with its attachments, all or nothing.
 
     Raises:
@@ -227,8 +255,13 @@ def submit_claim(*, uow: UowFactory, data: Any, attachments: Sequence[tuple[str,
     at = now()
     claim_id = f"cl_{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
     try:
-        return in_transaction(uow, lambda unit: _store(unit, claim_id, employee_id, title,
-                                                       lines, attachments, actor, at))
+        def work(unit: UnitOfWork) -> Claim:
+            claim = _store(unit, claim_id, employee_id, title, lines, attachments, actor, at)
+            if after is not None:
+                after(unit, claim)
+            return claim
+
+        return in_transaction(uow, work)
     except IntegrityError as exc:  # the unique invoice key: another claim took it first
         raise DuplicateInvoice("an invoice of this claim was claimed at the same time by "
                                "another claim") from exc
