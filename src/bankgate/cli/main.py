@@ -18,6 +18,7 @@ except ImportError:  # pragma: no cover - older typer with click installed
 
 from bankgate import __version__
 from bankgate.bootstrap import App, build_app
+from bankgate.cli import flows as flows_cli
 from bankgate.cli.errors import one_line_errors
 from bankgate.cli.output import cash_rows, cash_table, console, print_json
 from bankgate.errors import ConfigError
@@ -34,6 +35,7 @@ payments_cli = typer.Typer(no_args_is_help=True, help="Payment orders (付款指
 cli.add_typer(db_cli, name="db")
 cli.add_typer(payments_cli, name="payments")
 cli.add_typer(export_cli, name="export")
+flows_cli.register(cli)  # issue 7: claims, payroll, transfers, receipts
 
 
 @cli.callback()
