@@ -23,6 +23,7 @@ from bankgate.services.receipts import (
     fetch_receipts,
     missing_receipts,
     receipt_document,
+    receipts_for_claim,
     verify_stored,
 )
 from bankgate.services.worker import Worker
@@ -155,3 +156,20 @@ def test_a_malformed_receipt_from_the_bank_is_refused(changes, message):
         _receipt(_item(b"%PDF-1.4 x", **changes), "icbc", our_account("icbc"), 0)
     with pytest.raises(MalformedAnswer, match="not a PDF"):
         _receipt(_item(b"<html>"), "icbc", our_account("icbc"), 0)
+
+
+def test_a_paid_claim_is_proved_by_the_receipt_of_its_payment(app):
+    from tests.services.test_claims import approve_all, pay_now, register, submit
+
+    register(app, "E002")
+    claim = approve_all(app, submit(app, employee="E002"),
+                        at=datetime.now().astimezone() - timedelta(hours=2))
+    pay_now(app)
+    worker = Worker(app.job_context(), concurrency=2, lease_s=10)
+    try:
+        assert worker.run_until_idle(timeout_s=20)
+    finally:
+        worker.close()
+    fetch(app)
+    [receipt] = receipts_for_claim(uow=app.uow, claim_id=claim.id)
+    assert receipt["amount_minor"] == -55300 and receipt["verified"]
