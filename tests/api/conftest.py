@@ -61,10 +61,26 @@ def server(gateway: App) -> Iterator[str]:
     thread.join(timeout=10)
 
 
+def erp_headers(app: App) -> dict[str, str]:
+    """An ERP client's API key with every scope an API key can have (issue 5)."""
+    from bankgate.domain.people import SCOPES
+    from bankgate.services.users import create_api_client
+
+    _, key = create_api_client(uow=app.uow, name=f"erp-{id(app)}-{len(SCOPES)}",
+                               scopes=SCOPES, actor="test:setup", now=app.now)
+    return {"X-API-Key": key}
+
+
 @pytest.fixture
-def client(gateway: App) -> Iterator[TestClient]:
-    """The real app over the real store, in process (races use `server`)."""
-    with TestClient(create_app(gateway)) as http:
+def auth(gateway: App) -> dict[str, str]:
+    """Headers that authenticate as the ERP client."""
+    return erp_headers(gateway)
+
+
+@pytest.fixture
+def client(gateway: App, auth: dict[str, str]) -> Iterator[TestClient]:
+    """The real app over the real store, in process (races use `server`), as the ERP."""
+    with TestClient(create_app(gateway), headers=auth) as http:
         yield http
 
 

@@ -12,9 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.conftest import a_payment
+from bankgate.bootstrap import build_app
+from bankgate.settings import Settings
+from tests.api.conftest import a_payment, erp_headers
 
-CONFIG = ('[[accounts]]\nid = "icbc-cny"\nbank = "icbc"\nnumber = "6222020200001000001"\n'
+CONFIG = ('policy = "straight-through"\n'
+          '[[accounts]]\nid = "icbc-cny"\nbank = "icbc"\nnumber = "6222020200001000001"\n'
           'currency = "CNY"\nname = "示例科技有限公司"\n')
 
 
@@ -51,7 +54,9 @@ def test_a_retry_after_the_api_died_creates_exactly_one_order(store_url, tmp_pat
     """K-01 (killed before the commit) and K-02 (killed after it, before the answer)."""
     config = tmp_path / "bankgate.toml"
     config.write_text(CONFIG, encoding="utf-8")
-    headers = {"Idempotency-Key": "k-crash-1"}
+    app = build_app(Settings(db_url=store_url), {})
+    headers = {"Idempotency-Key": "k-crash-1", **erp_headers(app)}
+    app.close()
     proc, url = _serve(store_url, config, point)
     with pytest.raises(httpx.TransportError):
         httpx.post(f"{url}/api/v1/payments", json=a_payment(), headers=headers, timeout=10)
@@ -60,7 +65,8 @@ def test_a_retry_after_the_api_died_creates_exactly_one_order(store_url, tmp_pat
     try:
         retry = httpx.post(f"{url}/api/v1/payments", json=a_payment(), headers=headers,
                            timeout=10)
-        listed = httpx.get(f"{url}/api/v1/payments", timeout=10).json()["payments"]
+        listed = httpx.get(f"{url}/api/v1/payments", headers=headers,
+                           timeout=10).json()["payments"]
     finally:
         proc.terminate()
         proc.wait(timeout=10)

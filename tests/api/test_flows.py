@@ -50,9 +50,14 @@ def token(app, name: str, *roles: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {session}"}
 
 
-def employee(client, who: str = "E001") -> None:
+@pytest.fixture
+def maker(app) -> dict[str, str]:
+    return token(app, "cashier", "maker")
+
+
+def employee(client, headers, who: str = "E001") -> None:
     name, bank, number, _ = EMPLOYEES[who]
-    answer = client.post("/api/v1/employees", json={
+    answer = client.post("/api/v1/employees", headers=headers, json={
         "id": who, "name": name, "department": "研发部", "bank": bank, "account": number})
     assert answer.status_code == 200 and number not in answer.text  # masked (INV-7)
 
@@ -61,40 +66,43 @@ def a_claim(**extra):
     return {"employee_id": "E001", "title": "出差", "lines": [a_line()], **extra}
 
 
-def test_a_claim_is_submitted_once_per_key_and_its_invoice_only_once_at_all(client):
-    employee(client)
+def test_a_claim_is_submitted_once_per_key_and_its_invoice_only_once_at_all(client, maker):
+    employee(client, maker)
     body = a_claim(attachments=[{"name": "发票.pdf",
                                  "content_base64": base64.b64encode(b"%PDF-1.4").decode()}])
-    first = client.post("/api/v1/claims", json=body, headers={"Idempotency-Key": "c-1"})
-    again = client.post("/api/v1/claims", json=body, headers={"Idempotency-Key": "c-1"})
+    first = client.post("/api/v1/claims", json=body, headers={**maker, "Idempotency-Key": "c-1"})
+    again = client.post("/api/v1/claims", json=body, headers={**maker, "Idempotency-Key": "c-1"})
     assert first.status_code == again.status_code == 201 and first.json() == again.json()
     assert again.headers["Idempotency-Replayed"] == "true"
-    other = client.post("/api/v1/claims", json=body, headers={"Idempotency-Key": "c-2"})
+    other = client.post("/api/v1/claims", json=body, headers={**maker, "Idempotency-Key": "c-2"})
     assert other.status_code == 409 and other.json()["code"] == "duplicate_invoice"
-    assert client.post("/api/v1/claims", json=body).status_code == 400  # no key
-    assert [c["id"] for c in client.get("/api/v1/claims").json()["claims"]] == [
+    assert client.post("/api/v1/claims", json=body, headers=maker).status_code == 400  # no key
+    assert client.post("/api/v1/claims", json=body).status_code == 401  # nobody
+    assert [c["id"] for c in client.get("/api/v1/claims", headers=maker).json()["claims"]] == [
         first.json()["id"]]
 
 
-def test_a_bad_claim_is_a_422_naming_the_line_and_field(client):
-    employee(client)
+def test_a_bad_claim_is_a_422_naming_the_line_and_field(client, maker):
+    employee(client, maker)
     answer = client.post("/api/v1/claims", json=a_claim(lines=[a_line("600.00")]),
-                         headers={"Idempotency-Key": "bad-1"})
+                         headers={**maker, "Idempotency-Key": "bad-1"})
     assert answer.status_code == 422 and "line 1: claims 600.00 CNY" in answer.json()["detail"]
-    bad_file = client.post("/api/v1/claims", headers={"Idempotency-Key": "bad-2"}, json={
+    bad_file = client.post("/api/v1/claims", headers={**maker, "Idempotency-Key": "bad-2"}, json={
         **a_claim(), "attachments": [{"name": "x", "content_base64": "%%%"}]})
     assert bad_file.status_code == 422 and bad_file.json()["pointer"] == \
         "/attachments/0/content_base64"
 
 
-def test_approving_needs_a_signed_in_user_with_the_steps_role(client, app):
-    employee(client)
+def test_approving_needs_a_signed_in_user_with_the_steps_role(client, app, maker):
+    employee(client, maker)
     claim = client.post("/api/v1/claims", json=a_claim(),
-                        headers={"Idempotency-Key": "k"}).json()
+                        headers={**maker, "Idempotency-Key": "k"}).json()
     path = f"/api/v1/claims/{claim['id']}/approve"
     assert client.post(path, json={"approved": True}).status_code == 401
-    releaser = token(app, "rex", "releaser")
-    assert client.post(path, json={"approved": True}, headers=releaser).status_code == 403
+    assert client.post(path, json={"approved": True}, headers=maker).status_code == 403
+    finance = token(app, "cfo", "treasurer_admin")  # may approve, but not the manager step
+    refused = client.post(path, json={"approved": True}, headers=finance)
+    assert refused.status_code == 403 and "needs one of the roles approver" in refused.text
     manager = token(app, "anna", "approver")
     done = client.post(path, json={"approved": True, "note": "ok"}, headers=manager)
     assert done.status_code == 200 and done.json()["state"] == "approved"
@@ -108,8 +116,10 @@ def test_payroll_amounts_are_shown_only_to_the_payroll_role(client, app):
     assert made.status_code == 201 and made.json()["total"] == "17000.00"
     again = client.post("/api/v1/payroll", content=content, headers={**hr, "Content-Type": CSV})
     assert again.status_code == 200 and again.json()["id"] == made.json()["id"]
-    anonymous = client.get(f"/api/v1/payroll/{made.json()['id']}").json()
-    assert anonymous["total"] is None and {e["amount"] for e in anonymous["employees"]} == {None}
+    auditor = token(app, "audit", "auditor")
+    hidden = client.get(f"/api/v1/payroll/{made.json()['id']}", headers=auditor).json()
+    assert hidden["total"] is None and {e["amount"] for e in hidden["employees"]} == {None}
+    assert client.get(f"/api/v1/payroll/{made.json()['id']}").status_code == 401
     shown = client.get(f"/api/v1/payroll/{made.json()['id']}", headers=hr).json()
     assert [e["amount"] for e in shown["employees"]] == ["8500.00", "8500.00"]
 
@@ -128,23 +138,26 @@ def test_a_transfer_its_route_and_its_receipts_over_http(client, app):
     made = client.post("/api/v1/transfers", headers=treasurer,
                        json={"from": "cmb-cny", "to": "icbc-cny", "amount": "1000.00"})
     assert made.status_code == 201 and made.json()["state"] == "ordered"
-    route = client.get(f"/api/v1/payments/{made.json()['order_id']}/route").json()
+    route = client.get(f"/api/v1/payments/{made.json()['order_id']}/route",
+                       headers=treasurer).json()
     assert route["urgent"] and route["rail"] in ("ibps", "hvps") and route["explanation"]
     worker = Worker(app.job_context(), concurrency=2, lease_s=10)
     try:
         assert worker.run_until_idle(timeout_s=20)
     finally:
         worker.close()
-    fetched = client.post(f"/api/v1/receipts/fetch?date={BANK_DAY}").json()
+    fetched = client.post(f"/api/v1/receipts/fetch?date={BANK_DAY}", headers=treasurer).json()
     assert fetched["new"] >= 2 and fetched["problems"] == []
-    listed = client.get(f"/api/v1/receipts?date={BANK_DAY}").json()["receipts"]
+    listed = client.get(f"/api/v1/receipts?date={BANK_DAY}",
+                        headers=treasurer).json()["receipts"]
     mine = [r for r in listed if r["order_id"] == made.json()["order_id"]]
     assert sorted(r["amount"] for r in mine) == ["-1000.00", "1000.00"]  # both legs
-    pdf = client.get(f"/api/v1/receipts/{mine[0]['id']}.pdf")
+    pdf = client.get(f"/api/v1/receipts/{mine[0]['id']}.pdf", headers=treasurer)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-1.4")
-    archive = client.get(f"/api/v1/receipts/archive?date={BANK_DAY}")
+    archive = client.get(f"/api/v1/receipts/archive?date={BANK_DAY}", headers=treasurer)
     assert "manifest.csv" in zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
-    assert client.get("/api/v1/receipts/missing?days=0").json()["payments"] == []
+    assert client.get("/api/v1/receipts/missing?days=0",
+                      headers=treasurer).json()["payments"] == []
 
 
 @pytest.mark.parametrize(("body", "status"), [

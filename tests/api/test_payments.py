@@ -146,14 +146,15 @@ def test_a_missing_or_malformed_idempotency_key_is_refused(client, gateway, key)
     assert order_count(gateway) == 0
 
 
-def test_L05_concurrent_posts_sharing_keys_create_one_order_per_key(server, gateway):
+def test_L05_concurrent_posts_sharing_keys_create_one_order_per_key(server, gateway, auth):
     """L-05 (scaled): 100 concurrent POSTs over 10 keys → exactly 10 orders, others replay."""
     def post(n: int) -> tuple[int, str]:
         answer = http.post("/api/v1/payments", json=a_payment(remittance=f"K{n % 10}"),
                            headers={"Idempotency-Key": f"burst-{n % 10}"})
         return answer.status_code, answer.json().get("id", "")
 
-    with httpx.Client(base_url=server, timeout=30) as http, ThreadPoolExecutor(20) as pool:
+    with httpx.Client(base_url=server, timeout=30, headers=auth) as http, \
+            ThreadPoolExecutor(20) as pool:
         results = list(pool.map(post, range(100)))
     assert {status for status, _ in results} == {201}  # the twins get the stored answer
     ids = {order_id for status, order_id in results if status == 201}

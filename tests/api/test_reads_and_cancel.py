@@ -14,7 +14,7 @@ from bankgate.errors import BankUnavailable
 from bankgate.services import queries
 from bankgate.services.batching import form_batches
 from bankgate.settings import Settings
-from tests.api.conftest import ACCOUNTS, a_payment, order_count
+from tests.api.conftest import ACCOUNTS, a_payment, erp_headers, order_count
 
 FULL_NUMBERS = re.compile("|".join([a["number"] for a in ACCOUNTS] + [
     "6222020200009000001", "62220202000O9000001"]))  # INV-7: none may appear in any body
@@ -32,7 +32,8 @@ def test_an_order_is_read_with_its_history_and_an_unknown_one_is_404(client, gat
     shown = client.get(f"/api/v1/payments/{order['id']}").json()
     assert shown["id"] == order["id"] and shown["instruction_id"] == order["instruction_id"]
     first, *_, last = shown["history"]
-    assert (first["from"], first["to"], first["actor"]) == (None, "draft", "api")
+    assert (first["from"], first["to"]) == (None, "draft")
+    assert first["actor"].startswith("client:erp-")  # the authenticated ERP client (issue 5)
     assert last["to"] == "released" and set(last) >= {"at", "actor", "from", "to", "reason"}
     missing = client.get("/api/v1/payments/po_nope")
     assert missing.status_code == 404
@@ -99,7 +100,7 @@ def test_accounts_and_balances_show_masked_numbers_and_name_a_missing_channel(st
     """INV-7; with no bank channel each account carries its error, totals stay empty."""
     app = build_app(Settings(db_url=store_url), {"accounts": ACCOUNTS, "banks": {}})
     try:
-        with TestClient(create_app(app)) as client:
+        with TestClient(create_app(app), headers=erp_headers(app)) as client:
             accounts = client.get("/api/v1/accounts")
             balances = client.get("/api/v1/balances")
     finally:
@@ -125,7 +126,7 @@ def test_health_jobs_and_openapi(client, gateway):
             "/api/v1/callbacks/{bank}", "/api/v1/batches/{batch_id}"} <= set(spec["paths"])
 
 
-def test_a_bug_is_a_bare_500_and_a_bank_failure_a_502(gateway, monkeypatch):
+def test_a_bug_is_a_bare_500_and_a_bank_failure_a_502(gateway, auth, monkeypatch):
     """No traceback, no secret in the body (the log has them)."""
     def broken(**_: object) -> None:
         raise RuntimeError("password=hunter2 at /srv/secret")
@@ -133,7 +134,8 @@ def test_a_bug_is_a_bare_500_and_a_bank_failure_a_502(gateway, monkeypatch):
     def bank_down(**_: object) -> None:
         raise BankUnavailable("icbc: connection refused")
 
-    with TestClient(create_app(gateway), raise_server_exceptions=False) as client:
+    with TestClient(create_app(gateway), raise_server_exceptions=False,
+                    headers=auth) as client:
         monkeypatch.setattr(queries, "orders", broken)
         bug = client.get("/api/v1/payments")
         monkeypatch.setattr(queries, "orders", bank_down)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from bankgate import __version__
+from bankgate.api.auth import authenticate
 from bankgate.api.errors import install_error_handlers
-from bankgate.api.routes import accounts, batches, callbacks, flows, health, payments
+from bankgate.api.routes import accounts, batches, callbacks, control, flows, health, payments
 from bankgate.bootstrap import App
 
 __all__ = ["create_app"]
@@ -19,8 +20,8 @@ def create_app(app: App) -> FastAPI:
                               "balances, payment orders with Idempotency-Key, batches, "
                               "bank callbacks.")
     api.state.bankgate = app
-    for module in (accounts, payments, batches, callbacks, health):
-        api.include_router(module.router)
-    api.include_router(flows.router)  # issue 7: claims, payroll, transfers, receipts
+    for module in (accounts, payments, batches, callbacks, health, control):
+        api.include_router(module.router, dependencies=[Depends(authenticate)])
+    api.include_router(flows.router, dependencies=[Depends(authenticate)])  # issue 7
     install_error_handlers(api)
     return api

@@ -1,29 +1,31 @@
-"""What the flows' routes need: the signed-in user (if any) and JSON-ready bodies."""
+"""What the flows' routes need from the caller that api/auth.py established."""
 
 from __future__ import annotations
 
 from fastapi import Request
 
-from bankgate.api.deps import gateway
+from bankgate.api.auth import principal
 from bankgate.domain.people import User
-from bankgate.services.flows_queries import require_user, user_of
+from bankgate.errors import PermissionDenied
 
-__all__ = ["signed_in", "viewer"]
-
-
-def _token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+__all__ = ["actor", "roles", "signed_in"]
 
 
-def viewer(request: Request) -> User | None:
-    """The user behind `Authorization: Bearer <session token>`, or None without one."""
-    app = gateway(request)
-    return user_of(uow=app.uow, token=_token(request), now=app.now)
+def actor(request: Request) -> str:
+    """Who acts: `user:<name>` or `client:<erp>`."""
+    return principal(request).actor
+
+
+def roles(request: Request) -> frozenset[str]:
+    """The calling person's roles (an ERP client has none)."""
+    user = principal(request).user
+    return frozenset(user.roles) if user else frozenset()
 
 
 def signed_in(request: Request) -> User:
-    """The signed-in user; 401-class AuthenticationFailed without a valid token."""
-    app = gateway(request)
-    return require_user(uow=app.uow, token=_token(request), now=app.now)
+    """The calling person; an ERP key may not take this step."""
+    user = principal(request).user
+    if user is None:
+        raise PermissionDenied(f"{principal(request).actor}: this step is for a signed-in "
+                               "person, not an API key")
+    return user

@@ -37,13 +37,18 @@ class Sealer(Protocol):
 class AesGcmSealer:
     """AES-256-GCM with a random 96-bit nonce; the context is the associated data."""
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, *, ephemeral: bool = False) -> None:
         if len(key) != 32:
             raise ConfigError("the sealing key must be 32 bytes (64 hex digits)")
         self._aead = AESGCM(key)
+        self._warn = ephemeral
 
     def seal(self, plaintext: bytes, *, context: bytes) -> bytes:
         """Nonce + ciphertext + tag."""
+        if self._warn:
+            self._warn = False
+            log.warning("BANKGATE_SEAL_KEY is not set: TOTP secrets are sealed under an "
+                        "ephemeral key and enrolments will not survive a restart")
         nonce = secrets.token_bytes(12)
         return nonce + self._aead.encrypt(nonce, plaintext, context)
 
@@ -67,6 +72,4 @@ def sealer_from_env() -> AesGcmSealer:
             return AesGcmSealer(bytes.fromhex(raw))
         except ValueError as exc:
             raise ConfigError("BANKGATE_SEAL_KEY must be 64 hex digits") from exc
-    log.warning("BANKGATE_SEAL_KEY is not set: TOTP secrets are sealed under an ephemeral "
-                "key and enrolments will not survive a restart")
-    return AesGcmSealer(secrets.token_bytes(32))
+    return AesGcmSealer(secrets.token_bytes(32), ephemeral=True)

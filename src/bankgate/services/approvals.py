@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bankgate.crypto.interim_seal import Sealer
 from bankgate.crypto.signer import Verifier
+from bankgate.crypto.software import SoftwareVerifier
 from bankgate.domain import PaymentOrder, Status
 from bankgate.domain.approvals import (
     Approval,
@@ -58,7 +59,8 @@ from bankgate.services.users import record_step_up_failure, verify_step_up
 from bankgate.store import NewJob, UnitOfWork
 from bankgate.store.control import OrderControl
 
-__all__ = ["NotPending", "VerifierFor", "approve", "reject", "release", "route_new_orders"]
+__all__ = ["NotPending", "VerifierFor", "approve", "decision_record", "reject", "release",
+           "route_new_orders", "route_order"]
 
 _FORM_BATCHES = NewJob("form_batches", {}, dedupe_key="form_batches")
 VerifierFor = Callable[[str, str], Verifier]  # (public key PEM, algorithm) -> a Verifier
@@ -89,14 +91,14 @@ def route_new_orders(unit: UnitOfWork, orders: Sequence[PaymentOrder], *, maker:
     for order in orders:
         facts = facts_for(unit, order, at=at) if reads_store else Facts(at=at)
         decision = evaluate(policy, order, facts)
-        unit.control.put_control(_control(order.id, maker, decision, at, edited=False))
-        _route(changes, order, decision.requirement, decision.rule)
+        unit.control.put_control(decision_record(order.id, maker, decision, at, edited=False))
+        route_order(changes, order, decision.requirement, decision.rule)
     changes.flush(unit)
     moved = [changes.latest(o) for o in orders]
     return moved, any(o.status is Status.RELEASED for o in moved)
 
 
-def _control(order_id: str, maker: str, decision: Decision, at: datetime, *,
+def decision_record(order_id: str, maker: str, decision: Decision, at: datetime, *,
              edited: bool) -> OrderControl:
     return OrderControl(order_id=order_id, maker=maker, policy_version=decision.policy_version,
                         policy_hash=decision.policy_hash, rule=decision.rule,
@@ -104,7 +106,7 @@ def _control(order_id: str, maker: str, decision: Decision, at: datetime, *,
                         reasons=list(decision.reasons), edited=edited, decided_at=at)
 
 
-def _route(changes: Changes, order: PaymentOrder, need: Requirement, rule: str) -> None:
+def route_order(changes: Changes, order: PaymentOrder, need: Requirement, rule: str) -> None:
     moved = changes.move(order, Status.PENDING_APPROVAL, rule=rule,
                          requires=need.describe())
     if need.approvals == 0:
@@ -158,13 +160,22 @@ def _step_up(unit: UnitOfWork, plans: Sequence[_Plan], *, user: User, code: str 
     return step_up_id
 
 
+def software_verifier(public_key_pem: str, algorithm: str) -> Verifier:
+    """A verifier for a registered RSA-SHA256 / ECDSA-P256 public key (crypto/software.py)."""
+    verifier = SoftwareVerifier.from_public_pem(public_key_pem.encode("ascii"))
+    if verifier.algorithm.value != algorithm:
+        raise SignatureInvalid(f"the registered key is {verifier.algorithm}, not {algorithm}")
+    return verifier
+
+
 def _signature(unit: UnitOfWork, plan: _Plan, user: User, signatures: Mapping[str, bytes],
                verifier_for: VerifierFor | None) -> tuple[str | None, bytes | None]:
     if not plan.need.token_signature:
         return None, None
     signature = signatures.get(plan.order.id)
     keys = unit.control.credentials_of(user.id, CredentialKind.SIGNING_KEY)
-    if signature is None or not keys or verifier_for is None:
+    verifier_for = verifier_for or software_verifier
+    if signature is None or not keys:
         raise SignatureInvalid(f"order {plan.order.id}: this tier needs a token signature "
                                "over the order's canonical hash")
     for key in keys:
@@ -199,7 +210,7 @@ def approve(*, uow: UowFactory, sealer: Sealer, order_ids: Sequence[str], user: 
                     signature)
             _advance_if_complete(unit, changes, plan)
         changes.flush(unit)
-        moved = [changes.latest(p.order) for p in plans]
+        moved = [unit.orders.get(p.order.id) for p in plans]
         released = any(o.status is Status.RELEASED for o in moved)
         if released:
             unit.jobs.enqueue(_FORM_BATCHES, now=at)
@@ -279,11 +290,12 @@ def reject(*, uow: UowFactory, order_id: str, user: User, reason: str,
         if plan.order.status not in (Status.PENDING_APPROVAL, Status.APPROVED):
             raise NotPending(f"payment order {order_id} is {plan.order.status.value}; only "
                              "orders awaiting approval or release can be rejected")
-        role = _check_approver(unit, replace(plan, need=replace(plan.need, duties=frozenset())),
-                               user)
+        # any approving role may refuse, even someone who approved before
+        role = check_approver(plan.order, _actor(user), replace(plan.need, duties=frozenset()),
+                              maker="", approvers=()).value
         unit.control.void_approvals(order_id, at)
         changes = Changes(at=at, actor=user.actor)
-        changes.move(plan.order, Status.CANCELLED, reason_code="REJECTED_BY_APPROVER",
+        changes.move(plan.order, Status.CANCELLED, reason_code="APPROVER_REFUSED",
                      reason=reason[:200] or "rejected", role=role)
         changes.flush(unit)
         return [changes.latest(plan.order)], False

@@ -25,7 +25,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from bankgate.crypto.interim_seal import Sealer
 from bankgate.domain.audit_records import AuditRecord
 from bankgate.domain.people import SCOPES, ApiClient, Credential, CredentialKind, Role, User
-from bankgate.errors import AuthenticationFailed, DomainError, PermissionDenied, ReplayRefused
+from bankgate.errors import (
+    AuthenticationFailed,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    ReplayRefused,
+)
 from bankgate.policy.duties import account_fingerprint
 from bankgate.services._tx import UowFactory, in_transaction
 from bankgate.store import UnitOfWork
@@ -35,16 +41,19 @@ __all__ = [
     "LOGIN_LOCK",
     "MAX_LOGIN_FAILURES",
     "MAX_TOTP_FAILURES",
+    "audit_refusal",
     "authenticate_key",
     "authenticate_token",
     "confirm_totp",
     "create_api_client",
     "create_user",
     "enrol_totp",
+    "list_users",
     "login",
     "record_step_up_failure",
     "register_signing_key",
     "set_roles",
+    "user_named",
     "verify_step_up",
 ]
 
@@ -215,6 +224,8 @@ def create_api_client(*, uow: UowFactory, name: str, scopes: Iterable[str], acto
     secret = secrets.token_urlsafe(32)
 
     def work(unit: UnitOfWork) -> None:
+        if any(c.name == name for c in unit.control.clients()):
+            raise DomainError(f"name: an API client {name!r} exists already")
         unit.control.add_client(client, _digest(secret))
         _audit(unit, at=client.created_at, actor=actor, action="apikey.created",
                subject=client.id, kind="api_client", name=name, scopes=sorted(wanted))
@@ -358,3 +369,26 @@ def record_step_up_failure(*, uow: UowFactory, user: User, at: datetime, reason:
         return locked is not None
 
     return in_transaction(uow, work)
+
+
+def audit_refusal(*, uow: UowFactory, now: Callable[[], datetime], actor: str, what: str,
+                  reason: str) -> None:
+    """Record a request refused at the edge (no or bad credentials, missing permission)."""
+    in_transaction(uow, lambda unit: _audit(unit, at=now(), actor=actor,
+                                            action="request.refused", subject=what,
+                                            kind="request", reason=reason))
+
+
+def user_named(*, uow: UowFactory, username: str) -> User:
+    """The user with `username`; NotFound."""
+    with uow() as unit:
+        found = unit.control.user_by_name(username)
+    if found is None:
+        raise NotFound(f"no user {username!r}")
+    return found[0]
+
+
+def list_users(*, uow: UowFactory) -> list[User]:
+    """Every user."""
+    with uow() as unit:
+        return unit.control.users()

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from bankgate.api.body import idempotency_key, read_json, request_hash
 from bankgate.api.deps import gateway, today
 from bankgate.api.errors import ApiRefusal
-from bankgate.api.flows_deps import signed_in
+from bankgate.api.flows_deps import actor, signed_in
 from bankgate.services.claim_payments import follow_claims, pay_approved_claims
 from bankgate.services.claims import (
     Approver,
@@ -54,7 +54,7 @@ async def post_claim(request: Request) -> Response:
     data = {k: v for k, v in document.items() if k != "attachments"}
     files = _attachments(document.get("attachments", []))
     created = await run_in_threadpool(
-        submit_claim_once, uow=app.uow, data=data, attachments=files, actor="api",
+        submit_claim_once, uow=app.uow, data=data, attachments=files, actor=actor(request),
         now=app.now, today=today(app), scope="api-claims", key=key,
         request_hash=request_hash(document),
         render=lambda claim: json.dumps(claim_view(claim), ensure_ascii=False))
@@ -103,7 +103,7 @@ def get_claim(request: Request, claim_id: str) -> dict[str, Any]:
 async def approve(request: Request, claim_id: str) -> dict[str, Any]:
     """Body `{"approved": true|false, "note": "..."}`; the signed-in user decides."""
     app = gateway(request)
-    user = await run_in_threadpool(signed_in, request)
+    user = signed_in(request)
     document = await read_json(request)
     if not isinstance(document, dict) or not isinstance(document.get("approved"), bool):
         raise ApiRefusal(422, "invalid_input", "approved: expected true or false", "/approved")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from bankgate.api.auth import principal
 from bankgate.api.body import (
     idempotency_key,
     optional_idempotency_key,
@@ -53,14 +54,15 @@ async def create_payments(request: Request) -> Response:
     created = await run_in_threadpool(queries.earlier_answer, uow=app.uow, scope=_SCOPE, key=key,
                                       request_hash=digest)
     if created is None:
-        created = await run_in_threadpool(_create, app, key, digest, document)
+        created = await run_in_threadpool(_create, app, key, digest, document,
+                                          principal(request).actor)
         crash_point("api.after_commit")
     headers = {"Idempotency-Replayed": "true"} if created.replayed else {}
     return Response(created.body, status_code=created.status_code,
                     media_type="application/json", headers=headers)
 
 
-def _create(app: App, key: str, digest: str, document: Any) -> Created:
+def _create(app: App, key: str, digest: str, document: Any, actor: str) -> Created:
     """Check the body strictly, then create its orders once under the key."""
     many = isinstance(document, dict) and "payments" in document
     validate(PaymentsIn if many else PaymentIn, document)
@@ -73,7 +75,7 @@ def _create(app: App, key: str, digest: str, document: Any) -> Created:
         shown = [order_out(o) for o in orders]
         return 201, json.dumps({"payments": shown} if many else shown[0], ensure_ascii=False)
 
-    return create_orders_once(uow=app.uow, drafts=drafts, actor="api", now=app.now,
+    return create_orders_once(uow=app.uow, drafts=drafts, actor=actor, now=app.now,
                               source="api", scope=_SCOPE, key=key, request_hash=digest,
                               render=render)
 
@@ -115,7 +117,8 @@ def cancel_payment(request: Request, order_id: str) -> JSONResponse:
     app = gateway(request)
     key = optional_idempotency_key(request)
     try:
-        order = cancel_order(uow=app.uow, order_id=order_id, actor="api", now=app.now)
+        order = cancel_order(uow=app.uow, order_id=order_id, actor=principal(request).actor,
+                             now=app.now)
     except (IllegalTransition, ConcurrentUpdate) as exc:
         current = queries.order(uow=app.uow, order_id=order_id).order
         if key is not None and current.status is Status.CANCELLED:

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from bankgate.api.body import read_json
 from bankgate.api.deps import gateway, today
 from bankgate.api.errors import ApiRefusal
-from bankgate.api.flows_deps import signed_in, viewer
+from bankgate.api.flows_deps import actor, roles
 from bankgate.domain import AccountNumber
 from bankgate.formats.payroll import MAX_PAYROLL_BYTES, InvalidPayrollFile
 from bankgate.services.payroll import import_payroll, payroll_report, reissue_line
@@ -36,24 +36,23 @@ async def post_payroll(request: Request) -> JSONResponse:
         if len(content) > MAX_PAYROLL_BYTES:
             raise ApiRefusal(413, "payload_too_large", f"over {MAX_PAYROLL_BYTES} bytes")
     name = request.headers.get("x-file-name", "payroll upload")[:120]
-    user = await run_in_threadpool(signed_in, request)
     try:
         done = await run_in_threadpool(import_payroll, uow=app.uow, channels=app.channels,
-                                       content=bytes(content), origin=name, actor=user.actor,
+                                       content=bytes(content), origin=name,
+                                       actor=actor(request),
                                        now=app.now, today=today(app))
     except InvalidPayrollFile as exc:  # a file, not JSON: the message names row and field
         raise ApiRefusal(422, exc.code, str(exc)) from exc
     report = await run_in_threadpool(payroll_report, uow=app.uow, run_id=done.run.id,
-                                     roles=frozenset(user.roles))
+                                     roles=roles(request))
     return JSONResponse(_report(report), status_code=201 if done.created else 200)
 
 
 @router.get("/payroll/{run_id}", summary="A payroll run with every employee's bank status")
 def get_payroll(request: Request, run_id: str) -> dict[str, Any]:
     """Amounts only for a signed-in user with the payroll role."""
-    user = viewer(request)
-    roles = frozenset(user.roles) if user else frozenset()
-    return _report(payroll_report(uow=gateway(request).uow, run_id=run_id, roles=roles))
+    return _report(payroll_report(uow=gateway(request).uow, run_id=run_id,
+                                  roles=roles(request)))
 
 
 @router.post("/payroll/{run_id}/lines/{employee_id}/reissue",
@@ -61,13 +60,12 @@ def get_payroll(request: Request, run_id: str) -> dict[str, Any]:
 async def reissue(request: Request, run_id: str, employee_id: str) -> dict[str, Any]:
     """Optional body `{"name", "account", "bank"}` with the corrected details."""
     app = gateway(request)
-    user = await run_in_threadpool(signed_in, request)
     fixes = await read_json(request) if await request.body() else {}
     if not isinstance(fixes, dict) or set(fixes) - {"name", "account", "bank"}:
         raise ApiRefusal(422, "invalid_input", "fields: name, account, bank only")
     account = AccountNumber.parse(fixes["account"]) if "account" in fixes else None
     line = await run_in_threadpool(reissue_line, uow=app.uow, channels=app.channels,
-                                   run_id=run_id, employee_id=employee_id, actor=user.actor,
+                                   run_id=run_id, employee_id=employee_id, actor=actor(request),
                                    now=app.now, today=today(app), name=fixes.get("name"),
                                    account=account, bank=fixes.get("bank"))
     return {"employee_id": line.employee_id, "state": line.state.value, "reason": line.reason,

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from bankgate.api.body import read_json
 from bankgate.api.deps import gateway, today
 from bankgate.api.errors import ApiRefusal
-from bankgate.api.flows_deps import signed_in
+from bankgate.api.flows_deps import actor
 from bankgate.domain import currency, parse_amount
 from bankgate.errors import ConfigError
 from bankgate.services.flows_queries import route_of, transfer_view, transfers
@@ -25,14 +25,13 @@ router = APIRouter(prefix="/api/v1", tags=["transfers"])
 async def post_transfer(request: Request) -> dict[str, Any]:
     """Body `{"from", "to", "amount", "currency"}` (amount a decimal string)."""
     app = gateway(request)
-    user = await run_in_threadpool(signed_in, request)
     body = await read_json(request)
     if not isinstance(body, dict) or set(body) - {"from", "to", "amount", "currency", "reason"}:
         raise ApiRefusal(422, "invalid_input", "fields: from, to, amount, currency, reason")
     amount = parse_amount(body.get("amount"), currency(str(body.get("currency", "CNY"))))
     made = await run_in_threadpool(
         transfer, uow=app.uow, source_id=str(body.get("from")), target_id=str(body.get("to")),
-        amount=amount, actor=user.actor, now=app.now, today=today(app),
+        amount=amount, actor=actor(request), now=app.now, today=today(app),
         reason=str(body.get("reason") or "manual transfer"))
     return transfer_view(made)
 
@@ -51,9 +50,8 @@ async def decide(request: Request, transfer_id: str, decision: str) -> dict[str,
     if decision not in ("approve", "decline"):
         raise ApiRefusal(404, "not_found", f"no action {decision!r} (approve, decline)")
     app = gateway(request)
-    user = await run_in_threadpool(signed_in, request)
     done = await run_in_threadpool(decide_transfer, uow=app.uow, transfer_id=transfer_id,
-                                   approve=decision == "approve", actor=user.actor,
+                                   approve=decision == "approve", actor=actor(request),
                                    now=app.now, today=today(app))
     return transfer_view(done)
 
@@ -62,13 +60,12 @@ async def decide(request: Request, transfer_id: str, decision: str) -> dict[str,
 async def post_sweep(request: Request) -> dict[str, Any]:
     """Body: the rules (`{"header": "...", "rule": [...]}`, as in the TOML file)."""
     app = gateway(request)
-    user = await run_in_threadpool(signed_in, request)
     try:
         plan = load_sweep_plan(await read_json(request))
     except ConfigError as exc:
         raise ApiRefusal(422, "invalid_input", str(exc)) from exc
     run = await run_in_threadpool(sweep, uow=app.uow, channels=app.channels, plan=plan,
-                                  now=app.now, today=today(app), actor=user.actor)
+                                  now=app.now, today=today(app), actor=actor(request))
     return {"outcomes": run.outcomes, "transfers": [transfer_view(t) for t in run.transfers]}
 
 
