@@ -184,12 +184,18 @@ BAD_LINES = [
 
 
 @pytest.mark.parametrize(("line", "message"), BAD_LINES)
-def test_every_bad_claim_line_is_refused_with_its_place(app, line, message):
+def test_every_bad_claim_line_is_refused_with_its_place(line, message):
     with pytest.raises(InvalidClaim) as caught:
-        submit(app, line)
+        parse_claim({"employee_id": "E001", "title": "t", "lines": [line]},
+                    rules=load_claim_rules(), today=TODAY)
     assert message in str(caught.value)
+
+
+def test_a_refused_claim_stores_nothing(app):
+    with pytest.raises(InvalidClaim, match="more than invoice"):
+        submit(app, a_line(), a_line("600.00"))
     with app.uow() as unit:
-        assert unit.flows.claims.query() == []
+        assert unit.flows.claims.query() == [] and unit.audit.count("claim.submitted") == 0
 
 
 def test_a_claim_of_an_unknown_employee_or_without_lines_is_refused(app):
