@@ -55,10 +55,11 @@ def maker(app) -> dict[str, str]:
     return token(app, "cashier", "maker")
 
 
-def employee(client, headers, who: str = "E001") -> None:
+def employee(client, headers, who: str = "E001", **extra) -> None:
     name, bank, number, _ = EMPLOYEES[who]
     answer = client.post("/api/v1/employees", headers=headers, json={
-        "id": who, "name": name, "department": "研发部", "bank": bank, "account": number})
+        "id": who, "name": name, "department": "研发部", "bank": bank, "account": number,
+        **extra})
     assert answer.status_code == 200 and number not in answer.text  # masked (INV-7)
 
 
@@ -94,7 +95,7 @@ def test_a_bad_claim_is_a_422_naming_the_line_and_field(client, maker):
 
 
 def test_approving_needs_a_signed_in_user_with_the_steps_role(client, app, maker):
-    employee(client, maker)
+    employee(client, maker, username="zhangwei")  # 张伟 is also an approver
     claim = client.post("/api/v1/claims", json=a_claim(),
                         headers={**maker, "Idempotency-Key": "k"}).json()
     path = f"/api/v1/claims/{claim['id']}/approve"
@@ -103,6 +104,9 @@ def test_approving_needs_a_signed_in_user_with_the_steps_role(client, app, maker
     finance = token(app, "cfo", "treasurer_admin")  # may approve, but not the manager step
     refused = client.post(path, json={"approved": True}, headers=finance)
     assert refused.status_code == 403 and "needs one of the roles approver" in refused.text
+    claimant = token(app, "zhangwei", "approver")
+    own = client.post(path, json={"approved": True}, headers=claimant)
+    assert own.status_code == 403 and "cannot approve their own claim" in own.text
     manager = token(app, "anna", "approver")
     done = client.post(path, json={"approved": True, "note": "ok"}, headers=manager)
     assert done.status_code == 200 and done.json()["state"] == "approved"

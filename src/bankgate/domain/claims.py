@@ -86,6 +86,7 @@ class Employee:
     account: AccountNumber
     bank: BankId
     branch_code: str | None = None
+    username: str | None = None  # their own login: they may never approve their own claim
     verified_at: datetime | None = None
     verification_reason: str | None = None  # why the last verification failed
     version: int = 1

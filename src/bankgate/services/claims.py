@@ -102,7 +102,7 @@ def register_employee(*, uow: UowFactory, data: Mapping[str, Any],
 
 def _employee(data: Mapping[str, Any]) -> Employee:
     unknown = sorted(set(data) - {"id", "name", "department", "email", "account", "bank",
-                                  "branch_code"})
+                                  "branch_code", "username"})
     if unknown:
         raise InvalidClaim([f"employee.{unknown[0]}: not a field of an employee"])
     try:
@@ -116,7 +116,9 @@ def _employee(data: Mapping[str, Any]) -> Employee:
             account=AccountNumber.parse(_text(data.get("account"), "employee.account"),
                                         field="employee.account"),
             bank=bank_id(_text(data.get("bank"), "employee.bank"), field="employee.bank"),
-            branch_code=data.get("branch_code") or None)
+            branch_code=data.get("branch_code") or None,
+            username=clean_text(data.get("username"), field="employee.username", max_len=64,
+                                required=False) or None)
     except DomainError as exc:
         raise InvalidClaim([str(exc)]) from exc
 
@@ -317,7 +319,8 @@ def approve_claim(*, uow: UowFactory, claim_id: str, approver: Approver, approve
     def work(unit: UnitOfWork) -> Claim:
         claim = unit.flows.claims.get(claim_id)
         steps = chain_of(claim, rules=rules, policy_approvals=policy_approvals)
-        step = _next_step(claim, steps, approver)
+        claimant = unit.flows.employees.get(claim.employee_id)
+        step = _next_step(claim, steps, approver, claimant)
         at = now()
         decided = replace(claim, approvals=(*claim.approvals, Approval(
             step=step.name, actor=approver.actor, at=at, approved=approved, note=note)))
@@ -340,7 +343,8 @@ def approve_claim(*, uow: UowFactory, claim_id: str, approver: Approver, approve
     return in_transaction(uow, work)
 
 
-def _next_step(claim: Claim, steps: Sequence[Step], approver: Approver) -> Step:
+def _next_step(claim: Claim, steps: Sequence[Step], approver: Approver,
+               claimant: Employee) -> Step:
     if claim.state is not ClaimState.SUBMITTED:
         raise IllegalClaimTransition(f"claim {claim.id} is {claim.state.value}; nothing to "
                                      "approve")
@@ -348,7 +352,8 @@ def _next_step(claim: Claim, steps: Sequence[Step], approver: Approver) -> Step:
     if not approver.roles & step.roles:
         raise PermissionDenied(f"step {step.name} of claim {claim.id} needs one of the roles "
                                f"{', '.join(sorted(step.roles))}")
-    if approver.employee_id == claim.employee_id:
+    own = claimant.username is not None and approver.actor == f"user:{claimant.username}"
+    if approver.employee_id == claim.employee_id or own:
         raise DutyConflict(f"{approver.actor} cannot approve their own claim {claim.id}")
     if any(a.actor == approver.actor for a in claim.approvals):
         raise DutyConflict(f"{approver.actor} already decided a step of claim {claim.id}; "

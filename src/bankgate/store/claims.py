@@ -64,6 +64,7 @@ class EmployeeRepository:
 
 def _employee_row(e: Employee) -> dict[str, Any]:
     return {"id": e.id, "name": e.name, "department": e.department, "email": e.email,
+            "username": e.username,
             "account": e.account.reveal(), "account_kind": e.account.kind.value,
             "bank": e.bank, "branch_code": e.branch_code, "verified_at": e.verified_at,
             "verification_reason": e.verification_reason[:255] if e.verification_reason
@@ -72,7 +73,7 @@ def _employee_row(e: Employee) -> dict[str, Any]:
 
 def _employee(row: Any) -> Employee:
     return Employee(id=row["id"], name=row["name"], department=row["department"],
-                    email=row["email"],
+                    email=row["email"], username=row["username"],
                     account=AccountNumber(row["account"], AccountKind(row["account_kind"])),
                     bank=BankId(row["bank"]), branch_code=row["branch_code"],
                     verified_at=row["verified_at"],

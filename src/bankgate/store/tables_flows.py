@@ -65,6 +65,7 @@ employees = Table(
     Column("name", String(140), nullable=False),
     Column("department", String(60), nullable=False),
     Column("email", String(254)),
+    Column("username", String(64)),  # the employee's own login, if they have one
     Column("account", String(34), nullable=False),
     Column("account_kind", String(10), nullable=False),
     Column("bank", String(32), nullable=False),

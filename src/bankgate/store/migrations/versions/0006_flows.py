@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=140), nullable=False),
         sa.Column("department", sa.String(length=60), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=True),
+        sa.Column("username", sa.String(length=64), nullable=True),
         sa.Column("account", sa.String(length=34), nullable=False),
         sa.Column("account_kind", sa.String(length=10), nullable=False),
         sa.Column("bank", sa.String(length=32), nullable=False),
