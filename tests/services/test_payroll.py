@@ -229,3 +229,14 @@ def test_under_the_default_policy_payroll_waits_for_approval_and_is_paid_once_re
         follow(app)
         assert payroll_report(uow=app.uow, run_id=done.run.id,
                               roles=PAYROLL).counts() == {"paid": 2}
+
+
+def test_a_gbk_payroll_file_from_a_chinese_excel_export_is_read():
+    content = payroll_csv(rows_for("E001")).decode("utf-8").encode("gbk")
+    payroll = read_payroll(content, "工资.csv")
+    assert payroll.rows[0].name == "张伟" and payroll.period == "2026-11"
+
+
+def test_a_file_that_is_not_a_spreadsheet_is_refused_in_one_line():
+    with pytest.raises(InvalidPayrollFile, match="not a readable .xlsx"):
+        read_payroll(b"PK\x03\x04 not really a zip", "payroll.xlsx")

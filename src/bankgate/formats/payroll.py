@@ -102,7 +102,13 @@ def read_payroll(content: bytes, origin: str) -> PayrollFile:
     if len(content) > MAX_PAYROLL_BYTES:
         raise InvalidPayrollFile(origin, [("", f"the file has {len(content)} bytes, at most "
                                                f"{MAX_PAYROLL_BYTES} are read")])
-    lines = _xlsx_rows(content, origin) if content.startswith(_ZIP) else _csv(content, origin)
+    try:
+        lines = _xlsx_rows(content, origin) if content.startswith(_ZIP) else _csv(content,
+                                                                                  origin)
+    except InvalidPayrollFile:
+        raise
+    except FormatError as exc:  # the shared readers' own refusals: not a zip, bad bytes
+        raise InvalidPayrollFile(origin, [(exc.where, exc.message)]) from exc
     problems: list[tuple[str, str]] = []
     meta, header_at = _meta(lines, problems)
     if header_at is None:
