@@ -238,5 +238,5 @@ def test_a_gbk_payroll_file_from_a_chinese_excel_export_is_read():
 
 
 def test_a_file_that_is_not_a_spreadsheet_is_refused_in_one_line():
-    with pytest.raises(InvalidPayrollFile, match="not a readable .xlsx"):
+    with pytest.raises(InvalidPayrollFile, match=r"not a readable \.xlsx"):
         read_payroll(b"PK\x03\x04 not really a zip", "payroll.xlsx")
