@@ -31,6 +31,7 @@ from bankgate.services.claims import (
     Approver,
     DuplicateInvoice,
     InvalidClaim,
+    InvalidEmployee,
     approve_claim,
     chain_of,
     parse_claim,
@@ -362,3 +363,14 @@ def test_invoice_totals_are_amount_plus_tax():
                       amount=Money.from_minor(50734, cny), tax=Money.from_minor(4566, cny),
                       seller="s")
     assert invoice.gross == Money.from_minor(55300, cny) and invoice.key == ("", "2" * 20)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"account": "6222 0202"}, "employee.account"),
+    ({"bank": "ICBC"}, "employee.bank"),
+    ({"name": ""}, "employee.name: must not be empty"),
+    ({"salary": "1"}, "employee.salary: not a field of an employee"),
+])
+def test_a_bad_employee_record_is_refused_naming_the_field(app, changes, message):
+    with pytest.raises(InvalidEmployee, match=message):
+        register(app, "E005", **changes)

@@ -42,8 +42,8 @@ from bankgate.services.queries import earlier_answer
 from bankgate.store import UnitOfWork
 from bankgate.store.idempotency import StoredAnswer
 
-__all__ = ["Approver", "DuplicateInvoice", "InvalidClaim", "approve_claim", "chain_of",
-           "parse_claim", "register_employee", "submit_claim", "submit_claim_once"]
+__all__ = ["Approver", "DuplicateInvoice", "InvalidClaim", "InvalidEmployee", "approve_claim",
+           "chain_of", "parse_claim", "register_employee", "submit_claim", "submit_claim_once"]
 
 MAX_LINES: Final = 200
 MAX_ATTACHMENT_BYTES: Final = 10 * 1024 * 1024
@@ -63,6 +63,10 @@ class InvalidClaim(DomainError):
         self.problems = list(problems)
         super().__init__(f"the claim is refused, {len(problems)} problem(s): "
                          + "; ".join(self.problems[:8]))
+
+
+class InvalidEmployee(DomainError):
+    """An employee record that cannot be stored; says which field."""
 
 
 class DuplicateInvoice(DomainError):
@@ -104,7 +108,7 @@ def _employee(data: Mapping[str, Any]) -> Employee:
     unknown = sorted(set(data) - {"id", "name", "department", "email", "account", "bank",
                                   "branch_code", "username"})
     if unknown:
-        raise InvalidClaim([f"employee.{unknown[0]}: not a field of an employee"])
+        raise InvalidEmployee(f"employee.{unknown[0]}: not a field of an employee")
     try:
         return Employee(
             id=clean_text(data.get("id"), field="employee.id", max_len=40),
@@ -120,7 +124,7 @@ def _employee(data: Mapping[str, Any]) -> Employee:
             username=clean_text(data.get("username"), field="employee.username", max_len=64,
                                 required=False) or None)
     except DomainError as exc:
-        raise InvalidClaim([str(exc)]) from exc
+        raise InvalidEmployee(f"the employee is refused: {exc}") from exc
 
 
 def parse_claim(data: Any, *, rules: ClaimRules, today: date) -> tuple[str, str, list[ClaimLine]]:
