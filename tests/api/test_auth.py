@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from bankgate.api import create_app
@@ -80,9 +79,11 @@ def _refusals(world: World) -> int:
 
 
 def test_every_route_declares_who_may_call_it(world: World) -> None:
-    api = create_app(world.app)
-    ours = {(m, r.path) for r in api.routes if isinstance(r, APIRoute) for m in r.methods}
-    assert ours - set(ROUTES) - PUBLIC == set()
+    paths = create_app(world.app).openapi()["paths"]
+    ours = {(method.upper(), path) for path, item in paths.items() for method in item}
+    assert len(ours) > 20
+    assert ours - set(ROUTES) - PUBLIC == set()  # nothing reachable by accident
+    assert set(ROUTES) - ours == set()  # nothing declared that does not exist
 
 
 def test_a_request_without_credentials_is_refused_and_audited(http: TestClient,
@@ -232,3 +233,29 @@ def test_a11_a_wrong_password_is_one_clear_line_and_audited(http: TestClient,
     assert answer.json()["detail"] == "login refused: wrong username or password"
     with world.app.uow() as unit:
         assert unit.audit.count("login.failed") == 1
+
+
+def test_every_declared_route_refuses_a_caller_without_credentials(http: TestClient,
+                                                                    world: World) -> None:
+    """The route table as data: each entry, called anonymously, is a 401 and audited."""
+    for method, path in sorted(ROUTES):
+        url = path.replace("{", "").replace("}", "")  # any value for path parameters
+        answer = http.request(method, url, json={})
+        assert answer.status_code == 401, (method, path, answer.text)
+    assert _refusals(world) == len(ROUTES)
+
+
+def test_a10_a_locked_factor_cannot_be_bypassed_by_enrolling_a_new_one(
+        http: TestClient, world: World) -> None:
+    anna = world.person("anna", "approver")
+    order = _create(http, world, "5000.00")
+    headers = _token(http, anna)
+    for _ in range(5):
+        http.post(f"/api/v1/payments/{order['id']}/approve", json={"code": "000000"},
+                  headers=headers)
+    again = http.post("/api/v1/me/totp", headers=headers)
+    assert again.status_code == 403 and "already has a TOTP factor" in again.json()["detail"]
+    locked = http.post(f"/api/v1/payments/{order['id']}/approve", json={"code": anna.code()},
+                       headers=headers)
+    assert locked.status_code == 401 and "locked" in locked.json()["detail"]
+    assert _status(http, world, order["id"])[0] == "pending_approval"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from bankgate.domain import NEXT, TERMINAL, IllegalTransition, Status, advance, bank_path
-from bankgate.services.payments import _STRAIGHT_THROUGH
 from tests.builders import NOW, a_draft
 
 S = Status
@@ -51,7 +50,8 @@ def test_terminal_statuses_lead_nowhere_except_settled_which_may_be_returned():
 
 def test_the_happy_path_of_design_md_is_legal_step_by_step():
     order = a_order()
-    for step in (*_STRAIGHT_THROUGH, S.SUBMITTED, S.ACCEPTED, S.SETTLED):
+    for step in (S.PENDING_APPROVAL, S.APPROVED, S.RELEASED, S.SUBMITTED, S.ACCEPTED,
+                 S.SETTLED):
         order = advance(order, step, at=NOW)
     assert order.status is S.SETTLED and order.version == 7
 

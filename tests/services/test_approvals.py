@@ -30,7 +30,12 @@ from bankgate.services.approvals import NotPending, approve, reject, release
 from bankgate.services.controls_check import check_controls
 from bankgate.services.edits import edit_order
 from bankgate.services.policies import activate_policy, propose_policy
-from bankgate.services.users import confirm_totp, enrol_totp, register_signing_key
+from bankgate.services.users import (
+    confirm_totp,
+    enrol_totp,
+    register_signing_key,
+    reset_totp,
+)
 from bankgate.store.tables_control import approvals as approvals_table
 from tests.builders import TODAY
 from tests.control_world import Person, World, control_world
@@ -229,6 +234,11 @@ def test_k04_a_retry_with_the_same_code_yields_at_most_one_approval(world: World
 def test_a10_a_code_from_before_re_enrolment_is_refused(world: World) -> None:
     anna = world.person("anna", "approver")
     old_totp = anna.totp
+    with pytest.raises(PermissionDenied, match="already has a TOTP factor"):
+        enrol_totp(uow=world.app.uow, sealer=world.app.sealer, user_id=anna.user.id,
+                   now=world.clock)  # a session alone never replaces the second factor
+    assert reset_totp(uow=world.app.uow, username="anna", actor="test:admin",
+                      now=world.clock) == 1
     credential, uri = enrol_totp(uow=world.app.uow, sealer=world.app.sealer,
                                  user_id=anna.user.id, now=world.clock)
     import pyotp
@@ -327,3 +337,24 @@ def test_rejecting_cancels_the_order_and_voids_its_approvals(world: World) -> No
     with world.app.uow() as unit:
         assert unit.control.approvals_for(order.id) == []
     assert replace(cancelled).status is Status.CANCELLED
+
+
+def test_facts_for_a_whole_file_equal_the_facts_for_each_order(world: World) -> None:
+    """The grouped queries of a file import agree with the one-order queries."""
+    from bankgate.services.policies import facts_for, facts_for_many
+
+    anna = world.person("anna", "approver")
+    earlier = world.orders("500.00", "600.00", payee_account="6222020200009000001")
+    world.orders("700.00", payee_account="6222020200009000002", payee_name="另一家公司")
+    for order in world.orders("5000.00", payee_account="6222020200009000003"):
+        _approve(world, anna, order.id)
+    fresh = world.orders("800.00", "900.00", "5000.00", payee_account="6222020200009000001")
+    fresh += world.orders("100.00", payee_account="6222020200009000002")
+    with world.app.uow() as unit:
+        many = facts_for_many(unit, fresh, at=world.clock())
+        for order in fresh:
+            assert many[order.id] == facts_for(unit, order, at=world.clock()), order.amount
+    # the other small orders of the same file went straight through: history too, not itself
+    assert sorted(many[fresh[0].id].payee_history) == [
+        earlier[0].amount.amount, earlier[1].amount.amount, fresh[1].amount.amount]
+    assert many[fresh[3].id].names_for_account == {"另一家公司"} - {fresh[3].payee.name}

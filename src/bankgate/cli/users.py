@@ -94,6 +94,20 @@ def disable(username: str) -> None:
     print(f"{username} disabled")
 
 
+@app.command("reset-totp")
+@one_line_errors
+def reset_totp(username: str) -> None:
+    """Revoke a user's TOTP factor (lost phone, locked after failures); they enrol anew."""
+    from bankgate.services.users import reset_totp as reset
+
+    gateway = _app()
+    try:
+        revoked = reset(uow=gateway.uow, username=username, actor=_ACTOR, now=gateway.now)
+    finally:
+        gateway.close()
+    print(f"{username}: {revoked} TOTP factor(s) revoked; they enrol a new one")
+
+
 @app.command("api-key")
 @one_line_errors
 def api_key(name: str, scope: list[str] = typer.Option(..., "--scope", help="e.g. "

@@ -54,7 +54,12 @@ from bankgate.policy import (
     evaluate,
 )
 from bankgate.services._tx import Changes, UowFactory, in_transaction
-from bankgate.services.policies import facts_for, needs_facts, policy_in_force
+from bankgate.services.policies import (
+    facts_for,
+    facts_for_many,
+    needs_facts,
+    policy_in_force,
+)
 from bankgate.services.users import record_step_up_failure, verify_step_up
 from bankgate.store import NewJob, UnitOfWork
 from bankgate.store.control import OrderControl
@@ -86,10 +91,10 @@ def route_new_orders(unit: UnitOfWork, orders: Sequence[PaymentOrder], *, maker:
     Returns the orders as moved and whether any was released (a batch job is due).
     """
     policy = policy_in_force(unit)
-    reads_store = needs_facts(policy)
+    gathered = facts_for_many(unit, orders, at=at) if needs_facts(policy) else {}
     changes = Changes(at=at, actor=f"policy:{policy.name}")
     for order in orders:
-        facts = facts_for(unit, order, at=at) if reads_store else Facts(at=at)
+        facts = gathered.get(order.id) or Facts(at=at)
         decision = evaluate(policy, order, facts)
         unit.control.put_control(decision_record(order.id, maker, decision, at, edited=False))
         route_order(changes, order, decision.requirement, decision.rule)
@@ -197,7 +202,7 @@ def approve(*, uow: UowFactory, sealer: Sealer, order_ids: Sequence[str], user: 
     at = now()
 
     def work(unit: UnitOfWork) -> tuple[list[PaymentOrder], bool]:
-        plans = [_plan(unit, unit.orders.get(i), at) for i in order_ids]
+        plans = [_plan(unit, unit.orders.get(i), at) for i in dict.fromkeys(order_ids)]
         for plan in plans:
             _require_status(plan.order, Status.PENDING_APPROVAL, "approved")
         roles = [_check_approver(unit, plan, user) for plan in plans]
@@ -253,7 +258,7 @@ def release(*, uow: UowFactory, sealer: Sealer, order_ids: Sequence[str], user: 
     at = now()
 
     def work(unit: UnitOfWork) -> tuple[list[PaymentOrder], bool]:
-        plans = [_plan(unit, unit.orders.get(i), at) for i in order_ids]
+        plans = [_plan(unit, unit.orders.get(i), at) for i in dict.fromkeys(order_ids)]
         for plan in plans:
             _require_status(plan.order, Status.APPROVED, "released")
             approvals = unit.control.approvals_for(plan.order.id)

@@ -52,6 +52,7 @@ __all__ = [
     "login",
     "record_step_up_failure",
     "register_signing_key",
+    "reset_totp",
     "set_roles",
     "user_named",
     "verify_step_up",
@@ -253,6 +254,11 @@ def enrol_totp(*, uow: UowFactory, sealer: Sealer, user_id: str,
 
     def work(unit: UnitOfWork) -> str:
         user = unit.control.user(user_id)
+        if any(c.confirmed_at for c in unit.control.credentials_of(user_id,
+                                                                   CredentialKind.TOTP)):
+            # a second factor is replaced by an administrator, never by its holder's password
+            raise PermissionDenied(f"{user.actor} already has a TOTP factor; an administrator "
+                                   "must reset it first (bankgate users reset-totp)")
         unit.control.add_credential(Credential(
             id=cred_id, user_id=user_id, kind=CredentialKind.TOTP,
             secret=sealer.seal(secret.encode(), context=cred_id.encode()), public_key=None,
@@ -263,6 +269,26 @@ def enrol_totp(*, uow: UowFactory, sealer: Sealer, user_id: str,
         return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name="bankgate")
 
     return cred_id, in_transaction(uow, work)
+
+
+def reset_totp(*, uow: UowFactory, username: str, actor: str,
+               now: Callable[[], datetime]) -> int:
+    """Revoke every TOTP factor of a user (lost phone, locked factor); how many. Audited."""
+    def work(unit: UnitOfWork) -> int:
+        found = unit.control.user_by_name(username)
+        if found is None:
+            raise NotFound(f"no user {username!r}")
+        revoked = 0
+        for cred in unit.control.credentials_of(found[0].id, CredentialKind.TOTP):
+            unit.control.save_credential(replace(cred, revoked_at=now(),
+                                                 version=cred.version + 1),
+                                         expected_version=cred.version)
+            revoked += 1
+        _audit(unit, at=now(), actor=actor, action="totp.reset", subject=found[0].id,
+               revoked=revoked)
+        return revoked
+
+    return in_transaction(uow, work)
 
 
 def confirm_totp(*, uow: UowFactory, sealer: Sealer, user_id: str, credential_id: str,

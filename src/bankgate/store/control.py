@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select, update
 
 from bankgate.domain.approvals import Approval, ApprovalAct
 from bankgate.domain.ids import OrderId
-from bankgate.domain.money import Money, currency
 from bankgate.domain.payments import PaymentOrder
 from bankgate.domain.people import ApiClient, Credential, CredentialKind, Role, User
 from bankgate.errors import ConcurrentUpdate, NotFound
+from bankgate.store.control_facts import FactsQueries, Neighbourhood
 from bankgate.store.tables import payment_orders
 from bankgate.store.tables_control import (
     api_clients,
@@ -29,10 +28,9 @@ from bankgate.store.tables_control import (
     users,
 )
 
-__all__ = ["ControlRepository", "Failures", "OrderControl", "PolicyRow", "SessionRow"]
+__all__ = ["ControlRepository", "Failures", "Neighbourhood", "OrderControl", "PolicyRow",
+           "SessionRow"]
 
-_LIVE = ("draft", "pending_approval", "approved", "released", "submitted",
-         "awaiting_bank_confirmation", "unknown", "accepted", "settled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +83,7 @@ class PolicyRow:
     decided_at: datetime | None
 
 
-class ControlRepository:
+class ControlRepository(FactsQueries):
     """Users, keys, sessions, factors, step-ups, approvals, decisions and policy versions."""
 
     def __init__(self, conn: Connection) -> None:
@@ -309,47 +307,6 @@ class ControlRepository:
         rows = self._conn.execute(select(payment_orders.c.id).where(
             payment_orders.c.status.in_(past)))
         return [r.id for r in rows]
-
-    # facts for the policy ----------------------------------------------------------------
-    def payee_history(self, payee_account: str, currency_code: str, *,
-                      exclude: str) -> list[Decimal]:
-        """Amounts of earlier orders to this account that got past approval."""
-        past = ("released", "submitted", "accepted", "settled", "awaiting_bank_confirmation")
-        rows = self._conn.execute(select(payment_orders.c.amount_minor).where(and_(
-            payment_orders.c.payee_account == payee_account,
-            payment_orders.c.currency == currency_code, payment_orders.c.id != exclude,
-            payment_orders.c.status.in_(past))).limit(200))
-        cur = currency(currency_code)
-        return [Money.from_minor(r.amount_minor, cur).amount for r in rows]
-
-    def names_for_account(self, payee_account: str, *, other_than: str) -> set[str]:
-        """Payee names other than `other_than` seen with this account."""
-        rows = self._conn.execute(select(payment_orders.c.payee_name).distinct().where(and_(
-            payment_orders.c.payee_account == payee_account,
-            payment_orders.c.payee_name != other_than)).limit(20))
-        return {r.payee_name for r in rows}
-
-    def accounts_for_name(self, payee_name: str, *, other_than: str) -> int:
-        """How many other accounts were paid under this payee name."""
-        return int(self._conn.execute(select(func.count(payment_orders.c.payee_account
-                                                        .distinct())).where(and_(
-            payment_orders.c.payee_name == payee_name,
-            payment_orders.c.payee_account != other_than,
-            payment_orders.c.status.in_(("released", "submitted", "accepted", "settled")))))
-            .scalar_one())
-
-    def total_on(self, day: date, currency_code: str, *, exclude: str,
-                 payee_account: str | None = None, debtor: str | None = None) -> Decimal:
-        """Sum of other live orders executing on `day`, to a payee account or from a debtor."""
-        query = select(func.coalesce(func.sum(payment_orders.c.amount_minor), 0)).where(and_(
-            payment_orders.c.execution_date == day, payment_orders.c.currency == currency_code,
-            payment_orders.c.id != exclude, payment_orders.c.status.in_(_LIVE)))
-        if payee_account is not None:
-            query = query.where(payment_orders.c.payee_account == payee_account)
-        if debtor is not None:
-            query = query.where(payment_orders.c.debtor_id == debtor)
-        minor = int(self._conn.execute(query).scalar_one())
-        return Money.from_minor(minor, currency(currency_code)).amount
 
     # policy versions ------------------------------------------------------------------------
     def policies(self, state: str | None = None) -> list[PolicyRow]:

@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from bankgate.store.tables import UtcDateTime, metadata
+from bankgate.store.tables import UtcDateTime, metadata, payment_orders
 
 __all__ = ["api_clients", "approvals", "credentials", "login_failures", "order_controls",
            "policy_versions", "sessions", "step_ups", "users"]
@@ -140,3 +140,9 @@ policy_versions = Table(
     Column("decided_at", UtcDateTime),
     Index(None, "state"),
 )
+
+# The policy's facts look orders up by payee account, payee name and execution day.
+Index("ix_payment_orders_payee_account", payment_orders.c.payee_account)
+Index("ix_payment_orders_payee_name", payment_orders.c.payee_name)
+Index("ix_payment_orders_execution_date_debtor_id", payment_orders.c.execution_date,
+      payment_orders.c.debtor_id)

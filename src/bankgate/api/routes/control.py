@@ -173,6 +173,18 @@ async def release_one(request: Request, order_id: str) -> dict[str, Any]:
     return order_out(order)
 
 
+@router.post("/releases", summary="Release several approved orders with one TOTP code")
+async def release_many(request: Request) -> dict[str, Any]:
+    """One step-up bound to the hash of exactly these orders."""
+    body = validate(ManyIn, await read_json(request))
+    assert isinstance(body, ManyIn)
+    app = gateway(request)
+    done = await run_in_threadpool(approvals.release, uow=app.uow, sealer=app.sealer,
+                                   order_ids=body.order_ids, user=_person(request),
+                                   code=body.code, now=app.now)
+    return {"payments": [order_out(o) for o in done]}
+
+
 @router.patch("/payments/{order_id}", summary="Edit an order not yet released")
 async def edit_one(request: Request, order_id: str) -> dict[str, Any]:
     """Change payee, amount, date or remittance; approvals void (A-06). Never the status."""
@@ -263,6 +275,14 @@ async def add_user(request: Request) -> dict[str, Any]:
         now=app.now,
     )
     return {"id": user.id, "username": user.username, "roles": sorted(user.roles)}
+
+
+@router.get("/users", summary="Every user with roles (treasurer_admin)")
+def get_users(request: Request) -> dict[str, Any]:
+    """Usernames, names, roles and whether they are active; never a secret."""
+    return {"users": [{"username": u.username, "display_name": u.display_name,
+                       "roles": sorted(u.roles), "active": u.active}
+                      for u in users.list_users(uow=gateway(request).uow)]}
 
 
 @router.patch("/users/{username}", summary="Change a user's roles or disable them")
