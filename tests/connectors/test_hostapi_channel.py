@@ -14,7 +14,7 @@ from bankgate.connectors.base import Capability
 from bankgate.connectors.hostapi import CAPABILITIES, HostApiConfig
 from bankgate.crypto.pki import issue_test_pki
 from bankgate.domain import BalanceType, EntryKey, Outcome
-from bankgate.errors import BankRejected, BankUnavailable, ConfigError, Unsupported
+from bankgate.errors import BankRejected, BankUnavailable, ConfigError
 from bankgate.sandbox.run import RunningSandbox
 from tests.connectors.world import UNKNOWN_NUMBER, a_batch, a_line, open_bank, our_account
 
@@ -140,13 +140,13 @@ def test_A04_a_revoked_bank_certificate_is_refused_when_we_check_the_crl(tmp_pat
             unchecked.close()
 
 
-def test_receipts_are_unsupported_and_capabilities_say_so(sandbox: RunningSandbox):
+def test_receipts_are_offered_and_capabilities_say_so(sandbox: RunningSandbox):
+    """Issue 7: the host API banks issue electronic receipts (tests/services/test_receipts)."""
     channel = open_bank(sandbox, "icbc")
     try:
         assert channel.capabilities == CAPABILITIES
-        assert Capability.RECEIPTS not in CAPABILITIES
-        with pytest.raises(Unsupported):
-            channel.receipts(our_account("icbc"), date(2026, 11, 23))
+        assert Capability.RECEIPTS in CAPABILITIES
+        assert list(channel.receipts(our_account("icbc"), date(2000, 1, 3))) == []
     finally:
         channel.close()
 

@@ -7,7 +7,16 @@ from fastapi import Depends, FastAPI
 from bankgate import __version__
 from bankgate.api.auth import authenticate
 from bankgate.api.errors import install_error_handlers
-from bankgate.api.routes import accounts, batches, callbacks, control, health, payments, recon
+from bankgate.api.routes import (
+    accounts,
+    batches,
+    callbacks,
+    control,
+    flows,
+    health,
+    payments,
+    recon,
+)
 from bankgate.bootstrap import App
 
 __all__ = ["create_app"]
@@ -22,5 +31,6 @@ def create_app(app: App) -> FastAPI:
     api.state.bankgate = app
     for module in (accounts, payments, batches, callbacks, health, control, recon):
         api.include_router(module.router, dependencies=[Depends(authenticate)])
+    api.include_router(flows.router, dependencies=[Depends(authenticate)])  # issue 7
     install_error_handlers(api)
     return api

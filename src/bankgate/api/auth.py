@@ -18,27 +18,35 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from bankgate.api.deps import gateway
+from bankgate.api.flows_permissions import FLOW_ROUTES, with_flow_permissions
 from bankgate.domain.people import ApiClient, Role, User
 from bankgate.errors import AuthenticationFailed, PermissionDenied
 from bankgate.services.users import audit_refusal, authenticate_key, authenticate_token
 
 __all__ = ["PUBLIC", "ROLE_PERMISSIONS", "ROUTES", "Principal", "authenticate", "principal"]
 
-_READ = frozenset(
-    {"payments:read", "accounts:read", "balances:read", "batches:read", "policy:read"}
-)
+_READ = frozenset({"payments:read", "accounts:read", "balances:read", "batches:read",
+                   "policy:read", "recon:read"})
 _MAKE = frozenset({"payments:create", "payments:cancel", "payments:edit"})
-ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[str]]] = {
-    Role.MAKER: _READ | _MAKE,
+# Reconciliation (对账): finance staff run the matcher and clear the manual queue.
+_RECON = frozenset({"recon:run", "recon:decide"})
+ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[str]]] = with_flow_permissions({  # issue 7
+    Role.MAKER: _READ | _MAKE | _RECON,
     Role.PAYROLL: _READ | _MAKE,
     Role.APPROVER: _READ | {"payments:approve"},
     Role.RELEASER: _READ | {"payments:release"},
-    Role.TREASURER_ADMIN: _READ | {"users:admin", "policy:admin"},
+    Role.TREASURER_ADMIN: _READ | _RECON | {"users:admin", "policy:admin"},
     Role.AUDITOR: _READ,
-}
+})
 
 #: (method, route path) → the permission it needs.
-ROUTES: Final[Mapping[tuple[str, str], str]] = {
+ROUTES: Final[Mapping[tuple[str, str], str]] = {**FLOW_ROUTES,  # issue 7
+    ("GET", "/api/v1/recon/summary"): "recon:read",
+    ("GET", "/api/v1/recon/queue"): "recon:read",
+    ("POST", "/api/v1/recon/runs"): "recon:run",
+    ("POST", "/api/v1/recon/matches"): "recon:decide",
+    ("POST", "/api/v1/recon/matches/{match_id}/confirm"): "recon:decide",
+    ("POST", "/api/v1/recon/matches/{match_id}/unmatch"): "recon:decide",
     ("GET", "/api/v1/accounts"): "accounts:read",
     ("GET", "/api/v1/balances"): "balances:read",
     ("GET", "/api/v1/batches"): "batches:read",

@@ -23,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bankgate.bootstrap import App, build_app
 from bankgate.cli.demo_files import describe, exchange_files, use_file_channel
 from bankgate.cli.demo_finance import finance_story
+from bankgate.cli.flows_demo import run_flows_demo
 from bankgate.cli.output import cash_rows, cash_table, console, print_json, status_table
 from bankgate.domain import REASONS, TERMINAL, PaymentOrder, Status
 from bankgate.services.cash import AccountCash, fetch_balances, totals_by_currency
@@ -43,16 +44,21 @@ def run_demo(*, directory: Path | None, as_json: bool, payments: int, seed: int)
     """Tell the story; print it as tables, or as one JSON object with `as_json`."""
     started = time.monotonic()
     with _folder(directory) as folder:
+        from bankgate.sandbox.demo_flows import with_employees
         from bankgate.sandbox.demo_world import demo_payees, demo_world
         from bankgate.sandbox.run import start_sandbox
 
         world = demo_world(seed=seed)
-        with start_sandbox(world, state_dir=folder / "sandbox", settle_delay_s=0.3) as bank:
+        with start_sandbox(with_employees(world), state_dir=folder / "sandbox",  # issue 7
+                           settle_delay_s=0.3) as bank:
             url = os.environ.get("BANKGATE_DB_URL") or default_sqlite_url(folder)
             config = use_file_channel(gateway_config(bank, world), bank)
             app = build_app(Settings(db_url=url), config)
             try:
                 story = _tell(app, bank, demo_payees(world)[:payments], as_json)
+                story["flows"] = run_flows_demo(app, (lambda *_: None) if as_json  # issue 7
+                                                else console.print)
+                # last: sync, reconcile, cash position and charts (issue 6)
                 story["finance"] = finance_story(app, folder, as_json)  # cli/demo_finance.py
             finally:
                 app.close()

@@ -18,6 +18,7 @@ except ImportError:  # pragma: no cover - older typer with click installed
 
 from bankgate import __version__
 from bankgate.bootstrap import App, build_app
+from bankgate.cli import flows as flows_cli
 from bankgate.cli import policy as policy_cli
 from bankgate.cli import users as users_cli
 from bankgate.cli.audit import audit_cli
@@ -41,6 +42,7 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(payments_cli, name="payments")
 cli.add_typer(export_cli, name="export")
 cli.add_typer(files_cli, name="files")
+flows_cli.register(cli)  # issue 7: claims, payroll, transfers, receipts
 cli.add_typer(policy_cli.app, name="policy")  # issue 5
 cli.add_typer(users_cli.app, name="users")  # issue 5
 cli.add_typer(audit_cli, name="audit")

@@ -17,7 +17,9 @@ from enum import StrEnum
 from typing import Protocol
 
 from bankgate.domain import (
+    AccountNumber,
     Balance,
+    BankId,
     Batch,
     CompanyAccount,
     InstructionId,
@@ -28,9 +30,12 @@ from bankgate.domain import (
     StatusReport,
     SubmissionAck,
 )
+from bankgate.domain.receipts import Receipt
+from bankgate.domain.verification import NameMatch
 from bankgate.errors import BankRejected, BankUnavailable, OutcomeUnknown, Unsupported
 
 __all__ = [
+    "AccountNameChecker",
     "BankRejected",
     "BankUnavailable",
     "CallbackReader",
@@ -39,6 +44,7 @@ __all__ = [
     "ErrorClass",
     "Logged",
     "OutcomeUnknown",
+    "ReceiptSource",
     "SubmitLine",
     "Unsupported",
 ]
@@ -119,6 +125,27 @@ class CallbackReader(Protocol):
         ...
 
 
+class AccountNameChecker(Protocol):
+    """A channel whose bank verifies that a name holds an account (ACCOUNT_NAME_CHECK)."""
+
+    def check_account_name(self, account: AccountNumber, name: str,
+                           held_at: BankId | None) -> NameMatch:
+        """The bank's verdict; a read, safe to repeat."""
+        ...
+
+
+class ReceiptSource(Protocol):
+    """A channel whose bank issues electronic receipts (RECEIPTS)."""
+
+    def receipts(self, account: CompanyAccount, on: date) -> Iterator[Receipt]:
+        """The receipts of the entries booked on `on`."""
+        ...
+
+    def verify_receipt(self, receipt_no: str, code: str) -> bool:
+        """Whether the bank confirms the receipt's verification code."""
+        ...
+
+
 class Logged:
     """Wraps any channel; logs each call with its duration and outcome, never its payload."""
 
@@ -172,6 +199,28 @@ class Logged:
             raise Unsupported(f"{self.bank}: this channel takes no callbacks")
         report: StatusReport = reader(body)
         return report
+
+    def check_account_name(self, account: AccountNumber, name: str,
+                           held_at: BankId | None) -> NameMatch:
+        """See AccountNameChecker (Unsupported when the bank offers no name check)."""
+        checker = getattr(self.inner, "check_account_name", None)
+        if checker is None:
+            raise Unsupported(f"{self.bank}: this channel offers no account-name check")
+        return self._timed("check_account_name", checker, account, name, held_at)  # type: ignore[return-value]
+
+    def receipts(self, account: CompanyAccount, on: date) -> Iterator[Receipt]:
+        """See ReceiptSource (Unsupported when the bank issues none on this channel)."""
+        source = getattr(self.inner, "receipts", None)
+        if source is None:
+            raise Unsupported(f"{self.bank}: this channel offers no receipts")
+        return iter(self._timed("receipts", lambda *a: list(source(*a)), account, on))  # type: ignore[call-overload]
+
+    def verify_receipt(self, receipt_no: str, code: str) -> bool:
+        """See ReceiptSource."""
+        checker = getattr(self.inner, "verify_receipt", None)
+        if checker is None:
+            raise Unsupported(f"{self.bank}: this channel cannot verify receipts")
+        return bool(self._timed("verify_receipt", checker, receipt_no, code))
 
     def close(self) -> None:
         """See Channel.close."""

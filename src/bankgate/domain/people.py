@@ -23,7 +23,9 @@ class Role(StrEnum):
 
 #: What an ERP client's API key may be allowed; approving and releasing are never among them.
 SCOPES: Final = frozenset({"payments:create", "payments:read", "payments:cancel",
-                           "accounts:read", "balances:read", "batches:read"})
+                           "accounts:read", "balances:read", "batches:read",
+                           "claims:create", "claims:read", "payroll:create", "receipts:read",
+                           "recon:read"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -26,6 +26,8 @@ class Op(StrEnum):
     STATEMENT = "statement"
     SUBMIT = "submit"
     STATUS = "status"
+    VERIFY = "verify"
+    RECEIPTS = "receipts"
 
 
 class Fault(StrEnum):

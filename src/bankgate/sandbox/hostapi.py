@@ -24,8 +24,10 @@ from bankgate.sandbox import wire
 from bankgate.sandbox.dialects import Dialect, ErrorMeaning
 from bankgate.sandbox.faults import Fault, Faults, Op
 from bankgate.sandbox.ledger import Ledger
+from bankgate.sandbox.receipts import answer_receipts, answer_verify_receipt
 from bankgate.sandbox.records import Refusal
 from bankgate.sandbox.security import SandboxSecurity
+from bankgate.sandbox.verify import answer_verify
 
 __all__ = ["MAX_BODY_BYTES", "HostApiServer", "SandboxContext"]
 
@@ -267,6 +269,15 @@ class _Handler(BaseHTTPRequestHandler):
                 return Op.SUBMIT, lambda body, d: self._submit(bank, body, d)
             case "POST", ["payments", "status"]:
                 return Op.STATUS, lambda body, d: self._status(bank, body, d)
+            case "POST", ["accounts", "verify"]:  # sandbox/verify.py
+                return Op.VERIFY, lambda body, d: answer_verify(
+                    self.ctx.ledger, self.ctx.dialects.keys(), bank, body)
+            case "GET", ["accounts", number, "receipts"]:  # sandbox/receipts.py
+                return Op.RECEIPTS, lambda body, d: answer_receipts(
+                    self.ctx.ledger, bank, number, _query(query, ("date",))["date"])
+            case "POST", ["receipts", "verify"]:
+                return Op.RECEIPTS, lambda body, d: answer_verify_receipt(
+                    self.ctx.ledger, bank, body)
         raise Refusal(404, ErrorMeaning.INVALID_REQUEST,
                       f"no endpoint {method} /{bank}/v1/{'/'.join(route)}")
 

@@ -131,6 +131,11 @@ class Ledger:
                              closing_minor=opening + sum(b.amount_minor for b in entries),
                              entries=entries)
 
+    def close_account(self, bank: str, number: str) -> None:
+        """Close a customer's account (a payee who closed the card after it was checked)."""
+        with self._lock:
+            self._accounts[(bank, number)] = replace(self.account(bank, number), open=False)
+
     # -- moving money --------------------------------------------------------------------------
 
     def _book(self, state: AccountState, amount: int, counterparty: AccountState | tuple[str, str],

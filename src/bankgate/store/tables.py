@@ -251,5 +251,6 @@ balances = Table(
 from bankgate.store import tables_channels as _tables_channels  # noqa: E402, F401
 from bankgate.store import tables_control as _tables_control  # noqa: E402, F401
 from bankgate.store import tables_files as _tables_files  # noqa: E402, F401
+from bankgate.store import tables_flows as _tables_flows  # noqa: E402, F401
 from bankgate.store import tables_recon as _tables_recon  # noqa: E402, F401
 from bankgate.store import tables_security as _tables_security  # noqa: E402, F401

@@ -11,6 +11,7 @@ from bankgate.store.audit import AuditRepository
 from bankgate.store.channels import NonceRepository
 from bankgate.store.control import ControlRepository
 from bankgate.store.files import TransferRepository
+from bankgate.store.flows import FlowStore
 from bankgate.store.idempotency import IdempotencyRepository
 from bankgate.store.payments import BatchRepository, OrderRepository
 from bankgate.store.queue import JobQueue
@@ -44,6 +45,7 @@ class UnitOfWork:
     recon: ReconRepository
     ledger: LedgerRepository
     reports: ReportRepository
+    flows: FlowStore
     control: ControlRepository
 
     def __init__(self, engine: Engine) -> None:
@@ -70,6 +72,7 @@ class UnitOfWork:
         self.sync, self.recon, self.ledger, self.reports = (
             SyncRepository(conn), ReconRepository(conn), LedgerRepository(conn),
             ReportRepository(conn))
+        self.flows = FlowStore(conn)
         self.control = ControlRepository(conn)
         return self
 

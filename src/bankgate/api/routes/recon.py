@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from bankgate.api.auth import principal
 from bankgate.api.body import read_json, validate
 from bankgate.api.deps import gateway
 from bankgate.services.recon import confirm, match_by_hand, reconcile, unmatch
@@ -17,12 +18,12 @@ from bankgate.services.recon_summary import manual_queue, recon_summary, summary
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/recon", tags=["reconciliation"])
-_Person = Field(min_length=1, max_length=60, pattern=r"^[^:\s][^:]*$")
 
 
 class _Decision(BaseModel):
+    """A person's decision; who decided is the authenticated caller, never the body."""
+
     model_config = ConfigDict(extra="forbid")
-    by: str = _Person
 
 
 class _Unmatch(_Decision):
@@ -51,7 +52,7 @@ def run(request: Request, account: str | None = Query(None, max_length=40),
     """Match what is open; safe to repeat (a second run finds nothing new)."""
     app = gateway(request)
     done = reconcile(uow=app.uow, config=app.finance.recon, now=app.now, account_id=account,
-                     on=on, actor="api:recon")
+                     on=on, actor=principal(request).actor)
     return {"entries": done.lines, "items": done.items, "confirmed": done.confirmed,
             "suggested": done.suggested}
 
@@ -73,7 +74,7 @@ async def confirm_match(request: Request, match_id: str) -> dict[str, Any]:
     assert isinstance(body, _Decision)
     app = gateway(request)
     number = await run_in_threadpool(lambda: confirm(uow=app.uow, match_id=match_id,
-                                                     actor=f"user:{body.by}", now=app.now))
+                                                     actor=principal(request).actor, now=app.now))
     return {"match_id": match_id, "state": "confirmed", "voucher": number}
 
 
@@ -84,7 +85,7 @@ async def unmatch_match(request: Request, match_id: str) -> dict[str, Any]:
     assert isinstance(body, _Unmatch)
     app = gateway(request)
     number = await run_in_threadpool(lambda: unmatch(
-        uow=app.uow, match_id=match_id, actor=f"user:{body.by}", reason=body.reason,
+        uow=app.uow, match_id=match_id, actor=principal(request).actor, reason=body.reason,
         now=app.now))
     return {"match_id": match_id, "state": "undone", "reversal_voucher": number}
 
@@ -96,6 +97,6 @@ async def manual_match(request: Request) -> dict[str, Any]:
     assert isinstance(body, _Manual)
     app = gateway(request)
     match_id, number = await run_in_threadpool(lambda: match_by_hand(
-        uow=app.uow, entry_ids=body.entries, item_ids=body.items, actor=f"user:{body.by}",
+        uow=app.uow, entry_ids=body.entries, item_ids=body.items, actor=principal(request).actor,
         note=body.note, now=app.now))
     return {"match_id": match_id, "state": "confirmed", "voucher": number}

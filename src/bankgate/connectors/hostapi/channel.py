@@ -16,6 +16,8 @@ from typing import Final, TypeVar
 from bankgate.connectors.base import Capability, SubmitLine
 from bankgate.connectors.hostapi.client import Answer, HostApiClient
 from bankgate.connectors.hostapi.config import HostApiConfig
+from bankgate.connectors.hostapi.receipts import fetch_receipts, verify_receipt
+from bankgate.connectors.hostapi.verify import check_account_name
 from bankgate.connectors.hostapi.wire import (
     MalformedAnswer,
     batch_request,
@@ -28,7 +30,9 @@ from bankgate.connectors.hostapi.wire import (
 )
 from bankgate.crypto.signed_http import SignedMessage
 from bankgate.domain import (
+    AccountNumber,
     Balance,
+    BankId,
     Batch,
     CompanyAccount,
     InstructionId,
@@ -37,7 +41,9 @@ from bankgate.domain import (
     StatusReport,
     SubmissionAck,
 )
-from bankgate.errors import BankRejected, BankUnavailable, OutcomeUnknown, Unsupported
+from bankgate.domain.receipts import Receipt
+from bankgate.domain.verification import NameMatch
+from bankgate.errors import BankRejected, BankUnavailable, OutcomeUnknown
 
 __all__ = ["CAPABILITIES", "STATUS_CHUNK", "HostApiChannel"]
 
@@ -45,7 +51,8 @@ T = TypeVar("T")
 
 CAPABILITIES: Final = frozenset({Capability.BALANCES, Capability.HISTORY,
                                  Capability.SUBMIT_BATCH, Capability.STATUS,
-                                 Capability.STATEMENT, Capability.CALLBACKS})
+                                 Capability.STATEMENT, Capability.CALLBACKS,
+                                 Capability.ACCOUNT_NAME_CHECK, Capability.RECEIPTS})
 #: Instruction ids per status query (CMB allows ≤ 500, L-08; we hold every bank to it).
 STATUS_CHUNK: Final = 500
 #: Accounts per balance query (the protocol allows 1–100).
@@ -168,9 +175,18 @@ class HostApiChannel:
         except (ValueError, MalformedAnswer) as exc:
             raise BankRejected(f"{self.bank}: not a valid callback: {exc}") from exc
 
-    def receipts(self, account: CompanyAccount, on: date) -> Iterator[object]:
-        """Electronic receipts are not offered by this channel."""
-        raise Unsupported(f"{self.bank}: the host API channel offers no receipts")
+    def check_account_name(self, account: AccountNumber, name: str,
+                           held_at: BankId | None) -> NameMatch:
+        """Whether `name` holds `account` at `held_at` (户名核验; hostapi/verify.py)."""
+        return check_account_name(self._client, self.bank, account, name, held_at)
+
+    def receipts(self, account: CompanyAccount, on: date) -> Iterator[Receipt]:
+        """The electronic receipts (电子回单) of a day's entries (hostapi/receipts.py)."""
+        return iter(fetch_receipts(self._client, self.bank, account, on))
+
+    def verify_receipt(self, receipt_no: str, code: str) -> bool:
+        """Whether the bank confirms a receipt's verification code."""
+        return verify_receipt(self._client, self.bank, receipt_no, code)
 
     def _read(self, what: str, answer: Answer, convert: Callable[[], T]) -> T:
         """A read's wire conversion; a malformed answer is a failed (retryable) read."""
