@@ -69,8 +69,7 @@ def gateway_config(sandbox: RunningSandbox, policy: str = "straight-through") ->
     The payment policy is straight-through unless a test asks for another (issue 5's
     approvals are tested where they are made; tests here say so when they use them).
     """
-    banks = {b: {"kind": "hostapi", "base_url": sandbox.url(b), "dialect": b,
-                 "ca_file": str(sandbox.pki.ca_cert), "timeout_s": 2.0, "backoff_s": 0.01,
+    banks = {b: {**sandbox.gateway_options(b), "timeout_s": 2.0, "backoff_s": 0.01,
                  "max_total_s": 3.0} for b in BANKS}
     accounts = [{"id": f"{b}-cny", "bank": b, "number": OURS[b], "currency": "CNY",
                  "name": COMPANY} for b in BANKS]

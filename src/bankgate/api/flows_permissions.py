@@ -2,7 +2,8 @@
 
 Permissions by role: makers (出纳) submit claims, run the claim cut-off, make transfers and
 fetch receipts; approvers and treasury admins decide claims and proposed transfers; the
-payroll role imports payroll and is the only one that sees its amounts (checked again in
+payroll role imports payroll and is the only one that sees its amounts (`payroll:amounts`,
+applied to every order and batch view by services/visibility; checked again in
 services/payroll); every reading role reads claims, transfers and receipts. ERP keys may
 get the scopes `claims:create`, `claims:read`, `payroll:create`, `receipts:read`.
 """
@@ -20,7 +21,7 @@ _READ = frozenset({"claims:read", "transfers:read", "receipts:read", "payroll:re
 _FLOWS: Final[Mapping[Role, frozenset[str]]] = {
     Role.MAKER: _READ | {"claims:create", "claims:pay", "transfers:create", "receipts:fetch",
                          "employees:write"},
-    Role.PAYROLL: _READ | {"payroll:create", "employees:write"},
+    Role.PAYROLL: _READ | {"payroll:create", "employees:write", "payroll:amounts"},
     Role.APPROVER: _READ | {"claims:approve", "transfers:approve"},
     Role.RELEASER: _READ,
     Role.TREASURER_ADMIN: _READ | {"claims:approve", "transfers:approve", "transfers:create",

@@ -7,8 +7,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from bankgate.domain import PaymentOrder
+from bankgate.services.visibility import ShownOrder
 
-__all__ = ["PaymentIn", "PaymentsIn", "order_out"]
+__all__ = ["PaymentIn", "PaymentsIn", "order_out", "shown_out"]
 
 
 class PaymentIn(BaseModel):
@@ -39,14 +40,21 @@ class PaymentsIn(BaseModel):
     payments: list[PaymentIn] = Field(min_length=1, max_length=1000)
 
 
-def order_out(order: PaymentOrder, debtor_bank: str | None = None) -> dict[str, Any]:
+def shown_out(view: ShownOrder) -> dict[str, Any]:
+    """An order as one caller may see it: a hidden amount is null with `amount_hidden`."""
+    return order_out(view.order, amount_hidden=view.amount_hidden)
+
+
+def order_out(order: PaymentOrder, debtor_bank: str | None = None, *,
+              amount_hidden: bool = False) -> dict[str, Any]:
     """An order as the API shows it: amounts as strings, the payee account masked (INV-7)."""
     return {
         "id": order.id, "instruction_id": order.instruction_id, "status": order.status.value,
         "flow": order.flow.value, "debtor_account": order.debtor,
         "payee": {"name": order.payee.name, "account": str(order.payee.account),
                   "bank": order.payee.bank},
-        "amount": f"{order.amount.amount:f}", "currency": order.amount.currency.code,
+        "amount": None if amount_hidden else f"{order.amount.amount:f}",
+        "amount_hidden": amount_hidden, "currency": order.amount.currency.code,
         "execution_date": order.execution_date.isoformat(), "remittance": order.remittance,
         "batch_id": order.batch_id, "reason_code": order.reason_code, "reason": order.reason,
         "created_at": order.created_at.isoformat(),

@@ -77,6 +77,15 @@ class OrderRepository:
             query = query.with_for_update()
         return [_to_order(r._mapping) for r in self._conn.execute(query)]
 
+    def batches_with_flow(self, batch_ids: Sequence[str], flow: FlowType) -> set[str]:
+        """Those of `batch_ids` holding at least one order of `flow`."""
+        found: set[str] = set()
+        for chunk in _chunks(list(batch_ids), 500):
+            query = select(_po.batch_id).distinct().where(_po.batch_id.in_(chunk),
+                                                          _po.flow == flow.value)
+            found.update(r[0] for r in self._conn.execute(query))
+        return found
+
     def instruction_ids_in(self, batch_id: str, statuses: Iterable[str]) -> list[str]:
         """Instruction ids of a batch's orders in these statuses (no full rows)."""
         rows = self._conn.execute(select(_po.instruction_id).where(

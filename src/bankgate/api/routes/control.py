@@ -220,7 +220,7 @@ async def edit_one(request: Request, order_id: str) -> dict[str, Any]:
 def controls(request: Request, order_id: str) -> dict[str, Any]:
     """The decision stored at submission, the policy in force now, and the approvals."""
     app = gateway(request)
-    queries.order(uow=app.uow, order_id=order_id)  # 404 first
+    queries.order(uow=app.uow, order_id=order_id, permissions=frozenset())  # 404 first
     return decision_view(uow=app.uow, order_id=order_id, now=app.now)
 
 

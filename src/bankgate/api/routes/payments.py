@@ -20,7 +20,7 @@ from bankgate.api.body import (
     validate,
 )
 from bankgate.api.deps import gateway, today
-from bankgate.api.schemas import PaymentIn, PaymentsIn, order_out
+from bankgate.api.schemas import PaymentIn, PaymentsIn, order_out, shown_out
 from bankgate.bootstrap import App
 from bankgate.domain import CompanyAccount, IllegalTransition, PaymentOrder, Status
 from bankgate.errors import ConcurrentUpdate
@@ -34,6 +34,7 @@ from bankgate.services.payments import (
     cancel_order,
     create_orders_once,
 )
+from bankgate.services.visibility import shown
 
 __all__ = ["router"]
 
@@ -97,18 +98,20 @@ def list_payments(request: Request, status: Status | None = None,
                   offset: int = Query(default=0, ge=0)) -> dict[str, Any]:
     """Orders filtered by status or batch."""
     found = queries.orders(uow=gateway(request).uow, status=status.value if status else None,
-                           batch_id=batch_id, limit=limit, offset=offset)
-    return {"payments": [order_out(o) for o in found], "limit": limit, "offset": offset}
+                           batch_id=batch_id, limit=limit, offset=offset,
+                           permissions=principal(request).permissions)
+    return {"payments": [shown_out(o) for o in found], "limit": limit, "offset": offset}
 
 
 @router.get("/payments/{order_id}", summary="One payment order with its history")
 def get_payment(request: Request, order_id: str) -> dict[str, Any]:
     """The order and every transition it went through (from the audit log)."""
-    view = queries.order(uow=gateway(request).uow, order_id=order_id)
+    view = queries.order(uow=gateway(request).uow, order_id=order_id,
+                         permissions=principal(request).permissions)
     history = [{"at": h["at"].isoformat(), "actor": h["actor"], "from": h["from_status"],
                 "to": h["to_status"], "reason": h["detail"].get("reason"),
                 "bank_code": h["detail"].get("bank_code")} for h in view.history]
-    return {**order_out(view.order), "history": history}
+    return {**shown_out(view.order), "history": history}
 
 
 @router.post("/payments/{order_id}/cancel", summary="Cancel an order not yet batched")
@@ -120,10 +123,11 @@ def cancel_payment(request: Request, order_id: str) -> JSONResponse:
         order = cancel_order(uow=app.uow, order_id=order_id, actor=principal(request).actor,
                              now=app.now)
     except (IllegalTransition, ConcurrentUpdate) as exc:
-        current = queries.order(uow=app.uow, order_id=order_id).order
-        if key is not None and current.status is Status.CANCELLED:
+        current = queries.order(uow=app.uow, order_id=order_id,
+                                permissions=principal(request).permissions).order
+        if key is not None and current.order.status is Status.CANCELLED:
             # a retry of a cancel that took effect: the same answer again
-            return JSONResponse(order_out(current), headers={"Idempotency-Replayed": "true"})
-        raise NotCancellable(f"payment order {order_id} is {current.status.value} and can no "
-                             "longer be cancelled") from exc
-    return JSONResponse(order_out(order))
+            return JSONResponse(shown_out(current), headers={"Idempotency-Replayed": "true"})
+        raise NotCancellable(f"payment order {order_id} is {current.order.status.value} and can "
+                             "no longer be cancelled") from exc
+    return JSONResponse(shown_out(shown(order, principal(request).permissions)))
