@@ -20,6 +20,7 @@ from bankgate.crypto.sealer import Sealer, sealer_from_env
 from bankgate.errors import ConfigError
 from bankgate.services.accounts import account_from_mapping, register_accounts
 from bankgate.services.finance_config import FINANCE_SECTIONS, FinanceConfig, finance_config
+from bankgate.services.flow_jobs import FlowJobsConfig, flow_jobs_config
 from bankgate.services.jobs import JobContext
 from bankgate.services.policies import ensure_policy
 from bankgate.services.status import FollowUp
@@ -45,6 +46,7 @@ class App:
     now: Callable[[], datetime] = utc_now
     finance: FinanceConfig = field(default_factory=FinanceConfig)  # sync, recon, reports
     sealer: Sealer = field(default_factory=sealer_from_env)  # TOTP secrets at rest
+    flow_jobs: FlowJobsConfig = field(default_factory=FlowJobsConfig)  # [flows] schedules
 
     def uow(self) -> UnitOfWork:
         """A new unit of work (one transaction)."""
@@ -78,16 +80,18 @@ def build_app(settings: Settings, config: Mapping[str, Any] | None = None, *,
     """Build the App: migrate the store, open one channel per bank, register accounts."""
     if config is None:
         config = load_config(settings.config_file) if settings.config_file else {}
-    unknown = sorted(set(config) - {"banks", "accounts", "follow", "policy", *FINANCE_SECTIONS})
+    unknown = sorted(set(config) - {"banks", "accounts", "follow", "policy", "flows",
+                                    *FINANCE_SECTIONS})
     if unknown:
         raise ConfigError(f"configuration: unknown section {unknown[0]!r} "
-                          "(banks, accounts, follow, policy, sync, recon, reports)")
+                          "(banks, accounts, follow, policy, flows, sync, recon, reports)")
     engine = make_engine(settings.db_url, pool_size=max(5, settings.worker_concurrency + 2))
     if upgrade_db:
         migrate(engine)
     channels = _channels(config.get("banks", {}))
     app = App(settings=settings, engine=engine, channels=channels,
-              follow=_follow(config.get("follow", {})), finance=finance_config(config))
+              follow=_follow(config.get("follow", {})), finance=finance_config(config),
+              flow_jobs=flow_jobs_config(config.get("flows", {})))
     accounts = [account_from_mapping(raw, where=f"accounts[{i}]")
                 for i, raw in enumerate(config.get("accounts", []))]
     if accounts:

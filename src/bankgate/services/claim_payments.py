@@ -29,8 +29,8 @@ from bankgate.services.intake import OrderDraft
 from bankgate.services.verification import PayeeToCheck, verify_payees
 from bankgate.store import UnitOfWork
 
-__all__ = ["DEFAULT_CUTOFFS", "ClaimPaymentRun", "deliver_notifications", "follow_claims",
-           "last_cutoff", "pay_approved_claims", "reopen_claim"]
+__all__ = ["BUSINESS_TZ", "DEFAULT_CUTOFFS", "ClaimPaymentRun", "deliver_notifications",
+           "follow_claims", "last_cutoff", "next_cutoff", "pay_approved_claims", "reopen_claim"]
 
 BUSINESS_TZ: Final = ZoneInfo("Asia/Shanghai")
 DEFAULT_CUTOFFS: Final = (time(10, 0), time(15, 0))
@@ -70,6 +70,17 @@ def last_cutoff(at: datetime, cutoffs: Sequence[time] = DEFAULT_CUTOFFS) -> date
         passed = [datetime.combine(day, c, BUSINESS_TZ) for c in sorted(cutoffs, reverse=True)]
         for moment in passed:
             if moment <= local:
+                return moment.astimezone(at.tzinfo)
+    raise ValueError("no cut-off times given")
+
+
+def next_cutoff(at: datetime, cutoffs: Sequence[time] = DEFAULT_CUTOFFS) -> datetime:
+    """The first cut-off (Shanghai wall time) after `at`, as aware UTC."""
+    local = at.astimezone(BUSINESS_TZ)
+    for days in range(0, 8):
+        day = local.date() + timedelta(days=days)
+        for moment in (datetime.combine(day, c, BUSINESS_TZ) for c in sorted(cutoffs)):
+            if moment > local:
                 return moment.astimezone(at.tzinfo)
     raise ValueError("no cut-off times given")
 

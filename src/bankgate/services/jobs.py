@@ -8,11 +8,12 @@ from datetime import date, datetime
 from typing import Any, Final
 
 from bankgate.connectors.base import Channel
-from bankgate.services._tx import UowFactory
+from bankgate.services._tx import UowFactory, in_transaction
 from bankgate.services.batching import form_batches
 from bankgate.services.collect_job import KIND as COLLECT
 from bankgate.services.collect_job import run_collect_job
 from bankgate.services.dispatch import dispatch_batch
+from bankgate.services.flow_jobs import FLOW_HANDLERS, follow_now
 from bankgate.services.statements import fetch_statement
 from bankgate.services.status import FollowUp, poll_batch
 from bankgate.services.sync import run_sync_job
@@ -20,7 +21,7 @@ from bankgate.services.sync import run_sync_job
 __all__ = ["HANDLERS", "RECURRING", "JobContext", "run_job"]
 
 #: Kinds that queue their own next run: a future one is a schedule, not work left to do.
-RECURRING: Final = frozenset({"sync", COLLECT})
+RECURRING: Final = frozenset({"sync", COLLECT, *FLOW_HANDLERS})  # flows: issue 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,8 @@ def _dispatch(ctx: JobContext, payload: Mapping[str, Any]) -> str:
 def _poll(ctx: JobContext, payload: Mapping[str, Any]) -> str:
     applied = poll_batch(uow=ctx.uow, channels=ctx.channels, batch_id=payload["batch_id"],
                          round_=int(payload.get("round", 0)), now=ctx.now, follow=ctx.follow)
+    if applied.moved:  # claims and transfers follow their orders at once (issue 7)
+        in_transaction(ctx.uow, lambda unit: follow_now(unit, at=ctx.now()))
     return f"{applied.moved} moved, {applied.ignored} ignored"
 
 
@@ -64,6 +67,9 @@ HANDLERS: Final[Mapping[str, Callable[[JobContext, Mapping[str, Any]], str]]] = 
                                               payload=payload),
     COLLECT: lambda ctx, payload: run_collect_job(uow=ctx.uow, channels=ctx.channels,
                                                   now=ctx.now, payload=payload),
+    **{kind: (lambda run: lambda ctx, payload: run(uow=ctx.uow, channels=ctx.channels,
+                                                   now=ctx.now, payload=payload))(handler)
+       for kind, handler in FLOW_HANDLERS.items()},
 }
 
 

@@ -135,6 +135,13 @@ class JobQueue:
             and_(_j.state == "queued", or_(_j.run_after <= now, later))))
         return int(self._conn.execute(query).scalar_one())
 
+    def hurry(self, dedupe_key: str, *, now: datetime) -> int:
+        """Make the job waiting under `dedupe_key` due now; how many were moved (0 or 1)."""
+        result = self._conn.execute(update(jobs).where(
+            _j.dedupe_key == dedupe_key, _j.state == "queued", _j.run_after > now)
+            .values(run_after=now, updated_at=now))
+        return int(result.rowcount)
+
     def next_due(self) -> datetime | None:
         """When the earliest queued job becomes due."""
         return self._conn.execute(
