@@ -37,7 +37,7 @@ from bankgate.domain import (
 from bankgate.errors import DomainError, FormatError
 
 # One reader of .xlsx and of text encodings for every format (zip-bomb limit, GBK, BOMs).
-from bankgate.formats.csvprofiles.reader import _decode, _xlsx_rows
+from bankgate.formats.csvprofiles.reader import decode_text, xlsx_rows
 
 __all__ = ["MAX_PAYROLL_BYTES", "InvalidPayrollFile", "PayrollFile", "PayrollRow", "read_payroll"]
 
@@ -103,7 +103,7 @@ def read_payroll(content: bytes, origin: str) -> PayrollFile:
         raise InvalidPayrollFile(origin, [("", f"the file has {len(content)} bytes, at most "
                                                f"{MAX_PAYROLL_BYTES} are read")])
     try:
-        lines = _xlsx_rows(content, origin) if content.startswith(_ZIP) else _csv(content,
+        lines = xlsx_rows(content, origin) if content.startswith(_ZIP) else _csv(content,
                                                                                   origin)
     except InvalidPayrollFile:
         raise
@@ -123,7 +123,7 @@ def read_payroll(content: bytes, origin: str) -> PayrollFile:
 
 
 def _csv(content: bytes, origin: str) -> list[tuple[int, list[str]]]:
-    text = _decode(content, "auto", origin)
+    text = decode_text(content, "auto", origin)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         return [(reader.line_num, row) for row in reader]

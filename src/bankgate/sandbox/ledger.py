@@ -37,7 +37,7 @@ from bankgate.sandbox.records import (
 )
 from bankgate.sandbox.world import World
 
-__all__ = ["SHANGHAI", "Ledger"]
+__all__ = ["SHANGHAI", "Ledger", "same_name"]
 
 SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
 _Key = tuple[str, str]  # (bank, account number)
@@ -47,7 +47,7 @@ def _utc_now(_bank: str) -> datetime:
     return datetime.now(UTC)
 
 
-def _same_name(given: str, holder: str) -> bool:
+def same_name(given: str, holder: str) -> bool:
     """Names match after NFKC (full-width brackets), case folding and collapsed spaces."""
     def norm(text: str) -> str:
         return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
@@ -250,7 +250,7 @@ class Ledger:
                                                  f"held at {bank}"
         if not payee.open:
             return ErrorMeaning.CLOSED_ACCOUNT, f"payee account {line.payee_account} is closed"
-        if not _same_name(line.payee_name, payee.holder):
+        if not same_name(line.payee_name, payee.holder):
             return ErrorMeaning.NAME_MISMATCH, (f"payee name {line.payee_name!r} is not the "
                                                 f"holder of {line.payee_account}")
         if payee.currency != currency:

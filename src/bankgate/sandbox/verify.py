@@ -14,8 +14,7 @@ from typing import Any, Final
 
 from bankgate.sandbox import wire
 from bankgate.sandbox.dialects import ErrorMeaning
-from bankgate.sandbox.ledger import Ledger
-from bankgate.sandbox.ledger import _same_name as same_name  # one rule for names, not two
+from bankgate.sandbox.ledger import Ledger, same_name  # one rule for names, not two
 from bankgate.sandbox.records import Refusal
 
 __all__ = ["answer_verify"]

@@ -22,7 +22,7 @@ from bankgate.services._tx import UowFactory, in_transaction
 from bankgate.services.payments import FORM_BATCHES
 from bankgate.store import NewJob, UnitOfWork
 
-__all__ = ["MAX_BATCH", "dispatch_job", "form_batches"]
+__all__ = ["MAX_BATCH", "add_batch", "dispatch_job", "form_batches"]
 
 #: Orders per batch; the host API takes up to 1000 per message.
 MAX_BATCH = 1000
@@ -53,13 +53,15 @@ def _form(unit: UnitOfWork, at: datetime, max_batch: int) -> list[Batch]:
     formed: list[Batch] = []
     for key, members in groups.items():
         for start in range(0, len(members), max_batch):
-            formed.append(_batch(unit, key, members[start:start + max_batch], at))
+            formed.append(add_batch(unit, key, members[start:start + max_batch], at))
     if len(orders) == _PER_RUN:
         unit.jobs.enqueue(FORM_BATCHES, now=at)
     return formed
 
 
-def _batch(unit: UnitOfWork, key: BatchKey, members: list[PaymentOrder], at: datetime) -> Batch:
+def add_batch(unit: UnitOfWork, key: BatchKey, members: list[PaymentOrder], at: datetime) -> Batch:
+    """Form one batch of `members` (one key) in the caller's transaction, audit it and queue
+    its dispatch; the members' batch ids are set by compare-and-set."""
     batch = Batch(id=new_batch_id(), key=key, order_ids=tuple(o.id for o in members),
                   instruction_ids=tuple(o.instruction_id for o in members),
                   total=sum((o.amount for o in members), Money.zero(key.currency)),

@@ -15,10 +15,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bankgate.domain import BatchKey, CompanyAccount, PaymentOrder, Status, batch_key
-from bankgate.services.batching import MAX_BATCH
-from bankgate.services.batching import _batch as add_batch  # one way to form a batch
+from bankgate.services.batching import MAX_BATCH, add_batch  # one way to form a batch
 from bankgate.services.intake import OrderDraft
-from bankgate.services.payments import _create as create_orders_under_policy  # one way
+from bankgate.services.payments import create_orders_under_policy  # one way
 from bankgate.services.routing import store_routes
 from bankgate.store import UnitOfWork
 

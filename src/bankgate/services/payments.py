@@ -37,6 +37,7 @@ __all__ = [
     "cancel_order",
     "create_orders",
     "create_orders_once",
+    "create_orders_under_policy",
     "import_order_file",
 ]
 
@@ -61,7 +62,8 @@ class Created:
 def create_orders(*, uow: UowFactory, drafts: Sequence[OrderDraft], actor: str,
                   now: Callable[[], datetime], source: str) -> list[PaymentOrder]:
     """Create orders from checked drafts in one transaction and release them for dispatch."""
-    return in_transaction(uow, lambda unit: _create(unit, drafts, actor, now(), source))
+    return in_transaction(uow, lambda unit: create_orders_under_policy(unit, drafts, actor,
+                                                                       now(), source))
 
 
 def create_orders_once(*, uow: UowFactory, drafts: Sequence[OrderDraft], actor: str,
@@ -79,7 +81,7 @@ def create_orders_once(*, uow: UowFactory, drafts: Sequence[OrderDraft], actor: 
         stored = unit.idempotency.get(scope, key)
         if stored is not None:
             return _replay(stored, request_hash, key)
-        orders = _create(unit, drafts, actor, now(), source)
+        orders = create_orders_under_policy(unit, drafts, actor, now(), source)
         status_code, body = render(orders)
         unit.idempotency.put(scope, key, StoredAnswer(request_hash, status_code, body),
                              at=now())
@@ -125,8 +127,10 @@ def import_order_file(*, uow: UowFactory, content: bytes, origin: str, actor: st
     return orders, not created.replayed
 
 
-def _create(unit: UnitOfWork, drafts: Sequence[OrderDraft], actor: str, at: datetime,
-            source: str) -> list[PaymentOrder]:
+def create_orders_under_policy(unit: UnitOfWork, drafts: Sequence[OrderDraft], actor: str,
+                               at: datetime, source: str) -> list[PaymentOrder]:
+    """Create `drafts` in the caller's transaction, each audited and decided under the
+    payment policy in force; returns them as routed (released ones queue batching)."""
     orders: list[PaymentOrder] = []
     records: list[AuditRecord] = []
     for draft in drafts:

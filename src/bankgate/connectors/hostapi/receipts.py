@@ -15,7 +15,13 @@ from datetime import date
 from typing import Any, Final
 
 from bankgate.connectors.hostapi.client import HostApiClient
-from bankgate.connectors.hostapi.wire import MalformedAnswer, _list, _signed, _text, _time
+from bankgate.connectors.hostapi.wire import (
+    MalformedAnswer,
+    list_field,
+    signed_amount,
+    text_field,
+    time_field,
+)
 from bankgate.domain import CompanyAccount, InstructionId
 from bankgate.domain.receipts import Receipt
 from bankgate.errors import BankUnavailable
@@ -31,10 +37,10 @@ def fetch_receipts(client: HostApiClient, bank: str, account: CompanyAccount,
     path = f"/accounts/{account.number.reveal()}/receipts"
     answer = client.call("GET", path, params={"date": on.isoformat()}, safe=True)
     try:
-        if _text(answer.body, "account") != account.number.reveal():
+        if text_field(answer.body, "account") != account.number.reveal():
             raise MalformedAnswer("field 'account': the answer is for another account")
         return [_receipt(item, bank, account, i)
-                for i, item in enumerate(_list(answer.body, "receipts"))]
+                for i, item in enumerate(list_field(answer.body, "receipts"))]
     except (MalformedAnswer, KeyError, TypeError) as exc:
         raise BankUnavailable(f"{bank}: malformed receipts answer: {exc}",
                               raw=answer.raw[:65536]) from exc
@@ -45,21 +51,21 @@ def _receipt(item: Any, bank: str, account: CompanyAccount, index: int) -> Recei
     if not isinstance(item, Mapping):
         raise MalformedAnswer(f"{where}: not an object")
     try:
-        document = base64.b64decode(_text(item, "pdf"), validate=True)
+        document = base64.b64decode(text_field(item, "pdf"), validate=True)
     except binascii.Error as exc:
         raise MalformedAnswer(f"{where}.pdf: not base64") from exc
     if len(document) > MAX_RECEIPT_BYTES or not document.startswith(b"%PDF-"):
         raise MalformedAnswer(f"{where}.pdf: not a PDF of at most {MAX_RECEIPT_BYTES} bytes")
     digest = hashlib.sha256(document).hexdigest()
-    if digest != _text(item, "pdf_sha256"):
+    if digest != text_field(item, "pdf_sha256"):
         raise MalformedAnswer(f"{where}.pdf: its SHA-256 is not the one the bank stated")
     instruction = item.get("instruction_id") or None
-    return Receipt(bank=bank, account=account.id, receipt_no=_text(item, "receipt_no"),
-                   bank_reference=_text(item, "serial"),
+    return Receipt(bank=bank, account=account.id, receipt_no=text_field(item, "receipt_no"),
+                   bank_reference=text_field(item, "serial"),
                    instruction_id=InstructionId(instruction) if instruction else None,
-                   amount=_signed(item, "amount", account.currency),
-                   booked_at=_time(item.get("booked_at"), "booked_at"),
-                   verification_code=_text(item, "verification_code"),
+                   amount=signed_amount(item, "amount", account.currency),
+                   booked_at=time_field(item.get("booked_at"), "booked_at"),
+                   verification_code=text_field(item, "verification_code"),
                    counterparty_name=item.get("counterparty_name") or None, sha256=digest,
                    document=document)
 

@@ -41,6 +41,10 @@ __all__ = [
     "MalformedAnswer",
     "batch_request",
     "line_bytes",
+    "list_field",
+    "signed_amount",
+    "text_field",
+    "time_field",
     "to_balance",
     "to_balances",
     "to_entries",
@@ -90,8 +94,8 @@ def to_status_report(line: Any, dialect: Dialect, *, raw: bytes = b"") -> Status
     """
     if not isinstance(line, Mapping):
         raise MalformedAnswer(f"an order line is {type(line).__name__}, not an object")
-    instruction = _text(line, "instruction_id")
-    status = _text(line, "status")
+    instruction = text_field(line, "instruction_id")
+    status = text_field(line, "status")
     error_code = _optional_text(line, "error_code")
     message = _optional_text(line, "error_message")
     outcome, bank_code = dialect.outcome(status), status
@@ -105,7 +109,7 @@ def to_status_report(line: Any, dialect: Dialect, *, raw: bytes = b"") -> Status
     at = line.get("updated_at", line.get("at"))
     return StatusReport(instruction_id=InstructionId(instruction), outcome=outcome,
                         bank_code=bank_code, reason_code=reason_code, reason=reason,
-                        reported_at=_time(at, "updated_at") if at is not None else None,
+                        reported_at=time_field(at, "updated_at") if at is not None else None,
                         bank_reference=_optional_text(line, "bank_reference"),
                         raw=raw or line_bytes(line))
 
@@ -116,7 +120,7 @@ def to_submission_ack(answer: Any, batch: Batch, lines: Sequence[SubmitLine],
     if not isinstance(answer, Mapping) or answer.get("batch_id") != batch.id:
         raise MalformedAnswer("field 'batch_id': the answer names another batch")
     reports = tuple(_at(f"orders[{i}]", lambda o=o: to_status_report(o, dialect))
-                    for i, o in enumerate(_list(answer, "orders")))
+                    for i, o in enumerate(list_field(answer, "orders")))
     asked = {line.order.instruction_id for line in lines}
     answered = [r.instruction_id for r in reports]
     strangers = sorted(set(answered) - asked)
@@ -131,22 +135,22 @@ def to_submission_ack(answer: Any, batch: Batch, lines: Sequence[SubmitLine],
 def to_balance(item: Any, account: CompanyAccount, bank: str) -> tuple[Balance, Balance]:
     """One account's balances: ledger (`INTERIM_BOOKED`) and available (`INTERIM_AVAILABLE`)."""
     cur = _currency(item, account)
-    as_of = _time(item.get("as_of"), "as_of")
+    as_of = time_field(item.get("as_of"), "as_of")
     source = Source(origin=f"hostapi:{bank}/balances", where=account.id)
     return (Balance(account=account.id, type=BalanceType.INTERIM_BOOKED, code="ITBD",
-                    amount=_signed(item, "ledger", cur), as_of=as_of, source=source),
+                    amount=signed_amount(item, "ledger", cur), as_of=as_of, source=source),
             Balance(account=account.id, type=BalanceType.INTERIM_AVAILABLE, code="ITAV",
-                    amount=_signed(item, "available", cur), as_of=as_of, source=source))
+                    amount=signed_amount(item, "available", cur), as_of=as_of, source=source))
 
 
 def to_balances(answer: Any, accounts: Sequence[CompanyAccount], bank: str) -> list[Balance]:
     """Two balances per account, in request order, in our account ids."""
-    items = _list(answer, "balances")
+    items = list_field(answer, "balances")
     if len(items) != len(accounts):
         raise MalformedAnswer(f"balances: {len(items)} answered for {len(accounts)} asked")
     balances: list[Balance] = []
     for index, (item, account) in enumerate(zip(items, accounts, strict=True)):
-        if _text(item, "account") != account.number.reveal():
+        if text_field(item, "account") != account.number.reveal():
             raise MalformedAnswer(f"balances[{index}]: the bank answered for an account "
                                   "not asked about")
         balances.extend(to_balance(item, account, bank))
@@ -160,14 +164,15 @@ def to_entry(item: Any, account: CompanyAccount, origin: str) -> StatementEntry:
     """One entry (booked, or pending: a credit in transit); its identity is the serial (流水号)."""
     if not isinstance(item, Mapping):
         raise MalformedAnswer(f"an entry is {type(item).__name__}, not an object")
-    serial = _text(item, "serial")
+    serial = text_field(item, "serial")
     instruction = _optional_text(item, "instruction_id")
-    amount = _signed(item, "amount", account.currency)
+    amount = signed_amount(item, "amount", account.currency)
     status = _ENTRY_STATUS.get(item.get("status", "booked"))
     if status is None:
         raise MalformedAnswer(f"status: {item.get('status')!r} is not booked or pending")
     if status is EntryStatus.BOOKED:  # a pending credit (在途) has no balance after it yet
-        _signed(item, "balance_after", account.currency)  # checked: a wrong scale is malformed
+        # checked: a wrong scale is malformed
+        signed_amount(item, "balance_after", account.currency)
     return StatementEntry(
         key=EntryKey("bank_reference", serial), amount=amount, status=status,
         booking_date=_date(item, "booking_date"), value_date=_date(item, "value_date"),
@@ -183,7 +188,7 @@ def to_entries(answer: Any, account: CompanyAccount, origin: str) -> list[Statem
     _same_account(answer, account)
     _currency(answer, account)
     return [_at(f"entries[{i}]", lambda e=e: to_entry(e, account, origin))
-            for i, e in enumerate(_list(answer, "entries"))]
+            for i, e in enumerate(list_field(answer, "entries"))]
 
 
 def to_statement(answer: Any, account: CompanyAccount, on: date, bank: str,
@@ -196,10 +201,10 @@ def to_statement(answer: Any, account: CompanyAccount, on: date, bank: str,
     source = Source(origin=origin)
     at = datetime.combine(on, datetime.min.time(), UTC)
     opening = Balance(account=account.id, type=BalanceType.OPENING_BOOKED, code="OPBD",
-                      amount=_signed(answer, "opening", account.currency), as_of=at,
+                      amount=signed_amount(answer, "opening", account.currency), as_of=at,
                       source=source)
     closing = Balance(account=account.id, type=BalanceType.CLOSING_BOOKED, code="CLBD",
-                      amount=_signed(answer, "closing", account.currency), as_of=at,
+                      amount=signed_amount(answer, "closing", account.currency), as_of=at,
                       source=source)
     digest = hashlib.sha256(f"{bank}|{account.number.reveal()}|{on}".encode()).hexdigest()
     return Statement(id=f"st_{digest[:32]}", account=account.id, currency=account.currency,
@@ -214,7 +219,8 @@ def _at(where: str, convert: Any) -> Any:
         raise MalformedAnswer(f"{where}: {exc}") from exc
 
 
-def _text(item: Any, name: str) -> str:
+def text_field(item: Any, name: str) -> str:
+    """The non-empty text field `name` of an answer object; MalformedAnswer otherwise."""
     value = item.get(name) if isinstance(item, Mapping) else None
     if not isinstance(value, str) or not value:
         raise MalformedAnswer(f"field {name!r} is missing or not text (got {value!r:.40})")
@@ -230,7 +236,8 @@ def _optional_text(item: Mapping[str, Any], name: str) -> str | None:
     return value
 
 
-def _list(answer: Any, name: str) -> list[Any]:
+def list_field(answer: Any, name: str) -> list[Any]:
+    """The list field `name` of an answer object; MalformedAnswer otherwise."""
     value = answer.get(name) if isinstance(answer, Mapping) else None
     if not isinstance(value, list):
         raise MalformedAnswer(f"field {name!r} is missing or not a list")
@@ -238,21 +245,21 @@ def _list(answer: Any, name: str) -> list[Any]:
 
 
 def _same_account(answer: Any, account: CompanyAccount) -> None:
-    if _text(answer, "account") != account.number.reveal():
+    if text_field(answer, "account") != account.number.reveal():
         raise MalformedAnswer("field 'account': the answer is for another account")
 
 
 def _currency(item: Any, account: CompanyAccount) -> Currency:
-    code = _text(item, "currency")
+    code = text_field(item, "currency")
     if code != account.currency.code:
         raise MalformedAnswer(f"field 'currency': {code!r} differs from the account's "
                               f"{account.currency.code}")
     return account.currency
 
 
-def _signed(item: Any, name: str, cur: Currency) -> Money:
+def signed_amount(item: Any, name: str, cur: Currency) -> Money:
     """A signed amount: the absolute value parsed in `cur`'s exact scale, then negated."""
-    text = _text(item, name)
+    text = text_field(item, name)
     digits = text.removeprefix("-")
     if digits.startswith(("-", "+")) or digits != digits.strip():
         raise MalformedAnswer(f"field {name!r}: {text!r} is not a plain signed amount")
@@ -267,14 +274,15 @@ def _signed(item: Any, name: str, cur: Currency) -> Money:
 
 
 def _date(item: Any, name: str) -> date:
-    text = _text(item, name)
+    text = text_field(item, name)
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise MalformedAnswer(f"field {name!r}: {text!r} is not a YYYY-MM-DD date") from exc
 
 
-def _time(value: Any, name: str) -> datetime:
+def time_field(value: Any, name: str) -> datetime:
+    """An ISO 8601 time with a zone (field `name`), as aware UTC; MalformedAnswer otherwise."""
     if not isinstance(value, str):
         raise MalformedAnswer(f"field {name!r} is missing or not an ISO 8601 time")
     try:

@@ -43,7 +43,8 @@ from bankgate.domain import (
 from bankgate.errors import DomainError, FormatError
 from bankgate.formats.csvprofiles.profile import Profile, builtin_profiles
 
-__all__ = ["MAX_FILE_BYTES", "MAX_XLSX_UNPACKED_BYTES", "detect_profile", "read_csv_statement"]
+__all__ = ["MAX_FILE_BYTES", "MAX_XLSX_UNPACKED_BYTES", "decode_text", "detect_profile",
+           "read_csv_statement", "xlsx_rows"]
 
 #: Larger files are refused: a statement export is kilobytes to a few megabytes.
 MAX_FILE_BYTES: Final = 32 * 1024 * 1024
@@ -78,21 +79,26 @@ def read_csv_statement(stream: IO[bytes], profile: Profile, origin: str) -> Stat
         raise FormatError(origin, "", f"larger than {MAX_FILE_BYTES} bytes; not a statement")
     if raw.startswith(_OLE):
         raise FormatError(origin, "", "an .xls (Excel 97-2003) file; save it as .xlsx or CSV")
-    rows = _xlsx_rows(raw, origin) if raw.startswith(_ZIP) else _csv_rows(raw, profile, origin)
+    rows = xlsx_rows(raw, origin) if raw.startswith(_ZIP) else _csv_rows(raw, profile, origin)
     return _Table(rows, profile, origin).statement(raw)
 
 
 def _decode_head(head: bytes) -> str:
     """The first bytes as text; a multi-byte character cut at the end is dropped."""
     try:
-        return _decode(head, "auto", "")
+        return decode_text(head, "auto", "")
     except FormatError:
         return head.decode("gb18030", errors="replace")
-    except UnicodeDecodeError:  # pragma: no cover - _decode translates
+    except UnicodeDecodeError:  # pragma: no cover - decode_text translates
         return ""
 
 
-def _decode(raw: bytes, encoding: str, origin: str) -> str:
+def decode_text(raw: bytes, encoding: str, origin: str) -> str:
+    """`raw` as text in `encoding`, or with "auto": by BOM, else UTF-8, else GB18030 (GBK).
+
+    Raises:
+        FormatError: not text in the given encoding (naming the byte and `origin`).
+    """
     if encoding != "auto":
         try:
             return raw.decode(encoding).removeprefix("\ufeff")
@@ -102,18 +108,18 @@ def _decode(raw: bytes, encoding: str, origin: str) -> str:
     for bom, name in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
                       (codecs.BOM_UTF16_BE, "utf-16")):
         if raw.startswith(bom):
-            return _decode(raw, name, origin)
+            return decode_text(raw, name, origin)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.start >= len(raw) - 3 and exc.reason == "unexpected end of data":
             return raw[:exc.start].decode("utf-8")  # a head cut inside a character
     # Chinese banks' exports that are not UTF-8 are GBK; GB18030 reads GBK and more.
-    return _decode(raw, "gb18030", origin)
+    return decode_text(raw, "gb18030", origin)
 
 
 def _csv_rows(raw: bytes, profile: Profile, origin: str) -> list[tuple[int, list[str]]]:
-    text = _decode(raw, profile.encoding, origin)
+    text = decode_text(raw, profile.encoding, origin)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         return [(reader.line_num, row) for row in reader]
@@ -121,7 +127,7 @@ def _csv_rows(raw: bytes, profile: Profile, origin: str) -> list[tuple[int, list
         raise FormatError(origin, f"line {reader.line_num}", f"not CSV: {exc}") from exc
 
 
-def _xlsx_rows(raw: bytes, origin: str) -> list[tuple[int, list[str]]]:
+def xlsx_rows(raw: bytes, origin: str) -> list[tuple[int, list[str]]]:
     """The first sheet's cells as text (openpyxl read-only; formulas stay their text)."""
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
