@@ -257,8 +257,10 @@ def test_a_transfer_in_transit_is_pending_at_the_receiving_bank_then_booked_once
 
 
 def test_a_file_bank_delivers_every_days_statement_so_a_new_account_has_no_past_day_exceptions(
-        gateway):
+        file_gateway):
     """The demo's boc noise: an SFTP bank writes an end-of-day camt.053 for each day."""
+    gateway = file_gateway
+    assert gateway.channels["boc"].kind == "files"
     report = _sync(gateway, "boc-cny")
     assert report.days_fetched == [bank_today() - timedelta(days=n) for n in (2, 1, 0)]
     assert report.days_failed == [] and report.open_exceptions == 0
@@ -288,5 +290,5 @@ def test_history_from_must_be_a_date():
 
     assert finance_config({"sync": {"history_from": "2026-11-01"}}).sync.history_from == \
         datetime(2026, 11, 1).date()
-    with pytest.raises(ConfigError, match="sync.history_from: '11/01' is not a date"):
+    with pytest.raises(ConfigError, match=r"sync\.history_from: .11/01. is not a date"):
         finance_config({"sync": {"history_from": "11/01"}})
