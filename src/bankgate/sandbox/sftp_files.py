@@ -4,9 +4,9 @@ pain.001 is read through `formats/xml.py` (no DTD, no entities, no network, boun
 What is written follows the official XSDs pain.002.001.03, camt.053.001.02 and
 camt.054.001.02 (the tests validate every kind against them) and the structure our readers
 accept: every transaction status names its original end-to-end id; statements carry the
-opening (OPBD) and closing (CLBD) balances and one entry per booking, whose account
-servicer reference is the booking's serial (流水号), so that a statement and a notification
-of the same booking are the same entry.
+opening (OPBD), closing (CLBD) and closing available (CLAV) balances and one entry per
+booking, whose account servicer reference is the booking's serial (流水号), so that a
+statement and a notification of the same booking are the same entry.
 """
 
 from __future__ import annotations
@@ -273,6 +273,8 @@ def camt053(view: StatementView, *, statement_id: str, sequence: int,
     _account_block(doc, statement, state.number, state.currency, state.holder)
     _balance(doc, statement, "OPBD", view.opening_minor, state.currency, view.on)
     _balance(doc, statement, "CLBD", view.closing_minor, state.currency, view.on)
+    # available = booked: the sandbox holds no funds back (as its host API answers)
+    _balance(doc, statement, "CLAV", view.closing_minor, state.currency, view.on)
     for booking in view.entries:
         _entry(doc, statement, booking, state.currency)
     return doc.bytes()

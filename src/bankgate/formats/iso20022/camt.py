@@ -141,7 +141,15 @@ class _Statement:
         return Statement(id=statement_id, account=number, currency=cur, opening=opening,
                          closing=closing, entries=entries,
                          source=Source(origin=self.origin, where=self.where), on=on,
-                         iban=iban, balances=balances)
+                         iban=iban, balances=balances, created_at=self.created_at())
+
+    def created_at(self) -> datetime | None:
+        """Stmt/CreDtTm, else the message's GrpHdr/CreDtTm (camt.053 1.2.2)."""
+        message = self.el.getparent()
+        header = _child(message, "GrpHdr") if message is not None else None
+        text = _text(self.el, "CreDtTm") or (_text(header, "CreDtTm") if header is not None
+                                             else None)
+        return self.moment(text, "/CreDtTm") if text else None
 
     def currency(self, declared: str | None, balances: tuple[Balance, ...]) -> Currency:
         code = declared or (balances[0].amount.currency.code if balances else None)
