@@ -23,6 +23,6 @@ def test_a_file_is_written_whole_with_its_mode_and_no_temporary_left(tmp_path: P
 def test_a_file_that_cannot_be_written_is_one_clear_error_and_leaves_nothing(tmp_path: Path):
     target = tmp_path / "a-directory"
     target.mkdir()
-    with pytest.raises(ConfigError, match="cannot write .*a-directory"):
+    with pytest.raises(ConfigError, match=r"cannot write .*a-directory"):
         write_atomically(target, b"x")
     assert [p.name for p in tmp_path.iterdir()] == ["a-directory"]
