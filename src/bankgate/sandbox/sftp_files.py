@@ -258,17 +258,28 @@ def _entry(doc: _Doc, parent: etree._Element, booking: Booking, ccy: str,
         doc.sub(tx, "RtrInf/Rsn/Cd", return_reason)
 
 
+def _bank_message(doc: _Doc, path: str, message_id: str, created_at: datetime, *,
+                  sequence: int | None = None) -> etree._Element:
+    """GrpHdr (MsgId, CreDtTm) and the one statement or notification, with its Id,
+    electronic sequence number (camt.053) and CreDtTm; returns that statement element."""
+    root_tag, inner_tag = path.split("/")
+    message = doc.sub(doc.root, root_tag)
+    doc.sub(message, "GrpHdr/MsgId", message_id)
+    doc.sub(message[0], "CreDtTm", _stamp(created_at))
+    inner = doc.sub(message, inner_tag)
+    doc.sub(inner, "Id", message_id)
+    if sequence is not None:
+        doc.sub(inner, "ElctrncSeqNb", str(sequence))
+    doc.sub(inner, "CreDtTm", _stamp(created_at))
+    return inner
+
+
 def camt053(view: StatementView, *, statement_id: str, sequence: int,
             created_at: datetime) -> bytes:
     """A camt.053.001.02 end-of-day statement (one Stmt) of one account and day."""
     doc = _Doc("camt.053.001.02")
-    message = doc.sub(doc.root, "BkToCstmrStmt")
-    doc.sub(message, "GrpHdr/MsgId", statement_id)
-    doc.sub(message[0], "CreDtTm", _stamp(created_at))
-    statement = doc.sub(message, "Stmt")
-    doc.sub(statement, "Id", statement_id)
-    doc.sub(statement, "ElctrncSeqNb", str(sequence))
-    doc.sub(statement, "CreDtTm", _stamp(created_at))
+    statement = _bank_message(doc, "BkToCstmrStmt/Stmt", statement_id, created_at,
+                              sequence=sequence)
     state = view.account
     _account_block(doc, statement, state.number, state.currency, state.holder)
     _balance(doc, statement, "OPBD", view.opening_minor, state.currency, view.on)
@@ -284,12 +295,8 @@ def camt054(*, notification_id: str, created_at: datetime, number: str, ccy: str
             holder: str, returns: Sequence[tuple[Booking, str]]) -> bytes:
     """A camt.054.001.02 credit notification of returned payments, with their reasons."""
     doc = _Doc("camt.054.001.02")
-    message = doc.sub(doc.root, "BkToCstmrDbtCdtNtfctn")
-    doc.sub(message, "GrpHdr/MsgId", notification_id)
-    doc.sub(message[0], "CreDtTm", _stamp(created_at))
-    notification = doc.sub(message, "Ntfctn")
-    doc.sub(notification, "Id", notification_id)
-    doc.sub(notification, "CreDtTm", _stamp(created_at))
+    notification = _bank_message(doc, "BkToCstmrDbtCdtNtfctn/Ntfctn", notification_id,
+                                 created_at)
     _account_block(doc, notification, number, ccy, holder)
     for booking, reason in returns:
         _entry(doc, notification, booking, ccy, return_reason=reason)
