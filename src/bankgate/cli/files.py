@@ -10,6 +10,7 @@ from rich.table import Table
 from bankgate.bootstrap import build_app
 from bankgate.cli.errors import one_line_errors
 from bankgate.cli.output import console, print_json
+from bankgate.services.collect_job import file_banks
 from bankgate.services.files import collect_files, file_channel, list_transfers
 from bankgate.settings import Settings
 
@@ -26,8 +27,7 @@ def collect(bank: list[str] = typer.Option([], "--bank", help="Only this bank (r
     """Fetch every new inbound file once: status reports applied, statements imported."""
     app = build_app(Settings.from_env())
     try:
-        banks = bank or [b for b in sorted(app.channels)
-                         if getattr(app.channels[b], "kind", "") == "files"]
+        banks = bank or file_banks(app.channels)
         done = [collect_files(uow=app.uow, channel=file_channel(app.channels, b), now=app.now)
                 for b in banks]
     finally:

@@ -20,10 +20,12 @@ def sync(account: str | None = typer.Argument(None, help="One account id (defaul
          through: str | None = typer.Option(None, help="Last end-of-day statement to fetch "
                                             "(YYYY-MM-DD; default yesterday, banks' time)."),
          schedule: bool = typer.Option(False, "--schedule", help="Also queue the scheduled "
-                                       "syncs ([sync] cron) for the worker."),
+                                       "syncs ([sync] cron) and file collections "
+                                       "(collect_every_s) for the worker."),
          as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Fetch every missing statement and today's transactions, check them, store them once."""
     from bankgate.bootstrap import build_app
+    from bankgate.services.collect_job import schedule_collect
     from bankgate.services.sync import schedule_sync, sync_accounts
     from bankgate.settings import Settings
 
@@ -38,7 +40,8 @@ def sync(account: str | None = typer.Argument(None, help="One account id (defaul
                 account_ids=[account] if account else None, through=last,
                 progress=lambda what: progress.update(task, description=f"sync {what}"))
         queued = schedule_sync(uow=app.uow, channels=app.channels, config=app.finance.sync,
-                               now=app.now) if schedule else 0
+                               now=app.now) + schedule_collect(
+            uow=app.uow, channels=app.channels, now=app.now) if schedule else 0
     finally:
         app.close()
     if account and not reports:
@@ -55,7 +58,8 @@ def sync(account: str | None = typer.Argument(None, help="One account id (defaul
         for issue in row["issues"]:
             console.print(f"  [yellow]check[/yellow] {issue}")
     if schedule:
-        console.print(f"{queued} scheduled syncs queued (run `bankgate worker`)")
+        console.print(f"{queued} scheduled jobs queued (syncs, file collections); "
+                      "run `bankgate worker`")
 
 
 def _table(rows: list[dict[str, object]]) -> Table:

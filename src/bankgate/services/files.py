@@ -77,6 +77,7 @@ class FileExchange(Protocol):
 
     bank: str
     max_file_bytes: int
+    collect_every_s: float
 
     def inbound(self) -> _Listing: ...
     def fetch(self, name: str) -> _Fetched: ...

@@ -10,12 +10,17 @@ from typing import Any, Final
 from bankgate.connectors.base import Channel
 from bankgate.services._tx import UowFactory
 from bankgate.services.batching import form_batches
+from bankgate.services.collect_job import KIND as COLLECT
+from bankgate.services.collect_job import run_collect_job
 from bankgate.services.dispatch import dispatch_batch
 from bankgate.services.statements import fetch_statement
 from bankgate.services.status import FollowUp, poll_batch
 from bankgate.services.sync import run_sync_job
 
-__all__ = ["HANDLERS", "JobContext", "run_job"]
+__all__ = ["HANDLERS", "RECURRING", "JobContext", "run_job"]
+
+#: Kinds that queue their own next run: a future one is a schedule, not work left to do.
+RECURRING: Final = frozenset({"sync", COLLECT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +62,8 @@ HANDLERS: Final[Mapping[str, Callable[[JobContext, Mapping[str, Any]], str]]] = 
     "fetch_statement": _statement,
     "sync": lambda ctx, payload: run_sync_job(uow=ctx.uow, channels=ctx.channels, now=ctx.now,
                                               payload=payload),
+    COLLECT: lambda ctx, payload: run_collect_job(uow=ctx.uow, channels=ctx.channels,
+                                                  now=ctx.now, payload=payload),
 }
 
 

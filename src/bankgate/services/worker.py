@@ -16,8 +16,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from bankgate.logmask import install_log_masking
 from bankgate.services._tx import RetryLater, in_transaction
-from bankgate.services.jobs import JobContext, run_job
+from bankgate.services.jobs import RECURRING, JobContext, run_job
 from bankgate.store import ClaimedJob, UnitOfWork
 
 __all__ = ["Worker", "WorkerStats"]
@@ -40,6 +41,7 @@ class Worker:
 
     def __init__(self, ctx: JobContext, *, concurrency: int = 4, lease_s: float = 60.0,
                  owner: str | None = None) -> None:
+        install_log_masking()  # INV-7: job logs (httpx URLs) name no full account
         self.ctx = ctx
         self.concurrency = max(1, concurrency)
         self.lease_s = lease_s
@@ -66,7 +68,8 @@ class Worker:
 
     def run_until_idle(self, *, timeout_s: float = 60.0,
                        on_tick: Callable[[], None] | None = None) -> bool:
-        """Run jobs until none is queued or running; False if `timeout_s` passed first."""
+        """Run jobs until none is due, running or following up (a recurring job waiting for
+        its next time does not count); False if `timeout_s` passed first."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             ran = self.run_once()
@@ -75,7 +78,7 @@ class Worker:
             if ran:
                 continue
             with self.ctx.uow() as unit:
-                pending = unit.jobs.pending()
+                pending = unit.jobs.busy(now=self.ctx.now(), scheduled=sorted(RECURRING))
             if pending == 0:
                 return True
             time.sleep(0.02)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, true, update
 
 from bankgate.store._sql import dialect, insert_ignore
 from bankgate.store.tables import jobs
@@ -124,6 +124,15 @@ class JobQueue:
         query = select(func.count()).where(_j.state.in_(("queued", "running")))
         if kind:
             query = query.where(_j.kind == kind)
+        return int(self._conn.execute(query).scalar_one())
+
+    def busy(self, *, now: datetime, scheduled: Sequence[str] = ()) -> int:
+        """Jobs running, due now, or queued for later unless of a `scheduled` (recurring)
+        kind: a recurring job waiting for its next time is not work left to do."""
+        later = _j.kind.not_in(scheduled) if scheduled else true()
+        query = select(func.count()).where(or_(
+            _j.state == "running",
+            and_(_j.state == "queued", or_(_j.run_after <= now, later))))
         return int(self._conn.execute(query).scalar_one())
 
     def next_due(self) -> datetime | None:

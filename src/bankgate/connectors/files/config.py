@@ -22,7 +22,7 @@ KEYS: Final[Mapping[str, object]] = {
     "host": None, "port": 22, "username": None, "client_key": None, "host_key": None,
     "outbound_dir": "out", "inbound_dir": "in", "pain001_version": "03",
     "connect_timeout_s": 5.0, "timeout_s": 20.0, "max_file_bytes": 64 * 1024 * 1024,
-    "max_attempts": 3, "initiating_party": None,
+    "max_attempts": 3, "initiating_party": None, "collect_every_s": 300.0,
 }
 _DIR: Final = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
 _USER: Final = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -46,6 +46,7 @@ class FilesConfig:
     max_file_bytes: int = 64 * 1024 * 1024
     max_attempts: int = 3  # reconnects within one transfer (B-17: resume where it broke)
     initiating_party: str | None = None
+    collect_every_s: float = 300.0  # how often the worker collects inbound files
 
     @classmethod
     def from_mapping(cls, bank: str, raw: Mapping[str, Any]) -> FilesConfig:
@@ -74,7 +75,8 @@ class FilesConfig:
             timeout_s=_seconds(raw, "timeout_s", where),
             max_file_bytes=_count(raw, "max_file_bytes", where, 1024, 2 * 1024 ** 3),
             max_attempts=_count(raw, "max_attempts", where, 1, 20),
-            initiating_party=_text(raw, "initiating_party", where) if party else None)
+            initiating_party=_text(raw, "initiating_party", where) if party else None,
+            collect_every_s=_seconds(raw, "collect_every_s", where))
 
 
 def _text(raw: Mapping[str, Any], key: str, where: str, default: str = "") -> str:
