@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import compress
+
 from bankgate.domain.recon import Rule
 from bankgate.recon.state import Found, State, days_text
 from bankgate.recon.text import normalise_account
@@ -40,14 +42,16 @@ def exact_id(st: State) -> None:
             and open_[i] == amounts[n] and item_accounts[i] == accounts[n]
             and item_codes[i] == codes[n]]
     if shared:  # an id on several items (a payment and its return, two transfer legs)
-        doubtful = [n for n, e2e in enumerate(e2es) if free[n] and e2e in shared]
+        doubtful = [n for n in compress(range(len(e2es)), map(shared.__contains__, e2es))
+                    if free[n]]
         sure = sorted([n for n in sure if e2es[n] not in shared]
                       + _resolve_shared(st, doubtful, shared, hits))
     taken, start = st.take_whole(sure, hits)
     st.add_texts(Rule.EXACT_ID, 100,
                  [f"end-to-end id {e2es[n]} matches, same amount" for n in taken], start)
-    for n, e2e in enumerate(e2es):
-        if (e2e or lines.instruction_id[n]) and free[n]:
+    instructions = lines.instruction_id
+    for n in compress(range(len(e2es)), free):  # read as it goes: `_by_ids` takes lines
+        if e2es[n] or instructions[n]:
             _by_ids(st, n, unique, shared)
 
 
