@@ -47,8 +47,7 @@ def exact_id(st: State) -> None:
         sure = sorted([n for n in sure if e2es[n] not in shared]
                       + _resolve_shared(st, doubtful, shared, hits))
     taken, start = st.take_whole(sure, hits)
-    st.add_texts(Rule.EXACT_ID, 100,
-                 [f"end-to-end id {e2es[n]} matches, same amount" for n in taken], start)
+    st.add_texts(Rule.EXACT_ID, 100, [None] * len(taken), start)  # see `State.explanation`
     instructions = lines.instruction_id
     for n in compress(range(len(e2es)), free):  # read as it goes: `_by_ids` takes lines
         if e2es[n] or instructions[n]:
