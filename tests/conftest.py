@@ -143,7 +143,17 @@ def sqlite_url(tmp_path: Path, _sqlite_template: Path) -> Iterator[str]:
     yield from _store_url("sqlite", tmp_path, _sqlite_template)
 
 
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """Under pytest-xdist: what each worker ran (the summary prints on the controller)."""
+    for kind, result in getattr(node, "workeroutput", {}).get("stores", {}).items():
+        if _STORE_RESULTS.get(kind) != "ran":
+            _STORE_RESULTS[kind] = result
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand the store results to the controller
+        workeroutput["stores"] = dict(_STORE_RESULTS)
     for server in _SERVERS.values():
         if isinstance(server, _ServerStore):
             server.drop()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncssh
@@ -120,9 +120,24 @@ def test_the_statement_of_the_day_and_the_balance_come_from_the_newest_camt053(
     assert len(statement.entries) == len(ledger.entries)
     assert lines[0].order.instruction_id in {e.end_to_end_id for e in statement.entries}
     assert statement.raw.startswith(b"<?xml") and b"camt.053.001.02" in statement.raw
-    (balance,) = boc.balances([debtor])
-    assert balance.account == debtor.id and balance.type is BalanceType.CLOSING_BOOKED
-    assert balance.amount.to_minor() == sandbox.ledger.balance_minor("boc", NUMBERS["boc"][0])
+    booked, available = boc.balances([debtor])
+    assert booked.account == debtor.id and booked.type is BalanceType.CLOSING_BOOKED
+    assert booked.amount.to_minor() == sandbox.ledger.balance_minor("boc", NUMBERS["boc"][0])
+    assert available.type is BalanceType.CLOSING_AVAILABLE and available.code == "CLAV"
+    assert available.amount == booked.amount and available.account == debtor.id
+
+
+def test_a_file_balance_is_as_of_when_the_bank_wrote_the_statement_not_midnight(
+        sandbox: RunningSandbox, boc: FilesChannel) -> None:
+    debtor = our_account("boc")
+    lines = [a_line(debtor, amount="1.00")]
+    before = datetime.now(UTC).replace(microsecond=0)
+    boc.submit(a_batch(debtor, lines), debtor, lines)
+    today = datetime.now(SHANGHAI).date()
+    statement = boc.statements(debtor, today)
+    assert statement.created_at is not None and statement.created_at >= before
+    for balance in boc.balances([debtor]):
+        assert balance.as_of == statement.created_at  # camt Stmt/CreDtTm, not 00:00:00
 
 
 def test_b17_a_read_cut_off_midway_resumes_at_its_offset_and_returns_the_whole_file(

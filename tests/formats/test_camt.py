@@ -142,3 +142,20 @@ def test_a_file_over_the_size_limit_is_cut_off_with_an_error():
     with pytest.raises(FormatError, match="larger than 1000 bytes"):
         list(iter_elements(io.BytesIO(camt(ENTRY * 50)), "big.xml", frozenset({"Ntry"}),
                            limit=1000))
+
+
+@needs_samples
+def test_a_statement_keeps_when_the_bank_created_it_from_stmt_or_group_header():
+    [stmt] = read("oca__test-camt053-no-ntry.xml")
+    assert stmt.created_at is not None and stmt.created_at.isoformat() == \
+        "2014-01-06T16:20:26.673000+00:00"
+    ns = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"
+    header_only = (f'<Document xmlns="{ns}"><BkToCstmrStmt><GrpHdr><MsgId>M</MsgId>'
+                   "<CreDtTm>2026-12-01T09:30:00+08:00</CreDtTm></GrpHdr><Stmt><Id>S</Id>"
+                   "<Acct><Id><Othr><Id>100112345678</Id></Othr></Id><Ccy>CNY</Ccy></Acct>"
+                   "<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp>"
+                   '<Amt Ccy="CNY">1.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>'
+                   "<Dt><Dt>2026-12-01</Dt></Dt></Bal></Stmt></BkToCstmrStmt></Document>")
+    [stmt] = read_camt(io.BytesIO(header_only.encode()), "t.xml")
+    assert stmt.created_at is not None and stmt.created_at.isoformat() == \
+        "2026-12-01T09:30:00+08:00"

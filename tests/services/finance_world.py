@@ -23,7 +23,7 @@ from bankgate.services.worker import Worker
 from bankgate.settings import Settings
 
 #: What `from tests.services.finance_world import *` brings: the fixtures.
-__all__ = ["gateway", "payees", "sandbox", "world"]
+__all__ = ["file_gateway", "gateway", "payees", "sandbox", "world"]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -149,6 +149,19 @@ def gateway(store_url: str, sandbox: Any, world: Any) -> Iterator[App]:
     from tests.e2e.harness import gateway_config
 
     config = {**gateway_config(sandbox, world), "sync": {"lookback_days": 3}}
+    app = build_app(Settings(db_url=store_url), config)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def file_gateway(store_url: str, sandbox: Any, world: Any) -> Iterator[App]:
+    """As `gateway`, with boc reached over the sandbox's SFTP bank, as in the demo."""
+    from bankgate.cli.demo_files import use_file_channel
+    from tests.e2e.harness import gateway_config
+
+    config = {**use_file_channel(gateway_config(sandbox, world), sandbox),
+              "sync": {"lookback_days": 3}}
     app = build_app(Settings(db_url=store_url), config)
     yield app
     app.close()

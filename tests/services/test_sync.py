@@ -255,3 +255,41 @@ def test_a_transfer_in_transit_is_pending_at_the_receiving_bank_then_booked_once
     assert (first.new_entries, pending, booked_before) == (1, ["pending"], 0)
     assert second.pending_replaced == 1 and statuses == ["booked", "replaced"]
     assert booked_after == 300_000  # counted once
+
+
+def test_a_file_bank_delivers_every_days_statement_so_a_new_account_has_no_past_day_exceptions(
+        file_gateway):
+    """The demo's boc noise: an SFTP bank writes an end-of-day camt.053 for each day."""
+    gateway = file_gateway
+    assert gateway.channels["boc"].kind == "files"
+    report = _sync(gateway, "boc-cny")
+    assert report.days_fetched == [bank_today() - timedelta(days=n) for n in (2, 1, 0)]
+    assert report.days_failed == [] and report.open_exceptions == 0
+    assert _state(gateway, "boc-cny")[2] == []
+
+
+def test_days_before_history_from_are_neither_fetched_nor_missing(store_url, sandbox, world):
+    from bankgate.bootstrap import build_app
+    from bankgate.settings import Settings
+    from tests.e2e.harness import gateway_config
+
+    since = bank_today() - timedelta(days=1)
+    config = {**gateway_config(sandbox, world),
+              "sync": {"lookback_days": 5, "history_from": since.isoformat()}}
+    app = build_app(Settings(db_url=store_url), config)
+    try:
+        report = _sync(app)
+        assert report.days_fetched == [since, bank_today()]
+        assert report.open_exceptions == 0 and _state(app)[2] == []
+    finally:
+        app.close()
+
+
+def test_history_from_must_be_a_date():
+    from bankgate.errors import ConfigError
+    from bankgate.services.finance_config import finance_config
+
+    assert finance_config({"sync": {"history_from": "2026-11-01"}}).sync.history_from == \
+        datetime(2026, 11, 1).date()
+    with pytest.raises(ConfigError, match=r"sync\.history_from: .11/01. is not a date"):
+        finance_config({"sync": {"history_from": "11/01"}})

@@ -18,12 +18,14 @@ from bankgate.api.routes import (
     recon,
 )
 from bankgate.bootstrap import App
+from bankgate.logmask import install_log_masking
 
 __all__ = ["create_app"]
 
 
 def create_app(app: App) -> FastAPI:
     """The REST API under /api/v1, OpenAPI at /openapi.json."""
+    install_log_masking()  # INV-7 (bankgate/logmask.py)
     api = FastAPI(title="bankgate", version=__version__, openapi_url="/openapi.json",
                   description="Bank-enterprise direct connect gateway (银企直联): accounts, "
                               "balances, payment orders with Idempotency-Key, batches, "

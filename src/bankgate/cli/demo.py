@@ -8,6 +8,7 @@ and sees its cash again. The invariants are checked against the banks' own ledge
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -40,10 +41,23 @@ DEADLINE_S = 55.0
 BANK_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 
+def _demo_secret_key(folder: Path) -> None:
+    """Give the demo's store a master key of its own (TOTP secrets are sealed under it),
+    kept in its folder, unless the environment names one (docs/security.md)."""
+    if os.environ.get("BANKGATE_SECRET_KEY") or os.environ.get("BANKGATE_SECRET_KEY_FILE"):
+        return
+    key = folder / "secret.key"
+    if not key.exists():
+        key.touch(mode=0o600)
+        key.write_text(secrets.token_hex(32) + "\n", encoding="ascii")
+    os.environ["BANKGATE_SECRET_KEY_FILE"] = str(key)
+
+
 def run_demo(*, directory: Path | None, as_json: bool, payments: int, seed: int) -> None:
     """Tell the story; print it as tables, or as one JSON object with `as_json`."""
     started = time.monotonic()
     with _folder(directory) as folder:
+        _demo_secret_key(folder)
         from bankgate.sandbox.demo_flows import with_employees
         from bankgate.sandbox.demo_world import demo_payees, demo_world
         from bankgate.sandbox.run import start_sandbox

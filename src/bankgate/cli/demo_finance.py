@@ -37,7 +37,7 @@ def finance_story(app: App, folder: Path, quiet: bool) -> dict[str, Any]:
         console.print(report_table(cash))
         for table in summary_tables(summary, limit=8):
             console.print(table)
-        console.print(f"\n7. {run.confirmed} matches booked as {vouchers} vouchers 凭证; "
+        console.print(f"\n10. {run.confirmed} matches booked as {vouchers} vouchers 凭证; "
                       f"reports and charts in {folder / 'reports'}")
     document = summary_document(summary)
     return {"synced_entries": sum(r.new_entries for r in synced), "matched": run.confirmed,

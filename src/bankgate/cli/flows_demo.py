@@ -60,14 +60,17 @@ def run_flows_demo(app: App, say: Callable[[str], object]) -> dict[str, Any]:
                                       roles=frozenset({PAYROLL_ROLE})).counts()
     claims["final"] = _claim_states(app, claims)
     receipts = _receipts(app, today)
-    say(f"\n6. Payroll 代发工资: {payroll['lines']} lines, {payroll['final']}; not paid: "
-        f"{payroll['not_paid']}; paid again after the bank's refusal: "
-        f"{len(payroll['paid_again'])}")
-    say(f"7. Reimbursement 报销: {claims['submitted']} claims, duplicate invoice refused: "
-        f"{claims['duplicate_refused']}; {claims['final']}")
+    say(f"\n6. Payroll 代发工资: {payroll['lines']} lines: {_counts(payroll['final'])}; "
+        f"not paid: {'; '.join(f'{k} ({v})' for k, v in payroll['not_paid'].items()) or 'none'}"
+        f"; paid again after the bank's "
+        f"refusal: {len(payroll['paid_again'])}")
+    refused = "refused" if claims["duplicate_refused"] else "NOT refused"
+    say(f"7. Reimbursement 报销: {claims['submitted']} claims, a duplicate invoice {refused}; "
+        f"{_counts(claims['final'])}")
     say("8. Cash pooling 资金调拨: " + "; ".join(transfers["outcomes"]))
     say(f"9. Receipts 电子回单: {receipts['new']} stored, {receipts['verified']} verified, "
-        f"{receipts['linked']} linked to payments; missing after 2 days: {receipts['missing']}")
+        f"{receipts['linked']} linked to payments; settled payments still without one 3 "
+        f"days on: {receipts['missing']} (banks whose channel issues none are listed too)")
     for part in (payroll, claims, transfers):
         del part["orders"]
     return {"payroll": payroll, "claims": claims, "sweep": transfers, "receipts": receipts}
@@ -168,6 +171,10 @@ def _sweep(app: App, today: Any) -> dict[str, Any]:
     return {"outcomes": run.outcomes, "orders": [o.id for o in held],
             "transfers": [{"id": t.id, "from": t.source, "to": t.target,
                            "amount": f"{t.amount.amount:f}"} for t in run.transfers]}
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
 
 
 def _receipts(app: App, today: Any) -> dict[str, Any]:

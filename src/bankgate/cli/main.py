@@ -28,6 +28,7 @@ from bankgate.cli.finance import register as register_finance
 from bankgate.cli.output import cash_rows, cash_table, console, print_json
 from bankgate.cli.security import security_cli
 from bankgate.errors import ConfigError
+from bankgate.logmask import install_log_masking
 from bankgate.settings import Settings
 
 __all__ = ["cli", "main"]
@@ -54,6 +55,7 @@ register_finance(cli)  # sync, reconcile, recon, ledger, reports (cli/finance.py
 def _root(verbose: bool = typer.Option(False, "-v", "--verbose", help="Log details.")) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_masking()  # INV-7: no full account number in any log (bankgate/logmask.py)
 
 
 @cli.command()

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -15,6 +13,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from bankgate.atomic import write_atomically
 from bankgate.bootstrap import App, build_app
 from bankgate.cli.errors import one_line_errors
 from bankgate.cli.output import console, print_json
@@ -193,14 +192,7 @@ def export(output: Path = typer.Option(..., "-o", "--output", help="File to writ
         if not prepared.voucher_ids:
             print("no voucher to export" + ("" if again else " (use --again to re-export)"))
             return
-        _write_atomically(output, prepared.content)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(output, prepared.content, mode=0o600)
         mark_exported(uow=app.uow, voucher_ids=prepared.voucher_ids, now=app.now)
     print(f"{output}: {len(prepared.voucher_ids)} vouchers")
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "wb") as out:
-        out.write(content)
-    os.replace(temp, path)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import ssl
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from bankgate.atomic import write_atomically
 from bankgate.crypto.certs import Usage, issue_crl, validate_path
 from bankgate.errors import CertificateRefused, ConfigError
 
@@ -153,7 +152,7 @@ def write_crl(pki: TestPki, revoked: Sequence[x509.Certificate], *,
     crl = issue_crl(ca_cert, ca_key, [(c.serial_number, now - dt.timedelta(minutes=1))
                                       for c in revoked], now=now)
     path = pki.directory / "crl.pem"
-    _atomic_write(path, crl.public_bytes(serialization.Encoding.PEM), mode=0o644)
+    write_atomically(path, crl.public_bytes(serialization.Encoding.PEM), mode=0o644)
     return path
 
 
@@ -261,19 +260,5 @@ def _write_pair(cert_path: Path, key_path: Path, cert: x509.Certificate,
     key_pem = key.private_bytes(serialization.Encoding.PEM,
                                 serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
-    _atomic_write(key_path, key_pem, mode=0o600)
-    _atomic_write(cert_path, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
-
-
-def _atomic_write(path: Path, data: bytes, *, mode: int) -> None:
-    try:
-        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            os.fchmod(handle, mode)
-            os.write(handle, data)
-            os.fsync(handle)
-        finally:
-            os.close(handle)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc}") from exc
+    write_atomically(key_path, key_pem, mode=0o600)
+    write_atomically(cert_path, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)

@@ -10,9 +10,7 @@ cannot issue SM2 certificates). Issuing is idempotent: files that still load are
 from __future__ import annotations
 
 import datetime as dt
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
+from bankgate.atomic import write_atomically
 from bankgate.crypto.keyfiles import load_signer, load_verifier
 from bankgate.crypto.pki import LEAF_VALIDITY, TestPki
 from bankgate.crypto.signer import Algorithm
@@ -76,13 +75,13 @@ def _reusable(files: SigningKeyFiles, pki: TestPki) -> str | None:
 
 def _issue(files: SigningKeyFiles, pki: TestPki, name: str) -> str:
     password = secrets.token_hex(16).encode()
-    _write(files.password_file, password + b"\n", mode=0o600)
+    write_atomically(files.password_file, password + b"\n", mode=0o600)
     if files.algorithm is Algorithm.SM2_SM3:
         from bankgate.crypto.sm import Sm2Signer, generate_sm2_key, sm2_encrypted_pem
 
         key = generate_sm2_key()
-        _write(files.key_file, sm2_encrypted_pem(key, password), mode=0o600)
-        _write(files.public_file, Sm2Signer(key).public_pem(), mode=0o644)
+        write_atomically(files.key_file, sm2_encrypted_pem(key, password), mode=0o600)
+        write_atomically(files.public_file, Sm2Signer(key).public_pem(), mode=0o644)
         return Sm2Signer(key).key_id
     from bankgate.crypto.software import (
         SoftwareSigner,
@@ -91,8 +90,8 @@ def _issue(files: SigningKeyFiles, pki: TestPki, name: str) -> str:
     )
 
     soft = generate_private_key(files.algorithm)
-    _write(files.key_file, encrypted_pem(soft, password), mode=0o600)
-    _write(files.public_file, _certificate(pki, name, soft.public_key()), mode=0o644)
+    write_atomically(files.key_file, encrypted_pem(soft, password), mode=0o600)
+    write_atomically(files.public_file, _certificate(pki, name, soft.public_key()), mode=0o644)
     return SoftwareSigner.from_key(soft).key_id
 
 
@@ -117,17 +116,3 @@ def _certificate(pki: TestPki, name: str, public_key: object) -> bytes:
         .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
     )
     return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def _write(path: Path, data: bytes, *, mode: int) -> None:
-    """Atomically (a reader never sees half a file), with `mode` from the start."""
-    try:
-        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            os.fchmod(handle, mode)
-            os.write(handle, data)
-        finally:
-            os.close(handle)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc}") from exc

@@ -151,3 +151,4 @@ class Statement:
     raw: bytes = field(default=b"", repr=False)
     iban: str | None = None  # the account's IBAN when the bank names it so
     balances: tuple[Balance, ...] = ()  # every balance the bank sent, of every type
+    created_at: datetime | None = None  # when the bank wrote it (camt Stmt/CreDtTm), if said

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import compress
+
 from bankgate.domain.recon import Rule
 from bankgate.recon.state import Found, State, days_text
 from bankgate.recon.text import normalise_account
@@ -40,14 +42,15 @@ def exact_id(st: State) -> None:
             and open_[i] == amounts[n] and item_accounts[i] == accounts[n]
             and item_codes[i] == codes[n]]
     if shared:  # an id on several items (a payment and its return, two transfer legs)
-        doubtful = [n for n, e2e in enumerate(e2es) if free[n] and e2e in shared]
+        doubtful = [n for n in compress(range(len(e2es)), map(shared.__contains__, e2es))
+                    if free[n]]
         sure = sorted([n for n in sure if e2es[n] not in shared]
                       + _resolve_shared(st, doubtful, shared, hits))
     taken, start = st.take_whole(sure, hits)
-    st.add_texts(Rule.EXACT_ID, 100,
-                 [f"end-to-end id {e2es[n]} matches, same amount" for n in taken], start)
-    for n, e2e in enumerate(e2es):
-        if (e2e or lines.instruction_id[n]) and free[n]:
+    st.add_texts(Rule.EXACT_ID, 100, [None] * len(taken), start)  # see `State.explanation`
+    instructions = lines.instruction_id
+    for n in compress(range(len(e2es)), free):  # read as it goes: `_by_ids` takes lines
+        if e2es[n] or instructions[n]:
             _by_ids(st, n, unique, shared)
 
 
@@ -147,39 +150,76 @@ def amount_account(st: State) -> None:
     """Same amount, same counterparty account, date within the window.
 
     Indexed by (amount, normalised counterparty account); our account and currency are
-    checked on the few hits.
+    checked on the few hits; the common one-to-one matches are recorded in bulk.
     """
-    items, lines = st.items, st.lines
-    index: dict[tuple[int, str], list[int]] = {}
-    item_free, open_ = st.item_free, st.open
-    counterparties = items.counterparty_account
-    for i in st.free_items():
-        account = counterparties[i]
-        if account:
-            index.setdefault((open_[i], normalise_account(account)), []).append(i)
+    index = _account_index(st)
     if not index:
         return
-    window = st.config.date_window_days
+    items, lines = st.items, st.lines
+    item_free, line_free, open_ = st.item_free, st.line_free, st.open
+    window, threshold = st.config.date_window_days, st.threshold
     amounts, days, item_days = lines.amount, lines.day, items.day
     accounts, item_accounts, item_codes = lines.counterparty_account, items.account, items.currency
+    taken: list[tuple[int, int, int, int, str]] = []  # line, item, amount, confidence, text
     for n in st.free_rows():
         account = accounts[n]
-        found = index.get((amounts[n], normalise_account(account))) if account else None
+        if not account:
+            continue
+        found = index.get((amounts[n], account if account.isdigit()
+                           else normalise_account(account)))
         if found is None:
             continue
         ours, code = lines.account[n], lines.currency[n]
         hits = [i for i in found if item_accounts[i] == ours and item_codes[i] == code]
-        if len(hits) == 1:  # the common case, inline
+        if len(hits) == 1:  # the common case, inline; taken in bulk below
             i, amount = hits[0], amounts[n]
             apart = abs(days[n] - item_days[i])
             if (item_free[i] and open_[i] == amount and apart <= window
-                    and 97 - apart >= st.threshold):
-                st.take_one(n, i, amount, Rule.AMOUNT_ACCOUNT, 97 - apart, _ACCOUNT_TEXT[apart]
-                            if apart < len(_ACCOUNT_TEXT) else
-                            f"same amount, same counterparty account, {days_text(apart)}")
+                    and 97 - apart >= threshold):
+                line_free[n] = item_free[i] = 0
+                open_[i] = 0
+                taken.append((n, i, amount, 97 - apart, _ACCOUNT_TEXT[apart]
+                              if apart < len(_ACCOUNT_TEXT) else
+                              f"same amount, same counterparty account, {days_text(apart)}"))
                 continue
         if hits:
+            _take_all(st, taken)  # in order, before the slow path may take one too
             st.offer_best([f for f in (_account_found(st, n, i) for i in hits) if f])
+    _take_all(st, taken)
+
+
+def _account_index(st: State) -> dict[tuple[int, str], list[int]]:
+    """(open amount, normalised counterparty account) → the free items with them."""
+    index: dict[tuple[int, str], list[int]] = {}
+    open_, counterparties = st.open, st.items.counterparty_account
+    for i in st.free_items():
+        account = counterparties[i]
+        if account:
+            key = (open_[i], account if account.isdigit() else normalise_account(account))
+            members = index.get(key)
+            if members is None:
+                index[key] = [i]
+            else:
+                members.append(i)
+    return index
+
+
+def _take_all(st: State, taken: list[tuple[int, int, int, int, str]]) -> None:
+    """Record the one-to-one matches `amount_account` took inline (whole amount, no fee)."""
+    if not taken:
+        return
+    lines, items, amounts, rules, confidences, texts, differences, lefts = st.one
+    for n, i, amount, confidence, text in taken:
+        lines.append(n)
+        items.append(i)
+        amounts.append(amount)
+        confidences.append(confidence)
+        texts.append(text)
+    count = len(taken)
+    rules.extend([Rule.AMOUNT_ACCOUNT] * count)
+    differences.extend([0] * count)
+    lefts.extend([0] * count)
+    taken.clear()
 
 
 _ACCOUNT_TEXT = tuple(f"same amount, same counterparty account, {days_text(d)}" for d in range(8))

@@ -11,7 +11,7 @@ from rapidfuzz.fuzz import ratio
 
 from bankgate.domain.recon import Rule
 from bankgate.recon.state import Found, State, days_text
-from bankgate.recon.text import digits, folded, normalise_name
+from bankgate.recon.text import name_forms
 
 __all__ = ["fuzzy_name"]
 
@@ -68,8 +68,7 @@ def _forms(st: State, name: str) -> tuple[str, str, str]:
     """Normalised, folded and digits of a name; once per distinct name and run."""
     forms = st.names.get(name)
     if forms is None:
-        normal = normalise_name(name)
-        forms = st.names[name] = (normal, folded(name), digits(normal))
+        forms = st.names[name] = name_forms(name)
     return forms
 
 

@@ -42,8 +42,11 @@ class State:
         # One-to-one matches (nearly all of them) as columns: line, item, settled, rule,
         # confidence, explanation, difference, left open; a tuple each would cost more
         # memory than the input. Matches of several lines or items as `Found`s.
-        self.one: tuple[list[int], list[int], list[int], list[Rule], list[int], list[str],
-                        list[int], list[int]] = ([], [], [], [], [], [], [], [])
+        # An explanation None is the bulk exact-id text, formatted when read (`explanation`):
+        # 423k stored strings would be ~40 MB at 1M.
+        self.one: tuple[list[int], list[int], list[int], list[Rule], list[int],
+                        list[str | None], list[int], list[int]] = ([], [], [], [], [], [], [],
+                                                                   [])
         self.many: list[Found] = []
         self.many_left: list[tuple[int, ...]] = []
         self.proposals: dict[int, list[Found]] = {}
@@ -130,7 +133,8 @@ class State:
         lefts.extend([0] * count)
         return taken, start
 
-    def add_texts(self, rule: Rule, confidence: int, texts: list[str], start: int) -> None:
+    def add_texts(self, rule: Rule, confidence: int, texts: list[str | None],
+                  start: int) -> None:
         """The rule, confidence and explanations of the matches `take_whole` just took."""
         _, _, _, rules, confidences, explanations, _, _ = self.one
         assert len(rules) == start and len(explanations) == start
@@ -142,8 +146,13 @@ class State:
         """Every accepted match with what stays open of each of its items."""
         for n, i, settled, rule, confidence, text, difference, left in zip(*self.one,
                                                                           strict=True):
-            yield Found((n,), (i,), (settled,), rule, confidence, text, difference), (left,)
+            yield Found((n,), (i,), (settled,), rule, confidence,
+                        self.explanation(n) if text is None else text, difference), (left,)
         yield from zip(self.many, self.many_left, strict=True)
+
+    def explanation(self, n: int) -> str:
+        """The text of a bulk exact-id match of line `n` (stored as None)."""
+        return f"end-to-end id {self.lines.end_to_end_id[n]} matches, same amount"
 
     def pairs(self) -> set[tuple[int, int]]:
         """Every (line, item) that an accepted match joins."""

@@ -16,7 +16,7 @@ import unicodedata
 from functools import lru_cache
 
 __all__ = [
-    "digits", "folded", "normalise_account", "normalise_name", "reference_keys",
+    "digits", "folded", "name_forms", "normalise_account", "normalise_name", "reference_keys",
     "remittance_keys",
 ]
 
@@ -38,24 +38,32 @@ _HAS_DIGIT = re.compile(r"\d").search
 _MIN_KEY = 6  # shorter keys ("001", "2024") collide across customers
 
 
-@lru_cache(maxsize=1 << 16)
 def folded(name: str) -> str:
     """A name in NFKC, case folded, without punctuation and spaces; suffixes kept."""
-    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", name).casefold())
+    return name_forms(name)[1]
+
+
+def normalise_name(name: str) -> str:
+    """A counterparty name reduced to what identifies it (cached: names repeat a lot)."""
+    return name_forms(name)[0]
 
 
 @lru_cache(maxsize=1 << 16)
-def normalise_name(name: str) -> str:
-    """A counterparty name reduced to what identifies it (cached: names repeat a lot)."""
-    text = unicodedata.normalize("NFKC", name).casefold().strip()
-    text = _LATIN_SUFFIX.sub("", text).strip(" .,")
+def name_forms(name: str) -> tuple[str, str, str]:
+    """A name's compared forms: normalised (`normalise_name`), folded (`folded`), and the
+    digits of the normalised form; NFKC and case folding done once for all three."""
+    base = unicodedata.normalize("NFKC", name).casefold()
+    text = base.strip()
+    if text[-1:].isascii():  # a Latin suffix ends in a letter, "." or ","; skip the scan
+        text = _LATIN_SUFFIX.sub("", text).strip(" .,")
     text = _NOT_WORD.sub("", text)
     for suffix in _CN_SUFFIXES:  # the longest suffix that ends the name decides
         if text.endswith(suffix):
             if len(text) > len(suffix) + 1:  # keep "有限公司" alone, or "X公司"
                 text = text[: -len(suffix)]
             break
-    return text
+    numbers = "" if text.isalpha() else _NOT_DIGIT.sub("", text)  # letters hold no \d
+    return text, _NOT_WORD.sub("", base), numbers
 
 
 @lru_cache(maxsize=1 << 16)

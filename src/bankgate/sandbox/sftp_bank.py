@@ -23,7 +23,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -46,6 +46,8 @@ __all__ = ["ISO_REASONS", "TEMP_SUFFIX", "FileBank", "Login"]
 log = logging.getLogger(__name__)
 
 TEMP_SUFFIX: Final = ".part"
+#: How many past days' end-of-day statements the bank holds for the company to collect.
+HISTORY_DAYS: Final = 31
 #: The bank's reasons in ISO 20022 ExternalStatusReason1Code.
 ISO_REASONS: Final = {
     ErrorMeaning.INSUFFICIENT_FUNDS: "AM04", ErrorMeaning.UNKNOWN_ACCOUNT: "AC01",
@@ -228,21 +230,27 @@ class FileBank:
         self._publish(login, f"CAMT054_{books.sequence:06d}.xml", data)
 
     def _statements(self, login: Login, books: _Books) -> None:
+        """The end-of-day camt.053 of every day, as real banks deliver one a day (also
+        without activity), then today's so far; each rewritten only when its entries grew."""
         today = self._clock().astimezone(SHANGHAI).date()
+        days = [today - timedelta(days=n) for n in range(HISTORY_DAYS, -1, -1)]
         for spec in self.world.company_accounts():
-            if spec.bank != login.bank:
-                continue
-            view = self.ledger.statement(spec.bank, spec.number, today)
-            mark = f"{spec.number}:{today.isoformat()}"
-            if books.statement_marks.get(mark) == len(view.entries):
-                continue
-            books.statement_marks[mark] = len(view.entries)
-            books.sequence += 1
-            statement_id = f"STMT-{today:%Y%m%d}-{spec.number[-4:]}-{books.sequence:06d}"
-            data = camt053(view, statement_id=statement_id, sequence=books.sequence,
-                           created_at=self._clock())
-            self._publish(login, f"CAMT053_{today:%Y%m%d}_{spec.number[-4:]}_"
-                                 f"{books.sequence:06d}.xml", data)
+            if spec.bank == login.bank:
+                for day in days:  # oldest first: today's is the newest file
+                    self._statement(login, books, spec.number, day)
+
+    def _statement(self, login: Login, books: _Books, number: str, day: date) -> None:
+        view = self.ledger.statement(login.bank, number, day)
+        mark = f"{number}:{day.isoformat()}"
+        if books.statement_marks.get(mark) == len(view.entries):
+            return
+        books.statement_marks[mark] = len(view.entries)
+        books.sequence += 1
+        statement_id = f"STMT-{day:%Y%m%d}-{number[-4:]}-{books.sequence:06d}"
+        data = camt053(view, statement_id=statement_id, sequence=books.sequence,
+                       created_at=self._clock())
+        self._publish(login, f"CAMT053_{day:%Y%m%d}_{number[-4:]}_{books.sequence:06d}.xml",
+                      data)
 
     def _publish(self, login: Login, name: str, data: bytes) -> None:
         """Write a file into `in/` atomically: the company never lists a half-written file."""

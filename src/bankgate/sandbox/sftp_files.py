@@ -4,9 +4,9 @@ pain.001 is read through `formats/xml.py` (no DTD, no entities, no network, boun
 What is written follows the official XSDs pain.002.001.03, camt.053.001.02 and
 camt.054.001.02 (the tests validate every kind against them) and the structure our readers
 accept: every transaction status names its original end-to-end id; statements carry the
-opening (OPBD) and closing (CLBD) balances and one entry per booking, whose account
-servicer reference is the booking's serial (流水号), so that a statement and a notification
-of the same booking are the same entry.
+opening (OPBD), closing (CLBD) and closing available (CLAV) balances and one entry per
+booking, whose account servicer reference is the booking's serial (流水号), so that a
+statement and a notification of the same booking are the same entry.
 """
 
 from __future__ import annotations
@@ -258,21 +258,34 @@ def _entry(doc: _Doc, parent: etree._Element, booking: Booking, ccy: str,
         doc.sub(tx, "RtrInf/Rsn/Cd", return_reason)
 
 
+def _bank_message(doc: _Doc, path: str, message_id: str, created_at: datetime, *,
+                  sequence: int | None = None) -> etree._Element:
+    """GrpHdr (MsgId, CreDtTm) and the one statement or notification, with its Id,
+    electronic sequence number (camt.053) and CreDtTm; returns that statement element."""
+    root_tag, inner_tag = path.split("/")
+    message = doc.sub(doc.root, root_tag)
+    doc.sub(message, "GrpHdr/MsgId", message_id)
+    doc.sub(message[0], "CreDtTm", _stamp(created_at))
+    inner = doc.sub(message, inner_tag)
+    doc.sub(inner, "Id", message_id)
+    if sequence is not None:
+        doc.sub(inner, "ElctrncSeqNb", str(sequence))
+    doc.sub(inner, "CreDtTm", _stamp(created_at))
+    return inner
+
+
 def camt053(view: StatementView, *, statement_id: str, sequence: int,
             created_at: datetime) -> bytes:
     """A camt.053.001.02 end-of-day statement (one Stmt) of one account and day."""
     doc = _Doc("camt.053.001.02")
-    message = doc.sub(doc.root, "BkToCstmrStmt")
-    doc.sub(message, "GrpHdr/MsgId", statement_id)
-    doc.sub(message[0], "CreDtTm", _stamp(created_at))
-    statement = doc.sub(message, "Stmt")
-    doc.sub(statement, "Id", statement_id)
-    doc.sub(statement, "ElctrncSeqNb", str(sequence))
-    doc.sub(statement, "CreDtTm", _stamp(created_at))
+    statement = _bank_message(doc, "BkToCstmrStmt/Stmt", statement_id, created_at,
+                              sequence=sequence)
     state = view.account
     _account_block(doc, statement, state.number, state.currency, state.holder)
     _balance(doc, statement, "OPBD", view.opening_minor, state.currency, view.on)
     _balance(doc, statement, "CLBD", view.closing_minor, state.currency, view.on)
+    # available = booked: the sandbox holds no funds back (as its host API answers)
+    _balance(doc, statement, "CLAV", view.closing_minor, state.currency, view.on)
     for booking in view.entries:
         _entry(doc, statement, booking, state.currency)
     return doc.bytes()
@@ -282,12 +295,8 @@ def camt054(*, notification_id: str, created_at: datetime, number: str, ccy: str
             holder: str, returns: Sequence[tuple[Booking, str]]) -> bytes:
     """A camt.054.001.02 credit notification of returned payments, with their reasons."""
     doc = _Doc("camt.054.001.02")
-    message = doc.sub(doc.root, "BkToCstmrDbtCdtNtfctn")
-    doc.sub(message, "GrpHdr/MsgId", notification_id)
-    doc.sub(message[0], "CreDtTm", _stamp(created_at))
-    notification = doc.sub(message, "Ntfctn")
-    doc.sub(notification, "Id", notification_id)
-    doc.sub(notification, "CreDtTm", _stamp(created_at))
+    notification = _bank_message(doc, "BkToCstmrDbtCdtNtfctn/Ntfctn", notification_id,
+                                 created_at)
     _account_block(doc, notification, number, ccy, holder)
     for booking, reason in returns:
         _entry(doc, notification, booking, ccy, return_reason=reason)

@@ -5,6 +5,7 @@
 intraday = "*/15 8-18 * * 1-5"     # cron (croniter), in the banks' time zone
 statements = "30 6 * * *"          # end-of-day statements of the days before
 lookback_days = 7                  # how far back the first sync and gap search reach
+history_from = 2026-11-01          # optional: no statement is expected before this day
 timezone = "Asia/Shanghai"         # the banks' business day
 
 [recon]
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -46,6 +48,9 @@ class SyncConfig:
     statements: str = "30 6 * * *"
     lookback_days: int = 7
     timezone: str = "Asia/Shanghai"
+    #: The first day statements are expected (the accounts were connected); days before it
+    #: are neither fetched nor missing. None: the look-back window alone decides.
+    history_from: date | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -103,7 +108,17 @@ def _sync(raw: Mapping[str, Any]) -> SyncConfig:
         ZoneInfo(str(raw.get("timezone", "Asia/Shanghai")))
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"sync.timezone: {raw.get('timezone')!r} is not a time zone") from exc
-    return SyncConfig(**raw)
+    return SyncConfig(**{**raw, "history_from": _day(raw.get("history_from"),
+                                                     "sync.history_from")})
+
+
+def _day(value: object, where: str) -> date | None:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from exc
 
 
 def _recon(raw: Mapping[str, Any]) -> MatchConfig:

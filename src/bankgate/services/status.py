@@ -27,7 +27,7 @@ from bankgate.domain import (
     is_terminal,
 )
 from bankgate.domain.audit_records import AuditRecord
-from bankgate.errors import ChannelError, NotFound
+from bankgate.errors import ChannelError
 from bankgate.services._tx import Changes, RetryLater, UowFactory, in_transaction
 from bankgate.services.batching import dispatch_job
 from bankgate.services.crashpoints import crash_point
@@ -41,7 +41,6 @@ __all__ = [
     "close_if_done",
     "poll_batch",
     "poll_job",
-    "receive_callback",
 ]
 
 log = logging.getLogger(__name__)
@@ -218,24 +217,6 @@ def _bank_has_nothing(unit: UnitOfWork, changes: Changes, batch: Batch,
                                   subject_kind="batch", subject_id=batch.id,
                                   from_status=batch.state.value, to_status=state.value,
                                   detail={"note": note, "send_attempts": batch.send_attempts}))
-
-
-def receive_callback(*, uow: UowFactory, channels: Mapping[str, Channel], bank: str,
-                     body: bytes, now: Callable[[], datetime]) -> Applied:
-    """A bank's status callback, read by its channel and applied (B-09, B-10, B-11).
-
-    Raises:
-        NotFound: no channel for that bank.
-        ChannelError: the body is not a valid callback of that bank.
-    """
-    channel = channels.get(bank)
-    if channel is None:
-        raise NotFound(f"no bank {bank!r} is configured")
-    reader = getattr(channel, "read_callback", None)
-    if reader is None:
-        raise NotFound(f"bank {bank!r} sends no callbacks on its channel")
-    report: StatusReport = reader(body)
-    return apply_callback(uow=uow, bank=bank, report=report, now=now)
 
 
 def apply_callback(*, uow: UowFactory, bank: str, report: StatusReport,

@@ -113,14 +113,22 @@ def sync_account(*, uow: UowFactory, channels: Mapping[str, Channel], account_id
 def _days_to_fetch(held: Mapping[date, Any], last: date, config: SyncConfig) -> list[date]:
     """Days not held since the first held (gaps) or in the look-back window, and held days
     in the window that were fetched before they ended or did not check out."""
-    start = last - timedelta(days=config.lookback_days - 1)
-    first = max(min([*held, start]), last - timedelta(days=MAX_GAP_DAYS))
-    wanted = set(missing_days(held, first, last))
+    start = max(last - timedelta(days=config.lookback_days - 1),
+                config.history_from or date.min)
+    wanted = set(missing_days(held, _first_expected(held, last, config), last))
     for day, kept in held.items():
         day_end = datetime.combine(day + timedelta(days=1), time(), config.zone)
         if start <= day <= last and (not kept.clean or kept.fetched_at < day_end):
             wanted.add(day)
     return sorted(wanted)
+
+
+def _first_expected(held: Mapping[date, Any], last: date, config: SyncConfig) -> date:
+    """The first day a statement is expected: the look-back window or the first day held
+    (gaps), at most MAX_GAP_DAYS back, never before `history_from` (docs, §1)."""
+    start = last - timedelta(days=config.lookback_days - 1)
+    first = max(min([*held, start]), last - timedelta(days=MAX_GAP_DAYS))
+    return max(first, config.history_from) if config.history_from else first
 
 
 def _fetch_day(uow: UowFactory, channel: Channel, account: CompanyAccount, day: date,
@@ -181,9 +189,7 @@ def _judge_days(uow: UowFactory, account_id: str, last: date, config: SyncConfig
             else:
                 unit.sync.resolve_exceptions(account_id, day, at=at, keep=(
                     "balance", "fetch_failed"))
-        start = max(min([*held, last - timedelta(days=config.lookback_days - 1)]),
-                    last - timedelta(days=MAX_GAP_DAYS))
-        for day in missing_days(held, start, last):
+        for day in missing_days(held, _first_expected(held, last, config), last):
             unit.sync.open_exception(account_id, day, "missing",
                                      f"no statement held for {day}; fetched again next run",
                                      at=at)
@@ -250,7 +256,8 @@ def sync_job(account_id: str, channel: str, config: SyncConfig, *, now: datetime
     delay = (next_run(cron, now, config.zone) - now).total_seconds()
     payload = {"account_id": account_id, "channel": channel, "intraday": config.intraday,
                "statements": config.statements, "lookback_days": config.lookback_days,
-               "timezone": config.timezone}
+               "timezone": config.timezone,
+               "history_from": str(config.history_from) if config.history_from else None}
     return NewJob("sync", payload, dedupe_key=f"sync:{account_id}:{channel}",
                   delay_s=max(0.0, delay), max_attempts=50)
 
@@ -268,12 +275,17 @@ def schedule_sync(*, uow: UowFactory, channels: Mapping[str, Channel], config: S
     return in_transaction(uow, enqueue)
 
 
+def _date_or_none(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
 def run_sync_job(*, uow: UowFactory, channels: Mapping[str, Channel],
                  now: Callable[[], datetime], payload: Mapping[str, Any]) -> str:
     """The worker's handler: sync one account's channel, then queue its next run."""
     config = SyncConfig(intraday=payload["intraday"], statements=payload["statements"],
                         lookback_days=int(payload["lookback_days"]),
-                        timezone=payload["timezone"])
+                        timezone=payload["timezone"],
+                        history_from=_date_or_none(payload.get("history_from")))
     channel = payload["channel"]
     report = sync_account(uow=uow, channels=channels, account_id=payload["account_id"],
                           now=now, config=config, intraday=channel == INTRADAY,

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from bankgate.logmask import install_log_masking
 from bankgate.services._tx import RetryLater, in_transaction
 from bankgate.services.jobs import RECURRING, JobContext, run_job
 from bankgate.store import ClaimedJob, UnitOfWork
@@ -40,6 +41,7 @@ class Worker:
 
     def __init__(self, ctx: JobContext, *, concurrency: int = 4, lease_s: float = 60.0,
                  owner: str | None = None) -> None:
+        install_log_masking()  # INV-7: job logs (httpx URLs) name no full account
         self.ctx = ctx
         self.concurrency = max(1, concurrency)
         self.lease_s = lease_s

@@ -21,7 +21,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Final, TypeVar
 
@@ -77,6 +77,7 @@ T = TypeVar("T")
 CAPABILITIES: Final = frozenset({Capability.SUBMIT_BATCH, Capability.STATUS,
                                  Capability.STATEMENT, Capability.BALANCES})
 _CACHED: Final = 512
+_AVAILABLE: Final = (BalanceType.INTERIM_AVAILABLE, BalanceType.CLOSING_AVAILABLE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,7 @@ class FilesChannel:
         self.bank = config.bank
         self.config = config
         self.max_file_bytes = config.max_file_bytes
+        self.collect_every_s = config.collect_every_s
         self.client = SftpClient(config)
         self._parsed: OrderedDict[tuple[str, int, int], object] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -231,16 +233,17 @@ class FilesChannel:
                               f"{on} yet")
 
     def balances(self, accounts: Sequence[CompanyAccount]) -> list[Balance]:
-        """Closing balance of each account's newest statement file (not real-time)."""
+        """Closing booked and available balances of each account's newest statement file,
+        as of when the bank wrote it (not real-time)."""
         found: list[Balance] = []
         wanted = list(accounts)
         for remote, statement in self._statement_files(None):
             for account in [a for a in wanted if _is_for(statement, a)]:
                 if statement.closing is not None:
-                    found.append(replace(statement.closing, account=account.id,
-                                         type=BalanceType.CLOSING_BOOKED,
-                                         source=Source(origin=f"files:{self.bank}/"
-                                                       f"{remote.name}")))
+                    source = Source(origin=f"files:{self.bank}/{remote.name}")
+                    found += [replace(b, account=account.id, source=source,
+                                      as_of=_as_of(b, statement))
+                              for b in _cash_balances(statement)]
                     wanted.remove(account)
             if not wanted:
                 break
@@ -311,6 +314,26 @@ class FilesChannel:
             ids |= self._cached(remote, lambda r: pain001_ids(self.fetch_outbound(r.name),
                                                               r.name), space="out")
         return frozenset(ids)
+
+
+def _cash_balances(statement: Statement) -> list[Balance]:
+    """The closing booked balance and, when the bank sent one, the available (ITAV/CLAV)."""
+    assert statement.closing is not None
+    booked = replace(statement.closing, type=BalanceType.CLOSING_BOOKED)
+    available = next((b for kind in _AVAILABLE for b in statement.balances if b.type is kind),
+                     None)
+    return [booked] if available is None else [booked, available]
+
+
+def _as_of(balance: Balance, statement: Statement) -> datetime:
+    """A balance dated by day only is as of the statement's creation (CreDtTm), but never
+    later than the end of its day; a balance with its own time (Dt/DtTm) keeps it."""
+    created = statement.created_at
+    if created is None or balance.as_of.timetz().replace(tzinfo=None) != time():
+        return balance.as_of
+    day_end = datetime.combine(balance.as_of.date() + timedelta(days=1), time(),
+                               created.tzinfo)
+    return min(created, day_end)
 
 
 def _is_hidden(name: str) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from typing import IO, Final
 
 from lxml import etree
@@ -241,7 +242,16 @@ class _Statement:
                                        BalanceType.PREVIOUSLY_CLOSED_BOOKED),
                          closing=closing, entries=(),
                          source=Source(origin=self.origin, where=self.where), on=on,
-                         iban=iban, balances=balances)
+                         iban=iban, balances=balances, created_at=self.created_at(created))
+
+    def created_at(self, own: str | None) -> datetime | None:
+        """Stmt/CreDtTm, else the message's GrpHdr/CreDtTm (camt.053 1.2.2)."""
+        text = own
+        message = self.el.getparent()
+        if text is None and message is not None:
+            header = self.convert.child(message, "GrpHdr")
+            text = self.convert.text(header, "CreDtTm") if header is not None else None
+        return self.convert.moment(text, "/CreDtTm") if text else None
 
     def fail(self, where: str, message: str) -> FormatError:
         return FormatError(self.origin, f"{self.where}{where}", message)
