@@ -86,28 +86,43 @@ def build_app(settings: Settings, config: Mapping[str, Any] | None = None, *,
         raise ConfigError(f"configuration: unknown section {unknown[0]!r} "
                           "(banks, accounts, follow, policy, flows, sync, recon, reports)")
     engine = make_engine(settings.db_url, pool_size=max(5, settings.worker_concurrency + 2))
-    if upgrade_db:
-        migrate(engine)
-    channels = _channels(config.get("banks", {}))
-    app = App(settings=settings, engine=engine, channels=channels,
-              follow=_follow(config.get("follow", {})), finance=finance_config(config),
-              flow_jobs=flow_jobs_config(config.get("flows", {})))
-    accounts = [account_from_mapping(raw, where=f"accounts[{i}]")
-                for i, raw in enumerate(config.get("accounts", []))]
-    if accounts:
-        register_accounts(uow=app.uow, accounts=accounts, now=app.now)
-    ensure_policy(uow=app.uow, spec=config.get("policy"), now=app.now)  # issue 5: policy
+    channels: dict[str, Channel] = {}
+    try:  # a configuration refused halfway leaves no connection or channel open behind it
+        if upgrade_db:
+            migrate(engine)
+        channels = _channels(config.get("banks", {}))
+        app = App(settings=settings, engine=engine, channels=channels,
+                  follow=_follow(config.get("follow", {})), finance=finance_config(config),
+                  flow_jobs=flow_jobs_config(config.get("flows", {})))
+        accounts = [account_from_mapping(raw, where=f"accounts[{i}]")
+                    for i, raw in enumerate(config.get("accounts", []))]
+        if accounts:
+            register_accounts(uow=app.uow, accounts=accounts, now=app.now)
+        ensure_policy(uow=app.uow, spec=config.get("policy"), now=app.now)  # issue 5: policy
+    except BaseException:
+        _close_all(channels)
+        engine.dispose()
+        raise
     return app
 
 
 def _channels(banks: Mapping[str, Any]) -> dict[str, Channel]:
     channels: dict[str, Channel] = {}
-    for bank, raw in banks.items():
-        if not isinstance(raw, Mapping) or "kind" not in raw:
-            raise ConfigError(f"banks.{bank}: needs a table with at least 'kind'")
-        options = {k: v for k, v in raw.items() if k != "kind"}
-        channels[bank] = Logged(open_channel(str(raw["kind"]), bank, options))
+    try:
+        for bank, raw in banks.items():
+            if not isinstance(raw, Mapping) or "kind" not in raw:
+                raise ConfigError(f"banks.{bank}: needs a table with at least 'kind'")
+            options = {k: v for k, v in raw.items() if k != "kind"}
+            channels[bank] = Logged(open_channel(str(raw["kind"]), bank, options))
+    except BaseException:
+        _close_all(channels)  # the banks opened before the one refused
+        raise
     return channels
+
+
+def _close_all(channels: Mapping[str, Channel]) -> None:
+    for channel in channels.values():
+        channel.close()
 
 
 def _follow(raw: Mapping[str, Any]) -> FollowUp:
