@@ -29,7 +29,7 @@ def test_a_refused_bank_configuration_closes_the_stores_connections(store_url: s
     collector, which then failed unrelated tests with ResourceWarnings."""
     broken = {"banks": {"icbc": {"kind": "hostapi", "base_url": "https://127.0.0.1:1/v1"}}}
     before = _connections(store_url) if store_url.startswith("postgresql") else 0
-    with pytest.raises(ConfigError, match="banks.icbc"):
+    with pytest.raises(ConfigError, match=r"banks\.icbc"):
         build_app(Settings(db_url=store_url), broken)
     gc.collect()
     if store_url.startswith("postgresql"):

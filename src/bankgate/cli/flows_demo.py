@@ -70,7 +70,7 @@ def run_flows_demo(app: App, say: Callable[[str], object]) -> dict[str, Any]:
     say("8. Cash pooling 资金调拨: " + "; ".join(transfers["outcomes"]))
     say(f"9. Receipts 电子回单: {receipts['new']} stored, {receipts['verified']} verified, "
         f"{receipts['linked']} linked to payments; settled payments still without one 3 "
-        f"days on: {receipts['missing']} (banks whose channel issues none are listed too)")
+        f"days on, at the banks that issue them: {receipts['missing']}")
     for part in (payroll, claims, transfers):
         del part["orders"]
     return {"payroll": payroll, "claims": claims, "sweep": transfers, "receipts": receipts}
@@ -179,7 +179,8 @@ def _counts(counts: dict[str, int]) -> str:
 
 def _receipts(app: App, today: Any) -> dict[str, Any]:
     done = fetch_receipts(uow=app.uow, channels=app.channels, on=today, now=app.now)
-    late = missing_receipts(uow=app.uow, now=lambda: datetime.now(UTC) + timedelta(days=3))
+    late = missing_receipts(uow=app.uow, channels=app.channels,
+                            now=lambda: datetime.now(UTC) + timedelta(days=3))
     return {"fetched": done.fetched, "new": done.new, "verified": done.verified,
             "linked": done.linked, "problems": done.problems[:5], "missing": len(late)}
 

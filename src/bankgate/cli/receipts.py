@@ -88,7 +88,7 @@ def archive(day: str | None = DAY, output: Path = typer.Option(..., "-o", "--out
 def missing(days: int = typer.Option(2, min=0, max=365)) -> None:
     """Settled payments still without their receipt after DAYS days."""
     with gateway() as gw:
-        rows = missing_receipts(uow=gw.uow, now=gw.now, days=days)
+        rows = missing_receipts(uow=gw.uow, now=gw.now, channels=gw.channels, days=days)
     for row in rows:
         print(f"{row['id']}  {row['debtor_id']}  settled {row['status_changed_at']:%Y-%m-%d}")
     print(f"{len(rows)} settled payment(s) without a receipt after {days} day(s)")

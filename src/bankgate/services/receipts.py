@@ -182,8 +182,12 @@ def receipts_for_claim(*, uow: UowFactory, claim_id: str) -> list[dict[str, Any]
 
 
 def missing_receipts(*, uow: UowFactory, now: Callable[[], datetime],
+                     channels: Mapping[str, Channel],
                      days: int = DEFAULT_RECEIPT_DAYS) -> list[dict[str, Any]]:
-    """Settled payments still without a receipt `days` after they settled."""
+    """Settled payments still without a receipt `days` after they settled, at the banks
+    whose channel issues receipts (elsewhere none can arrive: docs/flows.md)."""
+    issuing = sorted(bank for bank, channel in channels.items()
+                     if Capability.RECEIPTS in channel.capabilities)
     with uow() as unit:
         return unit.flows.receipts.settled_without_receipt(
-            settled_before=now() - timedelta(days=days))
+            settled_before=now() - timedelta(days=days), banks=issuing)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select
 
 from bankgate.store._sql import insert_ignore
-from bankgate.store.tables import payment_orders, raw_files
+from bankgate.store.tables import accounts, payment_orders, raw_files
 from bankgate.store.tables_flows import receipts
 
 __all__ = ["ReceiptRepository"]
@@ -67,14 +67,18 @@ class ReceiptRepository:
                                  .where(raw_files.c.sha256 == sha256)).first()
         return None if row is None else bytes(row[0])
 
-    def settled_without_receipt(self, *, settled_before: datetime,
-                                limit: int = 1000) -> list[dict[str, Any]]:
-        """Settled orders older than `settled_before` that no receipt proves."""
+    def settled_without_receipt(self, *, settled_before: datetime, limit: int = 1000,
+                                banks: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Settled orders older than `settled_before` that no receipt proves (paid from an
+        account at one of `banks`, when given)."""
         po = payment_orders.c
         query = (select(po.id, po.instruction_id, po.debtor_id, po.amount_minor, po.currency,
                         po.payee_name, po.status_changed_at)
-                 .select_from(payment_orders.outerjoin(receipts, and_(_r.order_id == po.id)))
+                 .select_from(payment_orders.outerjoin(receipts, and_(_r.order_id == po.id))
+                              .join(accounts, accounts.c.id == po.debtor_id))
                  .where(po.status == "settled", po.status_changed_at < settled_before,
                         _r.id.is_(None))
                  .order_by(po.status_changed_at).limit(limit))
+        if banks is not None:
+            query = query.where(accounts.c.bank.in_(list(banks)))
         return [dict(r._mapping) for r in self._conn.execute(query)]

@@ -52,7 +52,7 @@ def archive(request: Request, day: date = Query(alias="date"),
 def missing(request: Request, days: int = Query(default=2, ge=0, le=365)) -> dict[str, Any]:
     """After `days` days."""
     app = gateway(request)
-    rows = missing_receipts(uow=app.uow, now=app.now, days=days)
+    rows = missing_receipts(uow=app.uow, now=app.now, channels=app.channels, days=days)
     return {"days": days, "payments": [{"order_id": r["id"], "debtor": r["debtor_id"],
                                         "settled_at": r["status_changed_at"].isoformat()}
                                        for r in rows]}
