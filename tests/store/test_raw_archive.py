@@ -22,7 +22,16 @@ SIZES = {"empty": 0, "small": 1_234, "multi-chunk": 2 * CHUNK + 77}
 
 @pytest.fixture
 def engine(any_store_url):
+    """SQLite, PostgreSQL and MariaDB: the round trips."""
     engine = make_engine(any_store_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def store(store_url):
+    """SQLite and PostgreSQL."""
+    engine = make_engine(store_url)
     yield engine
     engine.dispose()
 
@@ -63,31 +72,31 @@ def test_a_file_archived_from_disk_is_streamed_and_copied_back_whole(engine, kin
     assert digest == hashlib.sha256(out.getvalue()).hexdigest()
 
 
-def test_a_file_archived_twice_keeps_one_row_and_one_set_of_chunks(engine, tmp_path):
+def test_a_file_archived_twice_keeps_one_row_and_one_set_of_chunks(store, tmp_path):
     path = tmp_path / "twice.bin"
     path.write_bytes(os.urandom(CHUNK + 1))
-    with engine.begin() as conn:
+    with store.begin() as conn:
         first = archive_path(conn, path, name="one", origin="test", at=AT)
         second = archive_bytes(conn, path.read_bytes(), name="two", origin="test", at=AT)
-    with engine.connect() as conn:
+    with store.connect() as conn:
         assert first == second
         assert _chunk_rows(conn) == 2
         assert conn.execute(select(raw_files.c.name)).scalars().all() == ["one"]
 
 
-def test_an_archive_rolled_back_leaves_neither_the_row_nor_its_chunks(engine, tmp_path):
+def test_an_archive_rolled_back_leaves_neither_the_row_nor_its_chunks(store, tmp_path):
     path = tmp_path / "gone.bin"
     path.write_bytes(os.urandom(3 * CHUNK))
-    with pytest.raises(RuntimeError), engine.begin() as conn:
+    with pytest.raises(RuntimeError), store.begin() as conn:
         archive_path(conn, path, name="gone", origin="test", at=AT)
         assert _chunk_rows(conn) == 3
         raise RuntimeError("the import failed after archiving")
-    with engine.connect() as conn:
+    with store.connect() as conn:
         assert _chunk_rows(conn) == 0
         assert conn.execute(select(func.count()).select_from(raw_files)).scalar_one() == 0
 
 
-def test_an_unknown_sha256_has_no_bytes(engine):
-    with engine.connect() as conn:
+def test_an_unknown_sha256_has_no_bytes(store):
+    with store.connect() as conn:
         assert raw_chunks(conn, "0" * 64) is None
         assert copy_raw(conn, "0" * 64, io.BytesIO()) is None
