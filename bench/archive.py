@@ -74,11 +74,12 @@ def main() -> None:
         path = args.file or Path(tmp) / "big.xml"
         if not path.exists():
             generate_camt053(args.entries, path)
+        file_mb = round(path.stat().st_size / 2**20)
         if args.store == "sqlite":
             result = _run(f"sqlite:///{tmp}/bench.db", path)
         else:
             result = _on_postgresql(path)
-    print(json.dumps({"store": args.store, "file_mb": round(path.stat().st_size / 2**20),
+    print(json.dumps({"store": args.store, "file_mb": file_mb,
                       **result}))
 
 
