@@ -64,15 +64,16 @@ def _store(conn: Connection, digest: str, size: int, pieces: Iterable[bytes], *,
            origin: str, at: datetime) -> bool:
     """Insert the row (and its chunks when large); False if this hash was archived before."""
     chunked = size > INLINE_MAX
-    row = {"sha256": digest, "name": name[:255], "origin": origin[:120], "size": size,
-           "received_at": at, "chunks": -(-size // CHUNK) if chunked else 0}
-    row["content"] = b"" if chunked else b"".join(pieces)
+    count = -(-size // CHUNK) if chunked else 0
+    row: dict[str, object] = {
+        "sha256": digest, "name": name[:255], "origin": origin[:120], "size": size,
+        "received_at": at, "chunks": count, "content": b"" if chunked else b"".join(pieces)}
     if not _inserted(conn, row):
         return False
     if chunked:
         stored = 0
         for seq, piece in enumerate(pieces):
-            if seq >= row["chunks"]:
+            if seq >= count:
                 raise FormatError(name, "", "the file grew while it was being archived")
             conn.execute(insert(raw_file_chunks).values(sha256=digest, seq=seq, data=piece))
             stored += len(piece)
