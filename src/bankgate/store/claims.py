@@ -13,7 +13,7 @@ from bankgate.domain import AccountKind, AccountNumber, BankId, Money, OrderId, 
 from bankgate.domain.claims import Approval, Claim, ClaimLine, ClaimState, Employee, Invoice
 from bankgate.errors import ConcurrentUpdate, NotFound
 from bankgate.store._sql import insert_ignore
-from bankgate.store.tables import raw_files
+from bankgate.store.raw_archive import read_raw
 from bankgate.store.tables_flows import (
     claim_attachments,
     claim_lines,
@@ -161,11 +161,10 @@ class ClaimRepository:
 
     def raw(self, sha256: str) -> bytes:
         """The bytes of an archived file."""
-        row = self._conn.execute(select(raw_files.c.content)
-                                 .where(raw_files.c.sha256 == sha256)).first()
-        if row is None:
+        data = read_raw(self._conn, sha256)
+        if data is None:
             raise NotFound(f"no file with sha256 {sha256[:16]}…")
-        return bytes(row[0])
+        return data
 
     def save(self, claim: Claim, *, expected_version: int) -> None:
         """Compare-and-set a claim's state, reason, order and approvals."""

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, select, update
 
 from bankgate.errors import ConcurrentUpdate
 from bankgate.store._sql import insert_ignore
-from bankgate.store.tables import raw_files
+from bankgate.store.raw_archive import read_raw
 from bankgate.store.tables_files import file_transfers
 
 __all__ = ["Transfer", "TransferRepository"]
@@ -99,9 +99,10 @@ class TransferRepository:
 
     def content(self, transfer: Transfer) -> bytes:
         """The bytes of a transfer as received (from the raw archive)."""
-        data = self._conn.execute(select(raw_files.c.content).where(
-            raw_files.c.sha256 == transfer.sha256)).scalar_one()
-        return bytes(data)
+        data = read_raw(self._conn, transfer.sha256)
+        if data is None:
+            raise LookupError(f"transfer {transfer.id}: its raw file is not archived")
+        return data
 
     def all(self, *, bank: str | None = None, direction: str | None = None) -> list[Transfer]:
         """Transfers, oldest first (of one bank or direction, if given)."""

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select
 
 from bankgate.store._sql import insert_ignore
-from bankgate.store.tables import accounts, payment_orders, raw_files
+from bankgate.store.raw_archive import read_raw
+from bankgate.store.tables import accounts, payment_orders
 from bankgate.store.tables_flows import receipts
 
 __all__ = ["ReceiptRepository"]
@@ -63,9 +64,7 @@ class ReceiptRepository:
 
     def document(self, sha256: str) -> bytes | None:
         """The stored PDF."""
-        row = self._conn.execute(select(raw_files.c.content)
-                                 .where(raw_files.c.sha256 == sha256)).first()
-        return None if row is None else bytes(row[0])
+        return read_raw(self._conn, sha256)
 
     def settled_without_receipt(self, *, settled_before: datetime, limit: int = 1000,
                                 banks: Sequence[str] | None = None) -> list[dict[str, Any]]:

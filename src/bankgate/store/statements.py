@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, func, select
 
 from bankgate.domain import Balance, Issue, Statement, StatementEntry
-from bankgate.errors import FormatError
-from bankgate.store._sql import dialect, insert_ignore
+from bankgate.store import raw_archive
+from bankgate.store._sql import insert_ignore
 from bankgate.store.tables import (
     balances,
     bank_messages,
-    raw_files,
     statement_entries,
     statements,
 )
@@ -33,44 +31,23 @@ class StatementRepository:
 
     def archive_raw(self, content: bytes, *, name: str, origin: str, at: datetime) -> str:
         """Keep `content` as received; returns its SHA-256 (stored once per hash)."""
-        digest = hashlib.sha256(content).hexdigest()
-        self._conn.execute(insert_ignore(self._conn, raw_files), [{
-            "sha256": digest, "name": name[:255], "origin": origin[:120], "size": len(content),
-            "content": content, "received_at": at}])
-        return digest
+        return raw_archive.archive_bytes(self._conn, content, name=name, origin=origin, at=at)
 
     def archive_raw_file(self, path: Path, *, name: str, origin: str, at: datetime) -> str:
         """Keep the file at `path` as received; returns its SHA-256 (stored once per hash).
 
-        On SQLite the bytes are streamed into the row (incremental blob I/O), so a file of
-        any size up to SQLite's 1 GB blob limit is archived in constant memory; elsewhere
-        the file is read whole (PostgreSQL `bytea` / MariaDB `LONGBLOB` take one value).
+        Streamed in chunks of 1 MiB on every store (store/raw_archive.py), so a file of any
+        size is archived in constant memory, inside the caller's transaction.
         """
-        digest, size = _sha256_of(path)
-        if dialect(self._conn) != "sqlite":
-            return self.archive_raw(path.read_bytes(), name=name, origin=origin, at=at)
-        result = self._conn.execute(insert_ignore(self._conn, raw_files).values(
-            sha256=digest, name=name[:255], origin=origin[:120], size=size,
-            content=func.zeroblob(size), received_at=at))
-        if result.rowcount != 1:
-            return digest  # archived before
-        rowid = self._conn.execute(text("SELECT rowid FROM raw_files WHERE sha256 = :d"),
-                                   {"d": digest}).scalar_one()
-        driver = self._conn.connection.driver_connection
-        again = hashlib.sha256()
-        with driver.blobopen("raw_files", "content", rowid) as blob, path.open("rb") as file:
-            while (chunk := file.read(1 << 20)) and blob.tell() + len(chunk) <= size:
-                blob.write(chunk)
-                again.update(chunk)
-        if again.hexdigest() != digest:
-            raise FormatError(name, "", "the file changed while it was being archived")
-        return digest
+        return raw_archive.archive_path(self._conn, path, name=name, origin=origin, at=at)
 
     def raw_file(self, sha256: str) -> bytes | None:
-        """The archived bytes with this SHA-256, if we hold them."""
-        found = self._conn.execute(select(raw_files.c.content)
-                                   .where(raw_files.c.sha256 == sha256)).scalar_one_or_none()
-        return None if found is None else bytes(found)
+        """The archived bytes with this SHA-256, if we hold them (whole: small files)."""
+        return raw_archive.read_raw(self._conn, sha256)
+
+    def raw_chunks(self, sha256: str) -> Iterator[bytes] | None:
+        """The archived bytes with this SHA-256 a chunk at a time, if we hold them."""
+        return raw_archive.raw_chunks(self._conn, sha256)
 
     def add_statement(self, stmt: Statement, *, account_id: str, raw_sha256: str | None,
                       issues: Sequence[Issue], at: datetime,
@@ -141,15 +118,6 @@ def _entry_row(account_id: str, e: StatementEntry, statement_id: str | None,
             "counterparty_account": _clip(e.counterparty_account, 34),
             "remittance": _clip(e.remittance, 255), "statement_id": statement_id,
             "origin": e.source.origin[:255], "created_at": at}
-
-
-def _sha256_of(path: Path) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    with path.open("rb") as file:
-        while chunk := file.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def _clip(text: str | None, size: int) -> str | None:

@@ -192,8 +192,9 @@ raw_files = Table(
     Column("name", String(255), nullable=False),
     Column("origin", String(120), nullable=False),
     Column("size", BigInteger, nullable=False),
-    Column("content", LargeBinary, nullable=False),
+    Column("content", LargeBinary, nullable=False),  # b"" when chunked (tables_archive)
     Column("received_at", UtcDateTime, nullable=False),
+    Column("chunks", Integer, nullable=False, server_default="0"),  # rows in raw_file_chunks
 )
 
 statements = Table(
@@ -248,6 +249,7 @@ balances = Table(
     Column("fetched_at", UtcDateTime, nullable=False),
     Index(None, "account_id", "fetched_at"),
 )
+from bankgate.store import tables_archive as _tables_archive  # noqa: E402, F401
 from bankgate.store import tables_channels as _tables_channels  # noqa: E402, F401
 from bankgate.store import tables_control as _tables_control  # noqa: E402, F401
 from bankgate.store import tables_files as _tables_files  # noqa: E402, F401

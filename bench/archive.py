@@ -1,0 +1,87 @@
+"""Peak RSS of `bankgate import` of one large camt.053 (L-06), on SQLite or PostgreSQL.
+
+    .venv/bin/python bench/archive.py --entries 1000000 --store sqlite
+    .venv/bin/python bench/archive.py --entries 1000000 --store postgresql --file big.xml
+
+The import runs in a fresh child process (its VmHWM is the import's alone) against a fresh
+SQLite file or a fresh PostgreSQL schema; the raw file is archived in the same transaction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from formats import generate_camt053
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+_CHILD = """
+import json, sys, time
+from pathlib import Path
+from bankgate.bootstrap import build_app
+from bankgate.services.statements import import_statement_path
+from bankgate.settings import Settings
+account = {"id": "bench-eur", "bank": "bench", "number": "DE89370400440532013000",
+           "currency": "EUR", "name": "Bench GmbH"}
+app = build_app(Settings(db_url=sys.argv[1]), {"accounts": [account]})
+started = time.perf_counter()
+done = import_statement_path(uow=app.uow, path=Path(sys.argv[2]), now=app.now)
+seconds = time.perf_counter() - started
+app.close()
+with open("/proc/self/status", encoding="ascii") as status:
+    peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(json.dumps({"entries": done.new_entries, "seconds": round(seconds, 1),
+                  "peak_rss_mb": round(peak / 1024)}))
+"""
+
+
+def _run(url: str, path: Path) -> dict[str, object]:
+    out = subprocess.run([sys.executable, "-c", _CHILD, url, str(path)], check=True,
+                         capture_output=True, text=True).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def _on_postgresql(path: Path) -> dict[str, object]:
+    from sqlalchemy import text
+
+    from bankgate.store import make_engine
+
+    schema = f"bench_{secrets.token_hex(4)}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"create schema {schema}"))
+    try:
+        return _run(f"{PG_URL}?options=-csearch_path%3D{schema}", path)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"drop schema {schema} cascade"))
+        admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--store", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--file", type=Path, help="reuse (or write) this camt.053 file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bankgate-archive-") as tmp:
+        path = args.file or Path(tmp) / "big.xml"
+        if not path.exists():
+            generate_camt053(args.entries, path)
+        file_mb = round(path.stat().st_size / 2**20)
+        if args.store == "sqlite":
+            result = _run(f"sqlite:///{tmp}/bench.db", path)
+        else:
+            result = _on_postgresql(path)
+    print(json.dumps({"store": args.store, "file_mb": file_mb,
+                      **result}))
+
+
+if __name__ == "__main__":
+    main()

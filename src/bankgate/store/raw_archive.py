@@ -1,0 +1,142 @@
+"""The raw archive: every file kept as received, once per SHA-256, in bounded memory (L-06).
+
+A file of at most `INLINE_MAX` bytes is one `raw_files` row with its bytes in `content`.
+A larger one is written `CHUNK` bytes at a time into `raw_file_chunks` and read back the
+same way, on SQLite, PostgreSQL and MariaDB alike, so archiving or reading a file of any
+size holds about one chunk in memory. All of it happens on the caller's connection, inside
+its transaction: a failed import leaves neither the row nor its chunks (K-14).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import Connection, insert, select
+
+from bankgate.errors import FormatError
+from bankgate.store._sql import dialect, insert_ignore
+from bankgate.store.tables import raw_files
+from bankgate.store.tables_archive import CHUNK, INLINE_MAX, raw_file_chunks
+
+__all__ = ["archive_bytes", "archive_path", "copy_raw", "raw_chunks", "read_raw"]
+
+_c = raw_file_chunks.c
+
+
+def archive_bytes(conn: Connection, content: bytes, *, name: str, origin: str,
+                  at: datetime) -> str:
+    """Keep `content` as received; returns its SHA-256 (stored once per hash)."""
+    digest = hashlib.sha256(content).hexdigest()
+    view = memoryview(content)
+    pieces = (bytes(view[start:start + CHUNK]) for start in range(0, len(content), CHUNK))
+    _store(conn, digest, len(content), pieces, name=name, origin=origin, at=at)
+    return digest
+
+
+def archive_path(conn: Connection, path: Path, *, name: str, origin: str,
+                 at: datetime) -> str:
+    """Keep the file at `path` as received, streamed; returns its SHA-256.
+
+    The file is read twice, a chunk at a time: once for its hash (the row's key), once to
+    store it. Raises FormatError if it changed in between (the transaction must roll back).
+    """
+    digest, size = _sha256_of(path)
+    if size <= INLINE_MAX:
+        return archive_bytes(conn, path.read_bytes(), name=name, origin=origin, at=at)
+    again = hashlib.sha256()
+    with path.open("rb") as file:
+        def pieces() -> Iterator[bytes]:
+            while piece := file.read(CHUNK):
+                again.update(piece)
+                yield piece
+
+        new = _store(conn, digest, size, pieces(), name=name, origin=origin, at=at)
+    if new and again.hexdigest() != digest:
+        raise FormatError(name, "", "the file changed while it was being archived")
+    return digest
+
+
+def _store(conn: Connection, digest: str, size: int, pieces: Iterable[bytes], *, name: str,
+           origin: str, at: datetime) -> bool:
+    """Insert the row (and its chunks when large); False if this hash was archived before."""
+    chunked = size > INLINE_MAX
+    count = -(-size // CHUNK) if chunked else 0
+    row: dict[str, object] = {
+        "sha256": digest, "name": name[:255], "origin": origin[:120], "size": size,
+        "received_at": at, "chunks": count, "content": b"" if chunked else b"".join(pieces)}
+    if not _inserted(conn, row):
+        return False
+    if chunked:
+        stored = 0
+        for seq, piece in enumerate(pieces):
+            if seq >= count:
+                raise FormatError(name, "", "the file grew while it was being archived")
+            conn.execute(insert(raw_file_chunks).values(sha256=digest, seq=seq, data=piece))
+            stored += len(piece)
+        if stored != size:
+            raise FormatError(name, "", "the file changed while it was being archived")
+    return True
+
+
+def _inserted(conn: Connection, row: dict[str, object]) -> bool:
+    """Insert-or-ignore on the hash; True if this row was written (not archived before)."""
+    statement = insert_ignore(conn, raw_files).values(**row)
+    if dialect(conn) == "mysql":  # INSERT IGNORE counts the rows it wrote
+        return bool(conn.execute(statement).rowcount == 1)
+    # ON CONFLICT DO NOTHING returns the row only when it wrote it (psycopg reports no count)
+    return conn.execute(statement.returning(raw_files.c.sha256)).first() is not None
+
+
+def raw_chunks(conn: Connection, sha256: str) -> Iterator[bytes] | None:
+    """The archived bytes with this SHA-256 as pieces of at most `CHUNK` bytes, or None.
+
+    Each chunk is fetched by its own query, so only one is in memory at a time.
+    """
+    row = conn.execute(select(raw_files.c.chunks, raw_files.c.content)
+                       .where(raw_files.c.sha256 == sha256)).first()
+    if row is None:
+        return None
+    chunks, content = row
+    if not chunks:
+        return iter([bytes(content)] if content else [])
+    return _fetch(conn, sha256, chunks)
+
+
+def _fetch(conn: Connection, sha256: str, chunks: int) -> Iterator[bytes]:
+    for seq in range(chunks):
+        data = conn.execute(select(_c.data).where(_c.sha256 == sha256, _c.seq == seq)
+                            ).scalar_one_or_none()
+        if data is None:
+            raise LookupError(f"raw file {sha256[:16]}… lacks its chunk {seq}")
+        yield bytes(data)
+
+
+def read_raw(conn: Connection, sha256: str) -> bytes | None:
+    """The archived bytes with this SHA-256, whole (for the small files callers hold)."""
+    pieces = raw_chunks(conn, sha256)
+    return None if pieces is None else b"".join(pieces)
+
+
+def copy_raw(conn: Connection, sha256: str, out: IO[bytes]) -> int | None:
+    """Write the archived bytes to `out` a chunk at a time; the byte count, or None."""
+    pieces = raw_chunks(conn, sha256)
+    if pieces is None:
+        return None
+    written = 0
+    for piece in pieces:
+        out.write(piece)
+        written += len(piece)
+    return written
+
+
+def _sha256_of(path: Path) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as file:
+        while piece := file.read(CHUNK):
+            digest.update(piece)
+            size += len(piece)
+    return digest.hexdigest(), size
