@@ -18,6 +18,7 @@ except ImportError:  # pragma: no cover - older typer with click installed
 
 from bankgate import __version__
 from bankgate.bootstrap import App, build_app
+from bankgate.cli import confirmations as confirmations_cli
 from bankgate.cli import flows as flows_cli
 from bankgate.cli import policy as policy_cli
 from bankgate.cli import users as users_cli
@@ -41,6 +42,7 @@ export_cli = typer.Typer(no_args_is_help=True, help="Write bank files.")
 payments_cli = typer.Typer(no_args_is_help=True, help="Payment orders (付款指令).")
 cli.add_typer(db_cli, name="db")
 cli.add_typer(payments_cli, name="payments")
+payments_cli.command("awaiting-confirmation")(confirmations_cli.awaiting)  # B-19
 cli.add_typer(export_cli, name="export")
 cli.add_typer(files_cli, name="files")
 flows_cli.register(cli)  # issue 7: claims, payroll, transfers, receipts

@@ -63,6 +63,7 @@ class Capability(StrEnum):
     RECEIPTS = "receipts"
     ACCOUNT_NAME_CHECK = "account_name_check"
     CALLBACKS = "callbacks"
+    BANK_CONFIRMATION = "bank_confirmation"  # holds an order for 网银二次确认 (B-19)
 
 
 class ErrorClass(StrEnum):
@@ -79,6 +80,7 @@ class SubmitLine:
 
     order: PaymentOrder
     payee: Payee
+    bank_confirmation: bool = False  # the bank holds it for a second confirmation (B-19)
 
 
 class Channel(Protocol):

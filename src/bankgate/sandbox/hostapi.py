@@ -25,7 +25,7 @@ from bankgate.sandbox.dialects import Dialect, ErrorMeaning
 from bankgate.sandbox.faults import Fault, Faults, Op
 from bankgate.sandbox.ledger import Ledger
 from bankgate.sandbox.receipts import answer_receipts, answer_verify_receipt
-from bankgate.sandbox.records import Refusal
+from bankgate.sandbox.records import Order, Refusal
 from bankgate.sandbox.security import SandboxSecurity
 from bankgate.sandbox.verify import answer_verify
 
@@ -49,6 +49,7 @@ class SandboxContext:
     settle: Callable[[bool], int]  # settle(force) → orders settled
     stopping: threading.Event
     security: SandboxSecurity
+    portal: Callable[[str, str, bool, str | None], Order]  # second confirmation (B-19)
 
 
 class _Dropped(Exception):
@@ -339,9 +340,25 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, self._set_faults(data, "bank"))
             case "POST", ["settle"]:
                 self._send(200, {"settled": self.ctx.settle(True)})
+            case "POST", ["portal"]:
+                self._send(200, self._portal(wire.load_json(body)))
             case _:
                 raise Refusal(404, ErrorMeaning.INVALID_REQUEST,
                               f"no endpoint {method} /_sandbox/{'/'.join(route)}")
+
+    def _portal(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The customer's second confirmation in the bank's portal (网银二次确认, B-19)."""
+        bank, iid = data.get("bank"), data.get("instruction_id")
+        decision, reason = data.get("decision"), data.get("reason")
+        if not isinstance(bank, str) or bank not in self.ctx.dialects:
+            raise Refusal(400, ErrorMeaning.INVALID_REQUEST, f"bank: no sandbox bank {bank!r}")
+        if not isinstance(iid, str) or decision not in ("confirm", "refuse"):
+            raise Refusal(400, ErrorMeaning.INVALID_REQUEST,
+                          "instruction_id (text) and decision (confirm or refuse) are required")
+        if reason is not None and not isinstance(reason, str):
+            raise Refusal(400, ErrorMeaning.INVALID_REQUEST, "reason: expected text")
+        order = self.ctx.portal(bank, iid, decision == "confirm", reason)
+        return wire.render_status(iid, order, self.ctx.dialects[bank])
 
     def _set_faults(self, data: dict[str, Any], bank_key: str) -> dict[str, Any]:
         bank = data.pop(bank_key, None)

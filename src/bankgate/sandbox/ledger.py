@@ -230,16 +230,67 @@ class Ledger:
         if problem is not None:
             order = replace(order, status=StatusMeaning.REJECTED, error=problem[0],
                             error_message=problem[1])
+        elif line.bank_confirmation:  # nothing moves until confirmed in the portal (B-19)
+            order = replace(order, status=StatusMeaning.AWAITING_CONFIRMATION)
         else:
-            transit = self._internal(bank, AccountKind.IN_TRANSIT, request.currency)
-            self._move(debtor, transit, line.amount_minor, instruction_id=line.instruction_id,
-                       remittance=line.remittance,
-                       shown_to_source=(line.payee_name, line.payee_account))
-            self._debits[line.instruction_id] += 1
-            self._due[(bank, line.instruction_id)] = time.monotonic() + self._settle_delay_s
+            self._accept(order)
         self._orders[(bank, line.instruction_id)] = order
         return SubmitLine(instruction_id=line.instruction_id, status=order.status,
                           error=order.error, error_message=order.error_message)
+
+    def _accept(self, order: Order) -> None:
+        """Debit the debtor into the bank's in-transit account; settlement is due later."""
+        line = order.line
+        debtor = self._accounts[(order.bank, order.debtor_account)]
+        transit = self._internal(order.bank, AccountKind.IN_TRANSIT, order.currency)
+        self._move(debtor, transit, line.amount_minor, instruction_id=line.instruction_id,
+                   remittance=line.remittance,
+                   shown_to_source=(line.payee_name, line.payee_account))
+        self._debits[line.instruction_id] += 1
+        self._due[(order.bank, line.instruction_id)] = time.monotonic() + self._settle_delay_s
+
+    def confirm_in_portal(self, bank: str, instruction_id: str, *, confirm: bool,
+                          reason: str | None = None) -> StatusChange:
+        """The customer confirms (or refuses) a held order in the bank's portal (B-19).
+
+        Confirmed: the funds are checked again and the order is accepted (or rejected for
+        insufficient funds). Refused: rejected with the customer's reason.
+
+        Raises:
+            Refusal: 404 when the bank holds no such order, 409 when it is not awaiting.
+        """
+        with self._lock:
+            key = (bank, instruction_id)
+            order = self._orders.get(key)
+            if order is None:
+                raise Refusal(404, ErrorMeaning.INVALID_REQUEST,
+                              f"instruction_id {instruction_id} is not held at {bank}")
+            if order.status is not StatusMeaning.AWAITING_CONFIRMATION:
+                raise Refusal(409, ErrorMeaning.INVALID_REQUEST,
+                              f"instruction_id {instruction_id} is {order.status.value}, "
+                              "not awaiting confirmation")
+            at = self._clock(bank)
+            debtor = self._accounts[(bank, order.debtor_account)]
+            if not confirm:
+                order = replace(order, status=StatusMeaning.REJECTED, updated_at=at,
+                                error=ErrorMeaning.CONFIRMATION_REFUSED,
+                                error_message=(reason or "refused in the portal")[:140])
+            elif debtor.balance_minor < order.line.amount_minor:
+                order = replace(order, status=StatusMeaning.REJECTED, updated_at=at,
+                                error=ErrorMeaning.INSUFFICIENT_FUNDS,
+                                error_message=f"balance of {debtor.number} is below the amount")
+            else:
+                order = replace(order, status=StatusMeaning.ACCEPTED, updated_at=at)
+                self._accept(order)
+            self._orders[key] = order
+            return StatusChange(callback_id=uuid.uuid4().hex, order=order)
+
+    def awaiting_confirmation(self, bank: str) -> list[Order]:
+        """The orders `bank` holds for a second confirmation, oldest first."""
+        with self._lock:
+            return sorted((o for (b, _), o in self._orders.items() if b == bank
+                           and o.status is StatusMeaning.AWAITING_CONFIRMATION),
+                          key=lambda o: o.updated_at)
 
     def _payee_problem(self, bank: str, currency: str,
                        line: OrderLine) -> tuple[ErrorMeaning, str] | None:

@@ -94,6 +94,7 @@ class OrderLine:
     payee_account: str
     payee_bank: str | None
     remittance: str
+    bank_confirmation: bool = False  # hold for a second confirmation in the portal (B-19)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

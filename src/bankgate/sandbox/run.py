@@ -24,7 +24,7 @@ from bankgate.sandbox.faults import FaultKnobs, Faults
 from bankgate.sandbox.frontend import FrontendSide
 from bankgate.sandbox.hostapi import HostApiServer, SandboxContext
 from bankgate.sandbox.ledger import Ledger
-from bankgate.sandbox.records import StatusChange
+from bankgate.sandbox.records import Order, StatusChange
 from bankgate.sandbox.security import PartyKeys, build_security, issue_keys, mtls_server_context
 from bankgate.sandbox.sftp import SftpBankServer
 from bankgate.sandbox.world import World
@@ -56,7 +56,8 @@ class RunningSandbox:
         self._stopping = threading.Event()
         context = SandboxContext(ledger=self.ledger, faults=self.faults, dialects=dialects,
                                  settle=lambda force: self.settler.settle(force=force),
-                                 stopping=self._stopping, security=self.security)
+                                 stopping=self._stopping, security=self.security,
+                                 portal=self._portal)
         # Mutual TLS: a client without a certificate from the test CA is refused (A-04).
         self._server = HostApiServer((host, port), context, mtls_server_context(pki))
         self.host = host
@@ -119,6 +120,26 @@ class RunningSandbox:
     def settle_now(self) -> int:
         """Settle every accepted order now; how many were settled."""
         return self.settler.settle(force=True)
+
+    def confirm_in_portal(self, bank: str, instruction_id: str) -> Order:
+        """The customer confirms a held order in `bank`'s portal (网银二次确认, B-19)."""
+        return self._portal(bank, instruction_id, True, None)
+
+    def refuse_in_portal(self, bank: str, instruction_id: str, reason: str) -> Order:
+        """The customer refuses a held order in `bank`'s portal, saying why (B-19)."""
+        return self._portal(bank, instruction_id, False, reason)
+
+    def awaiting_confirmation(self, bank: str) -> list[Order]:
+        """The orders `bank` holds for a second confirmation, oldest first."""
+        return self.ledger.awaiting_confirmation(bank)
+
+    def _portal(self, bank: str, instruction_id: str, confirm: bool,
+                reason: str | None) -> Order:
+        self.world.bank(bank)
+        change = self.ledger.confirm_in_portal(bank, instruction_id, confirm=confirm,
+                                               reason=reason)
+        self._on_change(change)  # the bank's callback, as for any status change
+        return change.order
 
     def stop(self) -> None:
         """Stop serving, settling and delivering; close every socket. Idempotent."""

@@ -187,8 +187,13 @@ def _order(item: Any, where: str, code: str) -> OrderLine:
                               lambda: bank_id(payee_bank, field=f"{where}payee_bank"))
     remittance = _checked(f"{where}remittance", lambda: clean_text(
         item.get("remittance"), field=f"{where}remittance", max_len=140, required=False))
+    confirm = item.get("bank_confirmation", False)
+    if not isinstance(confirm, bool):
+        raise _invalid(f"{where}bank_confirmation: expected true or false, got "
+                       f"{type(confirm).__name__} {confirm!r}"[:160])
     return OrderLine(instruction_id=iid, amount_minor=money.to_minor(), payee_name=name,
-                     payee_account=account, payee_bank=payee_bank, remittance=remittance)
+                     payee_account=account, payee_bank=payee_bank, remittance=remittance,
+                     bank_confirmation=confirm)
 
 
 # -- answers ---------------------------------------------------------------------------------

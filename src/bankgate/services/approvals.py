@@ -12,6 +12,8 @@ record is written in its own).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -19,6 +21,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
+from bankgate.crypto.manifest import SignedManifest, check_manifest
 from bankgate.crypto.sealer import Sealer
 from bankgate.crypto.signer import Verifier
 from bankgate.crypto.software import SoftwareVerifier
@@ -201,11 +204,37 @@ def _signature(unit: UnitOfWork, plan: _Plan, user: User, signatures: Mapping[st
                            f"signing key of {user.actor}")
 
 
+def _manifest_signature(unit: UnitOfWork, plans: Sequence[_Plan], user: User,
+                        manifest: SignedManifest | None,
+                        verifier_for: VerifierFor | None) -> tuple[str, bytes, str] | None:
+    """EBICS-style: one signature over the manifest of every signed order's canonical hash.
+
+    Checked before anything moves: the signature verifies with one of the user's signing keys
+    and the manifest lists exactly the orders needing a token signature, with their hashes
+    as they are now (an order edited, added or left out is refused, named).
+    """
+    hashes = {p.order.id: order_hash(p.order) for p in plans if p.need.token_signature}
+    if manifest is None or not hashes:
+        return None
+    batch = json.loads(manifest.manifest).get("batch_id", "")
+    for key in unit.control.credentials_of(user.id, CredentialKind.SIGNING_KEY):
+        verifier = (verifier_for or software_verifier)(key.public_key or "", key.algorithm or "")
+        if verifier.key_id == manifest.key_id:
+            check_manifest(manifest, verifier, batch_id=str(batch), order_hashes=hashes)
+            return key.id, manifest.signature, hashlib.sha256(manifest.manifest).hexdigest()
+    raise SignatureInvalid(f"the manifest is not signed by a signing key of {user.actor}")
+
+
 def approve(*, uow: UowFactory, sealer: Sealer, order_ids: Sequence[str], user: User,
             code: str | None, now: Callable[[], datetime],
             signatures: Mapping[str, bytes] | None = None,
-            verifier_for: VerifierFor | None = None) -> list[PaymentOrder]:
-    """Approve orders (one code for all of them); the last approval approves or releases."""
+            verifier_for: VerifierFor | None = None,
+            manifest: SignedManifest | None = None) -> list[PaymentOrder]:
+    """Approve orders (one code for all of them); the last approval approves or releases.
+
+    A token-signature tier takes a per-order signature (`signatures`) or one signed
+    `manifest` over all the orders' canonical hashes (crypto/manifest.py).
+    """
     at = now()
 
     def work(unit: UnitOfWork) -> tuple[list[PaymentOrder], bool]:
@@ -215,11 +244,16 @@ def approve(*, uow: UowFactory, sealer: Sealer, order_ids: Sequence[str], user: 
         roles = [_check_approver(unit, plan, user) for plan in plans]
         step_up_id = _step_up(unit, plans, user=user, code=code, sealer=sealer,
                               act=ApprovalAct.APPROVE, at=at)
+        signed = _manifest_signature(unit, plans, user, manifest, verifier_for)
         changes = Changes(at=at, actor=user.actor)
         for plan, role in zip(plans, roles, strict=True):
-            key_id, signature = _signature(unit, plan, user, signatures or {}, verifier_for)
+            if signed is not None and plan.need.token_signature:
+                key_id, signature = signed[0], signed[1]
+            else:
+                key_id, signature = _signature(unit, plan, user, signatures or {},
+                                               verifier_for)
             _record(unit, plan, user, role, ApprovalAct.APPROVE, at, step_up_id, key_id,
-                    signature)
+                    signature, manifest=signed[2] if signed and signature else None)
             _advance_if_complete(unit, changes, plan)
         changes.flush(unit)
         moved = [unit.orders.get(p.order.id) for p in plans]
@@ -233,7 +267,7 @@ def approve(*, uow: UowFactory, sealer: Sealer, order_ids: Sequence[str], user: 
 
 def _record(unit: UnitOfWork, plan: _Plan, user: User, role: str, act: ApprovalAct,
             at: datetime, step_up_id: str | None, key_id: str | None = None,
-            signature: bytes | None = None) -> None:
+            signature: bytes | None = None, *, manifest: str | None = None) -> None:
     approval = Approval(id=f"a-{secrets.token_hex(8)}", order_id=plan.order.id, act=act,
                         order_hash=order_hash(plan.order), user_id=user.actor, role=role,
                         at=at, policy_version=plan.control.policy_version,
@@ -243,7 +277,8 @@ def _record(unit: UnitOfWork, plan: _Plan, user: User, role: str, act: ApprovalA
         at=at, actor=user.actor, action=f"order.{act.value}", subject_kind="order",
         subject_id=plan.order.id, detail={"order_hash": approval.order_hash, "role": role,
                                           "step_up": step_up_id, "key_id": key_id,
-                                          "requires": plan.need.describe()}))
+                                          "requires": plan.need.describe(),
+                                          **({"manifest": manifest} if manifest else {})}))
 
 
 def _advance_if_complete(unit: UnitOfWork, changes: Changes, plan: _Plan) -> None:

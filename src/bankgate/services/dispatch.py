@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
-from bankgate.connectors.base import Channel, SubmitLine
+from bankgate.connectors.base import Capability, Channel, SubmitLine
 from bankgate.domain import (
     Batch,
     BatchState,
@@ -37,20 +37,22 @@ from bankgate.store import UnitOfWork
 __all__ = ["channel_for", "dispatch_batch"]
 
 log = logging.getLogger(__name__)
-_Prepared = tuple[Batch, CompanyAccount, list[PaymentOrder]]
+_Prepared = tuple[Batch, CompanyAccount, list[PaymentOrder], frozenset[str]]
 
 
 def dispatch_batch(*, uow: UowFactory, channels: Mapping[str, Channel], batch_id: str,
                    now: Callable[[], datetime], follow: FollowUp) -> str:
     """Send the batch if it is ready; returns what happened, in a few words."""
     channel = channel_for(uow, channels, batch_id)
-    prepared = in_transaction(uow, lambda u: _prepare(u, batch_id, now(), follow))
+    caps = channel.capabilities
+    prepared = in_transaction(uow, lambda u: _prepare(u, batch_id, now(), follow, caps))
     if prepared is None:
         return "nothing to send"
-    batch, debtor, orders = prepared
+    batch, debtor, orders, held = prepared
     crash_point("dispatch.after_mark_sending")
     try:
-        ack = channel.submit(batch, debtor, [SubmitLine(o, o.payee) for o in orders])
+        ack = channel.submit(batch, debtor, [SubmitLine(o, o.payee, bank_confirmation=o.id in held)
+                                             for o in orders])
     except BankUnavailable as exc:
         why = str(exc)
         in_transaction(uow, lambda u: _back_to_ready(u, batch_id, why, now()))
@@ -83,7 +85,8 @@ def channel_for(uow: UowFactory, channels: Mapping[str, Channel], batch_id: str)
     return channel
 
 
-def _prepare(unit: UnitOfWork, batch_id: str, at: datetime, follow: FollowUp) -> _Prepared | None:
+def _prepare(unit: UnitOfWork, batch_id: str, at: datetime, follow: FollowUp,
+             capabilities: frozenset[Capability]) -> _Prepared | None:
     batch = unit.batches.get(batch_id, lock=True)
     if batch.state is BatchState.SENDING:
         _mark_unknown(unit, batch_id, "an earlier send was interrupted", at, follow)
@@ -91,6 +94,11 @@ def _prepare(unit: UnitOfWork, batch_id: str, at: datetime, follow: FollowUp) ->
     if batch.state is not BatchState.READY:
         return None
     orders = unit.orders.by_batch(batch_id, lock=True)
+    held = bank_confirmations(unit, orders)
+    if held and Capability.BANK_CONFIRMATION not in capabilities:
+        raise RetryLater(3600.0, f"the policy requires a bank-side confirmation for "
+                                 f"{len(held)} order(s) but bank {batch.key.bank!r}'s channel "
+                                 "cannot ask for one; nothing was sent")
     changes = Changes(at=at, actor="system:dispatch")
     for order in orders:
         if order.status is Status.RELEASED:
@@ -102,7 +110,13 @@ def _prepare(unit: UnitOfWork, batch_id: str, at: datetime, follow: FollowUp) ->
     _audit_batch(unit, batch, sending, at, attempt=sending.send_attempts)
     latest = [changes.latest(o) for o in orders]
     to_send = [o for o in latest if o.status is Status.SUBMITTED]
-    return sending, unit.accounts.get(batch.key.debtor), to_send
+    return sending, unit.accounts.get(batch.key.debtor), to_send, held
+
+
+def bank_confirmations(unit: UnitOfWork, orders: list[PaymentOrder]) -> frozenset[str]:
+    """Ids of the orders whose decision asks the bank to hold them for 网银二次确认 (B-19)."""
+    stored = unit.control.requirements([o.id for o in orders])
+    return frozenset(i for i, req in stored.items() if req.get("bank_confirmation") is True)
 
 
 def _record_ack(unit: UnitOfWork, batch_id: str, ack: SubmissionAck, at: datetime,

@@ -60,6 +60,8 @@ class FollowUp:
     poll_max_s: float = 30.0
     not_found_grace_s: float = 3.0  # how long after a send a bank may still say not_found
     max_resends: int = 3
+    #: after how long an order held for the bank-side second confirmation is reminded (B-19)
+    confirmation_remind_s: float = 86400.0
 
     def poll_delay(self, round_: int) -> float:
         """Back-off between polls: first, doubled each round, capped."""
@@ -182,10 +184,22 @@ def _apply_poll(unit: UnitOfWork, batch_id: str, reports: Sequence[StatusReport]
         _bank_has_nothing(unit, changes, batch, orders, at, follow)
     changes.flush(unit)
     latest = [changes.latest(o) for o in orders]
+    _remind_confirmations(batch, latest, at, follow)
     if not close_if_done(unit, batch, latest, at) and _still_followed(unit, batch_id):
         unit.jobs.enqueue(poll_job(batch_id, round_=round_ + 1,
                                    delay_s=follow.poll_delay(round_ + 1)), now=at)
     return applied
+
+
+def _remind_confirmations(batch: Batch, orders: Sequence[PaymentOrder], at: datetime,
+                          follow: FollowUp) -> None:
+    """Orders held for 网银二次确认 stay so, however long (B-19); past the age, a reminder."""
+    overdue = [o for o in orders if o.status is Status.AWAITING_BANK_CONFIRMATION
+               and (at - o.status_changed_at).total_seconds() >= follow.confirmation_remind_s]
+    if overdue:
+        log.warning("payments awaiting the second confirmation in the bank's portal",
+                    extra={"batch": batch.id, "bank": batch.key.bank, "orders": len(overdue),
+                           "oldest_since": min(o.status_changed_at for o in overdue).isoformat()})
 
 
 def _still_followed(unit: UnitOfWork, batch_id: str) -> bool:

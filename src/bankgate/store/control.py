@@ -300,6 +300,16 @@ class ControlRepository(FactsQueries):
                             reasons=json.loads(row.reasons), edited=bool(row.edited),
                             decided_at=row.decided_at)
 
+    def requirements(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Each order's stored requirement; orders without a decision are left out."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(order_ids), 500):
+            rows = self._conn.execute(select(
+                order_controls.c.order_id, order_controls.c.requirement).where(
+                order_controls.c.order_id.in_(order_ids[start:start + 500])))
+            found.update({r.order_id: json.loads(r.requirement) for r in rows})
+        return found
+
     def released_order_ids(self) -> list[str]:
         """Ids of orders that passed `released` (for the INV-4 checker)."""
         past = ("released", "submitted", "awaiting_bank_confirmation", "unknown", "accepted",

@@ -82,6 +82,8 @@ _MEANINGS: Final = (
     ("internal", U, R, "MS03", "bank internal error; a submit may have been booked"),
     ("busy", R, R, "TM01", "bank busy; nothing was done"),
     ("rate_limited", R, R, "RL01", "rate limited; nothing was done"),
+    ("confirmation_refused", T, T, "CUST",
+     "refused at the second confirmation in the bank's portal (网银二次确认)"),
 )
 _OUTCOMES: Final = (Outcome.RECEIVED, Outcome.AWAITING_CONFIRMATION, Outcome.ACCEPTED,
                     Outcome.SETTLED, Outcome.REJECTED, Outcome.RETURNED, Outcome.NOT_FOUND)
@@ -114,12 +116,12 @@ def _dialect(name: str, statuses: tuple[str, ...], errors: tuple[str, ...]) -> D
 DIALECTS: Final[Mapping[str, Dialect]] = MappingProxyType({
     "icbc": _dialect("icbc", ("10", "15", "20", "30", "40", "50", "99"),
                      ("E2001", "E2002", "E2003", "E2004", "E1009", "E1000", "E2010", "E9999",
-                      "E9001", "E9002")),
+                      "E9001", "E9002", "E3001")),
     "cmb": _dialect("cmb", ("BNK", "AUT", "ACC", "FIN-S", "FIN-F", "FIN-B", "NOT_FOUND"),
                     ("ACC_BALANCE_LACK", "ACC_NOT_EXIST", "ACC_CLOSED", "ACC_NAME_ERR",
                      "DUP_REQ", "PARAM_ERR", "PAYER_NOT_EXIST", "SYS_ERR", "SYS_BUSY",
-                     "FREQ_LIMIT")),
+                     "FREQ_LIMIT", "AUT_REFUSED")),
     "boc": _dialect("boc", ("ACTC", "PDNG", "ACCP", "ACSC", "RJCT", "RTND", "NOTF"),
                     ("AM04", "AC01", "AC04", "BE01", "DU05", "FF01", "AC02", "MS03", "TM01",
-                     "RL01")),
+                     "RL01", "CUST")),
 })

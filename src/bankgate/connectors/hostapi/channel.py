@@ -52,7 +52,8 @@ T = TypeVar("T")
 CAPABILITIES: Final = frozenset({Capability.BALANCES, Capability.HISTORY,
                                  Capability.SUBMIT_BATCH, Capability.STATUS,
                                  Capability.STATEMENT, Capability.CALLBACKS,
-                                 Capability.ACCOUNT_NAME_CHECK, Capability.RECEIPTS})
+                                 Capability.ACCOUNT_NAME_CHECK, Capability.RECEIPTS,
+                                 Capability.BANK_CONFIRMATION})
 #: Instruction ids per status query (CMB allows ≤ 500, L-08; we hold every bank to it).
 STATUS_CHUNK: Final = 500
 #: Accounts per balance query (the protocol allows 1–100).

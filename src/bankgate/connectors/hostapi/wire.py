@@ -70,12 +70,19 @@ def batch_request(batch: Batch, debtor: CompanyAccount, lines: Sequence[SubmitLi
             "currency": batch.key.currency.code,
             "execution_date": batch.key.execution_date.isoformat(),
             "callback_url": callback_url,
-            "orders": [{"instruction_id": line.order.instruction_id,
-                        "amount": f"{line.order.amount.amount:f}",
-                        "payee_name": line.payee.name,
-                        "payee_account": line.payee.account.reveal(),
-                        "payee_bank": line.payee.bank,
-                        "remittance": line.order.remittance} for line in lines]}
+            "orders": [_order_line(line) for line in lines]}
+
+
+def _order_line(line: SubmitLine) -> dict[str, Any]:
+    """One order of the submit body; `bank_confirmation` only when the bank must hold it."""
+    item: dict[str, Any] = {"instruction_id": line.order.instruction_id,
+                            "amount": f"{line.order.amount.amount:f}",
+                            "payee_name": line.payee.name,
+                            "payee_account": line.payee.account.reveal(),
+                            "payee_bank": line.payee.bank, "remittance": line.order.remittance}
+    if line.bank_confirmation:
+        item["bank_confirmation"] = True
+    return item
 
 
 def line_bytes(line: Any) -> bytes:
