@@ -80,11 +80,12 @@ def build_app(settings: Settings, config: Mapping[str, Any] | None = None, *,
     """Build the App: migrate the store, open one channel per bank, register accounts."""
     if config is None:
         config = load_config(settings.config_file) if settings.config_file else {}
+    # [security] is the expiry watch's (services/expiry.py, `bankgate security expiry`)
     unknown = sorted(set(config) - {"banks", "accounts", "follow", "policy", "flows",
-                                    *FINANCE_SECTIONS})
+                                    "security", *FINANCE_SECTIONS})
     if unknown:
-        raise ConfigError(f"configuration: unknown section {unknown[0]!r} "
-                          "(banks, accounts, follow, policy, flows, sync, recon, reports)")
+        raise ConfigError(f"configuration: unknown section {unknown[0]!r} (banks, accounts, "
+                          "follow, policy, flows, security, sync, recon, reports)")
     engine = make_engine(settings.db_url, pool_size=max(5, settings.worker_concurrency + 2))
     channels: dict[str, Channel] = {}
     try:  # a configuration refused halfway leaves no connection or channel open behind it
