@@ -18,7 +18,7 @@ from bankgate.bootstrap import App, build_app
 from bankgate.domain import PaymentOrder
 from bankgate.domain.people import User
 from bankgate.services.payments import create_orders
-from bankgate.services.users import confirm_totp, create_user, enrol_totp
+from bankgate.services.users import confirm_totp, create_user, enrol_totp, login
 from bankgate.settings import Settings
 from tests.builders import NOW, a_draft
 
@@ -148,3 +148,12 @@ def control_world(store_url: str, tmp_path: Path, policy: bytes = TEST_POLICY) -
     app = build_app(Settings(db_url=store_url), {"accounts": ACCOUNTS, "policy": str(path)})
     app.now = clock
     return World(app, clock)
+
+
+def signed_in(app: App, name: str, *roles: str) -> dict[str, str]:
+    """A new person with `roles`, logged in: the bearer header the API wants."""
+    create_user(uow=app.uow, username=name, display_name=name, roles=roles,
+                password="correct horse battery", actor="system:test", now=app.now)
+    _, session = login(uow=app.uow, username=name, password="correct horse battery",
+                       address="127.0.0.1", now=app.now)
+    return {"Authorization": f"Bearer {session}"}

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from bankgate.api import create_app
 from bankgate.sandbox.run import RunningSandbox
-from bankgate.services.users import create_user, login
 from bankgate.services.worker import Worker
+from tests.control_world import signed_in as token
 from tests.flows_world import EMPLOYEES, gateway, running_sandbox
 from tests.services.test_claims import a_line
 from tests.services.test_payroll import payroll_csv, rows_for
@@ -40,14 +40,6 @@ def app(store_url, sandbox):
 def client(app) -> Iterator[TestClient]:
     with TestClient(create_app(app)) as http:
         yield http
-
-
-def token(app, name: str, *roles: str) -> dict[str, str]:
-    create_user(uow=app.uow, username=name, display_name=name, roles=roles,
-                password="correct horse battery", actor="system:test", now=app.now)
-    _, session = login(uow=app.uow, username=name, password="correct horse battery",
-                       address="127.0.0.1", now=app.now)
-    return {"Authorization": f"Bearer {session}"}
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 
 from bankgate.api import create_app
 from bankgate.sandbox.run import RunningSandbox
-from tests.api.test_flows import CSV, token
+from tests.api.test_flows import CSV
+from tests.control_world import signed_in as token
 from tests.flows_world import gateway, running_sandbox
 from tests.services.test_payroll import payroll_csv, rows_for
 

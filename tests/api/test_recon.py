@@ -6,18 +6,9 @@ from fastapi.testclient import TestClient
 
 from bankgate.api import create_app
 from bankgate.services.sync import sync_accounts
-from bankgate.services.users import create_user, login
+from tests.control_world import signed_in as person
 from tests.services.finance_world import *  # noqa: F403  (the fixtures)
 from tests.services.finance_world import bank_today, pay, sound_payees
-
-
-def person(app, name: str, *roles: str) -> dict[str, str]:
-    """A logged-in person's bearer token (issue 5: every route needs a caller)."""
-    create_user(uow=app.uow, username=name, display_name=name, roles=roles,
-                password="correct horse battery", actor="system:test", now=app.now)
-    _, session = login(uow=app.uow, username=name, password="correct horse battery",
-                       address="127.0.0.1", now=app.now)
-    return {"Authorization": f"Bearer {session}"}
 
 
 def test_a_person_undoes_and_redoes_a_match_over_the_api(gateway, sandbox, payees):
