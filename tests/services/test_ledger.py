@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -22,7 +24,13 @@ from bankgate.domain.ledger import (
     voucher_for,
 )
 from bankgate.domain.recon import OpenItemKind
-from bankgate.services.ledger import CSV_COLUMNS, mark_exported, neutralise, prepare_export
+from bankgate.services.ledger import (
+    CSV_COLUMNS,
+    mark_exported,
+    neutralise,
+    prepare_export,
+    reverse_match,
+)
 from bankgate.services.recon import reconcile
 from bankgate.services.sync import sync_accounts
 from tests.services.finance_world import *  # noqa: F403  (the fixtures)
@@ -111,3 +119,41 @@ def test_the_json_export_holds_the_same_vouchers(gateway, sandbox, payees):
     assert document["format"] == "bankgate.vouchers/1" and len(document["vouchers"]) == 2
     assert sum(len(v["lines"]) for v in document["vouchers"]) == len(csv_rows)
     assert {v["voucher_no"] for v in document["vouchers"]} == {r["voucher_no"] for r in csv_rows}
+
+
+def test_two_runs_writing_vouchers_on_one_day_at_once_get_distinct_numbers(
+        gateway, sandbox, payees):
+    """Concurrent reconcile runs: the second waits for the first's voucher numbers, never
+    reuses one (the unique number used to fail the second run on PostgreSQL)."""
+    _reconciled(gateway, payees)
+    with gateway.uow() as unit:
+        first, second = unit.recon.matches()[:2]
+    a_written = threading.Event()
+    numbers: dict[str, str | None] = {}
+    failures: list[BaseException] = []
+
+    def run(name, match, *, hold):
+        try:
+            with gateway.uow() as unit:
+                if not hold:
+                    a_written.wait(5)
+                numbers[name] = reverse_match(unit, match, at=gateway.now())
+                if hold:
+                    a_written.set()
+                    time.sleep(0.3)  # keep the transaction open while the other one writes
+                unit.commit()
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
+            a_written.set()
+
+    threads = [threading.Thread(target=run, args=("a", first), kwargs={"hold": True}),
+               threading.Thread(target=run, args=("b", second), kwargs={"hold": False})]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(15)
+    assert failures == []
+    assert numbers["a"] and numbers["b"] and numbers["a"] != numbers["b"]
+    with gateway.uow() as unit:
+        written = [v["number"] for v in unit.ledger.vouchers(again=True)]
+    assert len(written) == len(set(written)) == 4

@@ -25,6 +25,7 @@ from bankgate.store.tables_recon import (
     recon_items,
     recon_line_locks,
     recon_matches,
+    voucher_counters,
     vouchers,
 )
 
@@ -32,6 +33,7 @@ __all__ = ["LedgerRepository", "MatchConflict", "ReconRepository"]
 
 _i, _m, _e, _v, _p = (recon_items.c, recon_matches.c, statement_entries.c, vouchers.c,
                       ledger_postings.c)
+_vc = voucher_counters.c
 
 
 class MatchConflict(StoreError):
@@ -254,12 +256,13 @@ class LedgerRepository:
         """Record vouchers and their lines; returns their numbers (记-YYYYMMDD-NNNNNN)."""
         if not vouchers_:
             return []
-        last: dict[date, int] = {}
+        wanted: dict[date, int] = {}
+        for row, _ in vouchers_:
+            wanted[row["on_date"]] = wanted.get(row["on_date"], 0) + 1
+        last = {on: self._take_numbers(on, count) - count for on, count in sorted(wanted.items())}
         numbers = []
         for row, _ in vouchers_:
             on: date = row["on_date"]
-            if on not in last:
-                last[on] = self._last_number(on)
             last[on] += 1
             numbers.append(f"记-{on:%Y%m%d}-{last[on]:06d}")
         self._conn.execute(insert(vouchers), [
@@ -270,7 +273,22 @@ class LedgerRepository:
             for row, postings in vouchers_ for n, p in enumerate(postings, 1)])
         return numbers
 
-    def _last_number(self, on: date) -> int:
+    def _take_numbers(self, on: date, count: int) -> int:
+        """Reserve `count` numbers of day `on`; the highest one reserved.
+
+        The day's counter row is created if missing (INSERT … ON CONFLICT DO NOTHING), then
+        incremented: the UPDATE locks the row, so a concurrent run waits for this one to commit
+        and then continues from its value — two runs never share a number.
+        """
+        self._conn.execute(insert_ignore(self._conn, voucher_counters).values(
+            on_date=on, last_number=self._highest_number(on)))
+        self._conn.execute(update(voucher_counters).where(_vc.on_date == on)
+                           .values(last_number=_vc.last_number + count))
+        return int(self._conn.execute(select(_vc.last_number)
+                                      .where(_vc.on_date == on)).scalar_one())
+
+    def _highest_number(self, on: date) -> int:
+        """The day's highest voucher number already written (seeds a new counter row)."""
         prefix = f"记-{on:%Y%m%d}-"
         highest = self._conn.execute(select(func.max(_v.number)).where(
             _v.number >= prefix, _v.number < prefix + "999999~")).scalar_one()

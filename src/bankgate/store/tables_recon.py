@@ -24,7 +24,8 @@ from sqlalchemy import (
 from bankgate.store.tables import UtcDateTime, metadata
 
 __all__ = ["expected_imports", "ledger_postings", "recon_allocations", "recon_items",
-           "recon_line_locks", "recon_matches", "sync_exceptions", "vouchers"]
+           "recon_line_locks", "recon_matches", "sync_exceptions", "voucher_counters",
+           "vouchers"]
 
 
 def _auto_id() -> Column[int]:
@@ -112,6 +113,14 @@ vouchers = Table(
     Column("exported_at", UtcDateTime),
     Column("export_count", Integer, nullable=False),
     UniqueConstraint("match_id", "kind"),
+)
+
+voucher_counters = Table(
+    # The last voucher number given out per day: concurrent reconcile runs take numbers by
+    # updating this row (a row lock), never by reading MAX(number) (which two runs can share).
+    "voucher_counters", metadata,
+    Column("on_date", Date, primary_key=True),
+    Column("last_number", Integer, nullable=False),
 )
 
 ledger_postings = Table(
