@@ -131,6 +131,31 @@ def test_an_intraday_pending_entry_is_replaced_by_its_booking_without_double_cou
     assert booked == -sum(o.amount.to_minor() for o in orders)
 
 
+def test_a_pending_entry_the_bank_never_books_lapses_and_asks_a_person(gateway, sandbox, world):
+    """Statements held 3+ days past a pending entry's day without its booking: it is marked
+    lapsed (it stops waiting to be replaced) and a `pending_lapsed` exception names it; a
+    pending entry of today keeps waiting. A second sync changes nothing."""
+    number = _company_number(world)
+    for on, ref in ((bank_today() - timedelta(days=4), "GONE-1"), (bank_today(), "TODAY-1")):
+        intraday = camt_file(message="052", account=number, currency="CNY", on=on,
+                             opening=Decimal("0.00"), closing=Decimal("0.00"),
+                             entries=[CamtEntry(Decimal("-77.70"), status="PDNG",
+                                                servicer_ref=ref, end_to_end_id=ref)])
+        import_statement_file(uow=gateway.uow, content=intraday, origin=f"{ref}.xml",
+                              now=gateway.now)
+    report = _sync(gateway)
+    again = _sync(gateway)
+    with gateway.uow() as unit:
+        statuses = {e["bank_reference"]: e["status"] for e in unit.statements.entries("icbc-cny")}
+        open_ = [(x.on, x.kind, x.message) for x in unit.sync.exceptions("icbc-cny")
+                 if x.kind == "pending_lapsed"]  # (the 052 file's own day breaks continuity)
+    assert (report.pending_lapsed, again.pending_lapsed) == (1, 0)
+    assert statuses == {"GONE-1": "lapsed", "TODAY-1": "pending"}
+    [(on, kind, message)] = open_
+    assert (on, kind) == (bank_today() - timedelta(days=4), "pending_lapsed")
+    assert "GONE-1" in message and "-77.70 CNY" in message
+
+
 def test_the_schedule_queues_each_account_and_channel_once_at_its_next_cron_time(gateway):
     queued = schedule_sync(uow=gateway.uow, channels=gateway.channels,
                            config=gateway.finance.sync, now=gateway.now)
@@ -293,3 +318,13 @@ def test_history_from_must_be_a_date():
         datetime(2026, 11, 1).date()
     with pytest.raises(ConfigError, match=r"sync\.history_from: .11/01. is not a date"):
         finance_config({"sync": {"history_from": "11/01"}})
+
+
+@pytest.mark.parametrize("bad", [0, 61, "3", True, 2.5])
+def test_pending_lapse_days_must_be_a_whole_number_of_days(bad):
+    from bankgate.errors import ConfigError
+    from bankgate.services.finance_config import finance_config
+
+    assert finance_config({"sync": {"pending_lapse_days": 5}}).sync.pending_lapse_days == 5
+    with pytest.raises(ConfigError, match=r"sync\.pending_lapse_days: .* from 1 to 60"):
+        finance_config({"sync": {"pending_lapse_days": bad}})

@@ -48,7 +48,8 @@ def sync(account: str | None = typer.Argument(None, help="One account id (defaul
         raise ConfigError(f"account {account!r}: not held, or its bank has no channel")
     rows = [{"account_id": r.account_id, "days": [str(d) for d in r.days_fetched],
              "failed": [str(d) for d in r.days_failed], "new_entries": r.new_entries,
-             "pending_replaced": r.pending_replaced, "open_exceptions": r.open_exceptions,
+             "pending_replaced": r.pending_replaced,
+             "pending_lapsed": r.pending_lapsed, "open_exceptions": r.open_exceptions,
              "issues": r.issues} for r in reports]
     if as_json:
         print_json({"accounts": rows, "scheduled": queued})

@@ -6,6 +6,7 @@ intraday = "*/15 8-18 * * 1-5"     # cron (croniter), in the banks' time zone
 statements = "30 6 * * *"          # end-of-day statements of the days before
 lookback_days = 7                  # how far back the first sync and gap search reach
 history_from = 2026-11-01          # optional: no statement is expected before this day
+pending_lapse_days = 3             # a pending entry not booked this many bank days on lapses
 timezone = "Asia/Shanghai"         # the banks' business day
 
 [recon]
@@ -51,6 +52,9 @@ class SyncConfig:
     #: The first day statements are expected (the accounts were connected); days before it
     #: are neither fetched nor missing. None: the look-back window alone decides.
     history_from: date | None = None
+    #: A pending (intraday) entry the bank has not booked by the time statements are held for
+    #: this many days after its own stops waiting: it is marked lapsed and a person is asked.
+    pending_lapse_days: int = 3
 
     @property
     def zone(self) -> ZoneInfo:
@@ -104,6 +108,10 @@ def _sync(raw: Mapping[str, Any]) -> SyncConfig:
     days = raw.get("lookback_days", 7)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 366:
         raise ConfigError(f"sync.lookback_days: {days!r} is not a whole number from 1 to 366")
+    lapse = raw.get("pending_lapse_days", 3)
+    if isinstance(lapse, bool) or not isinstance(lapse, int) or not 1 <= lapse <= 60:
+        raise ConfigError(f"sync.pending_lapse_days: {lapse!r} is not a whole number from 1 "
+                          "to 60")
     try:
         ZoneInfo(str(raw.get("timezone", "Asia/Shanghai")))
     except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -21,7 +21,9 @@ from croniter import croniter
 
 from bankgate.connectors.base import Capability, Channel
 from bankgate.domain import (
+    CURRENCIES,
     CompanyAccount,
+    Money,
     Statement,
     StatementEntry,
     check_statement,
@@ -41,8 +43,8 @@ from bankgate.services._tx import UowFactory, in_transaction
 from bankgate.services.finance_config import SyncConfig
 from bankgate.store import NewJob, UnitOfWork
 
-__all__ = ["SyncReport", "next_run", "replace_pending", "schedule_sync", "sync_account",
-           "sync_accounts", "sync_job"]
+__all__ = ["SyncReport", "lapse_pending", "next_run", "replace_pending", "schedule_sync",
+           "sync_account", "sync_accounts", "sync_job"]
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -60,6 +62,7 @@ class SyncReport:
     days_failed: list[date] = field(default_factory=list)
     new_entries: int = 0
     pending_replaced: int = 0
+    pending_lapsed: int = 0
     issues: list[str] = field(default_factory=list)
     open_exceptions: int = 0
 
@@ -106,6 +109,8 @@ def sync_account(*, uow: UowFactory, channels: Mapping[str, Channel], account_id
             progress(f"{account_id} {today} intraday")
         _fetch_intraday(uow, channel, account, today, now, report)
     report.pending_replaced += in_transaction(uow, lambda u: replace_pending(u, account_id))
+    report.pending_lapsed += in_transaction(uow, lambda u: lapse_pending(
+        u, account_id, config.pending_lapse_days, now()))
     in_transaction(uow, lambda u: _audit(u, report, now()))
     return report
 
@@ -160,7 +165,7 @@ def _store_day(unit: UnitOfWork, account: CompanyAccount, statement: Statement, 
     unit.sync.save_statement(statement, account_id=account.id, raw_sha256=digest,
                              issues=found, at=at)
     new = _add_entries(unit, account.id, statement.entries, statement.id[:40], at)
-    unit.sync.resolve_exceptions(account.id, day, at=at, keep=("continuity",))
+    unit.sync.resolve_exceptions(account.id, day, at=at, keep=("continuity", "pending_lapsed"))
     for issue in found:
         unit.sync.open_exception(account.id, day, "balance", issue.message, at=at)
     return new
@@ -188,7 +193,7 @@ def _judge_days(uow: UowFactory, account_id: str, last: date, config: SyncConfig
                 unit.sync.open_exception(account_id, day, "continuity", breaks[day], at=at)
             else:
                 unit.sync.resolve_exceptions(account_id, day, at=at, keep=(
-                    "balance", "fetch_failed"))
+                    "balance", "fetch_failed", "pending_lapsed"))
         for day in missing_days(held, _first_expected(held, last, config), last):
             unit.sync.open_exception(account_id, day, "missing",
                                      f"no statement held for {day}; fetched again next run",
@@ -224,6 +229,31 @@ def replace_pending(unit: UnitOfWork, account_id: str) -> int:
     return unit.sync.mark_replaced(replaced)
 
 
+def lapse_pending(unit: UnitOfWork, account_id: str, after_days: int, at: datetime) -> int:
+    """Pending entries never booked: once the bank's statements reach `after_days` past an
+    entry's day without its booking, it is marked lapsed and a `pending_lapsed` exception on
+    its day asks a person to look (the bank may have dropped or reversed it). Bank days, not
+    the wall clock, decide: a sync that was down for a week lapses nothing."""
+    held = unit.sync.held_days(account_id)
+    if not held:
+        return 0
+    latest = max(held)
+    lapsed: dict[int, Mapping[str, Any]] = {}
+    for pending in unit.sync.pending_entries(account_id):
+        day = pending["value_date"] or pending["booking_date"] or pending["created_at"].date()
+        if latest >= day + timedelta(days=after_days):
+            lapsed[pending["id"]] = pending
+    for pending in lapsed.values():
+        day = pending["value_date"] or pending["booking_date"] or pending["created_at"].date()
+        amount = Money.from_minor(pending["amount_minor"], CURRENCIES[pending["currency"]])
+        unit.sync.open_exception(
+            account_id, day, "pending_lapsed",
+            f"pending entry {pending['bank_reference'] or pending['key_value']} of "
+            f"{amount} never booked; statements held through {latest}",
+            at=at)
+    return unit.sync.mark_lapsed(list(lapsed))
+
+
 def _facts(row: Mapping[str, Any]) -> EntryFacts:
     return EntryFacts(amount_minor=row["amount_minor"], end_to_end_id=row["end_to_end_id"],
                       bank_reference=row["bank_reference"],
@@ -238,6 +268,7 @@ def _audit(unit: UnitOfWork, report: SyncReport, at: datetime) -> None:
         detail={"days": [str(d) for d in report.days_fetched],
                 "failed": [str(d) for d in report.days_failed], "new": report.new_entries,
                 "pending_replaced": report.pending_replaced,
+                "pending_lapsed": report.pending_lapsed,
                 "open_exceptions": report.open_exceptions}))
 
 

@@ -127,6 +127,14 @@ class SyncRepository:
             _e.id.in_(list(entry_ids)), _e.status == "pending").values(status="replaced"))
             .rowcount)
 
+    def mark_lapsed(self, entry_ids: Sequence[int]) -> int:
+        """Mark pending entries the bank never booked as lapsed (they stop waiting)."""
+        if not entry_ids:
+            return 0
+        return int(self._conn.execute(update(statement_entries).where(
+            _e.id.in_(list(entry_ids)), _e.status == "pending").values(status="lapsed"))
+            .rowcount)
+
     def promote_pending(self, account_id: str, entries: Sequence[StatementEntry]) -> int:
         """Booked entries whose key we hold as pending: the held row becomes the booking."""
         promoted = 0
