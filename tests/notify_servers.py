@@ -57,6 +57,7 @@ class WebhookSink:
     requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     status: int = 200
     url: str = ""
+    location: str | None = None  # sent as `Location` (a redirect answer)
 
 
 @contextmanager
@@ -69,6 +70,8 @@ def webhook_server() -> Iterator[WebhookSink]:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             sink.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
             self.send_response(sink.status)
+            if sink.location:
+                self.send_header("Location", sink.location)
             self.send_header("Content-Length", "0")
             self.end_headers()
 

@@ -50,6 +50,20 @@ def test_a_webhook_arrives_signed_and_a_refusal_is_a_failed_delivery():
             sender.close()
 
 
+def test_A16_a_webhook_redirect_is_a_failed_delivery_never_followed():
+    """A-16 (SSRF): a receiver answering 307 towards another host (here: a second local
+    server standing in for an internal address) does not make the gateway POST there."""
+    with webhook_server() as hook, webhook_server() as internal:
+        hook.status, hook.location = 307, internal.url
+        sender = WebhookSender(hook.url, SECRET)
+        try:
+            with pytest.raises(DeliveryFailed, match="HTTP 307"):
+                sender.send("evt-1", b"{}")
+        finally:
+            sender.close()
+    assert len(hook.requests) == 1 and internal.requests == []
+
+
 @pytest.mark.parametrize(("url", "secret", "message"), [
     ("ftp://erp.example/hook", SECRET, "http\\(s\\) URL"),
     ("https://erp.example/hook", b"short", "at least 16 bytes")])
