@@ -23,6 +23,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from bankgate.crypto.sealer import Sealer
+from bankgate.domain.alerts import AlertLevel
 from bankgate.domain.audit_records import AuditRecord
 from bankgate.domain.people import SCOPES, ApiClient, Credential, CredentialKind, Role, User
 from bankgate.errors import (
@@ -34,6 +35,7 @@ from bankgate.errors import (
 )
 from bankgate.policy.duties import account_fingerprint
 from bankgate.services._tx import UowFactory, in_transaction
+from bankgate.services.alerts import new_alert, raise_alert
 from bankgate.store import UnitOfWork
 from bankgate.store.control import Failures, SessionRow
 
@@ -392,6 +394,12 @@ def record_step_up_failure(*, uow: UowFactory, user: User, at: datetime, reason:
         if locked:
             log.warning("TOTP factor locked after repeated failures",
                         extra={"credential": cred.id})
+            raise_alert(unit, new_alert(  # a lock is an alert, not only a log line
+                "totp.locked", f"user {user.username}", AlertLevel.CRITICAL,
+                f"the TOTP factor of {user.username} is locked after {failures} wrong codes "
+                f"(last: {reason}); they cannot approve until an administrator runs "
+                f"`bankgate users reset-totp {user.username}` after checking who tried",
+                occurrence=at.isoformat(timespec="seconds")), at=at)
         return locked is not None
 
     return in_transaction(uow, work)

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Row, and_, case, select, update
 
 from bankgate.domain.alerts import Alert, AlertLevel, NewAlert
 from bankgate.errors import NotFound
-from bankgate.store._sql import insert_ignore
+from bankgate.store._sql import dialect, insert_ignore
 from bankgate.store.tables_alerts import alert_deliveries, alerts
 
 __all__ = ["AlertRepository"]
@@ -26,11 +26,14 @@ class AlertRepository:
 
     def raise_(self, new: NewAlert, *, at: datetime) -> tuple[Alert, bool]:
         """Insert the alert, or refresh the one with the same key; (alert, True if new)."""
-        done = self._conn.execute(insert_ignore(self._conn, alerts), [{
-            "kind": new.kind, "subject": new.subject, "level": new.level.value,
-            "occurrence": new.occurrence, "message": new.message, "first_seen": at,
-            "last_seen": at, "seen_count": 1}])
-        created = done.rowcount == 1
+        insert = insert_ignore(self._conn, alerts).values(
+            kind=new.kind, subject=new.subject, level=new.level.value,
+            occurrence=new.occurrence, message=new.message, first_seen=at, last_seen=at,
+            seen_count=1)
+        if dialect(self._conn) == "mysql":  # INSERT IGNORE has no RETURNING there
+            created = self._conn.execute(insert).rowcount == 1
+        else:  # psycopg reports rowcount -1 for this insert; RETURNING says it exactly
+            created = self._conn.execute(insert.returning(_a.id)).first() is not None
         key = and_(_a.kind == new.kind, _a.subject == new.subject,
                    _a.level == new.level.value, _a.occurrence == new.occurrence)
         if not created:
