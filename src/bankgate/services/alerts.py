@@ -25,12 +25,13 @@ from bankgate.domain import mask_numbers
 from bankgate.domain.alerts import Alert, AlertLevel, NewAlert
 from bankgate.domain.audit_records import AuditRecord
 from bankgate.domain.people import Role, User
-from bankgate.errors import ConcurrentUpdate, PermissionDenied
+from bankgate.errors import CertificateExpired, ConcurrentUpdate, PermissionDenied
 from bankgate.notify import DeliveryFailed, Mailer, SmtpConfig, WebhookSender
 from bankgate.services._tx import RetryLater, UowFactory, in_transaction
 from bankgate.store import NewJob, UnitOfWork
 
 __all__ = ["ACK_ROLES", "DELIVER", "AlertChannels", "acknowledge_alert", "alert_view",
+           "certificate_expired_alert",
            "deliver_alerts", "list_alerts", "new_alert", "raise_alert", "raise_alert_now",
            "run_deliver_job"]
 
@@ -63,6 +64,12 @@ def new_alert(kind: str, subject: str, level: AlertLevel, message: str, *,
     """A NewAlert whose subject and message have account numbers masked (INV-7, A-17)."""
     return NewAlert(kind=kind, subject=mask_numbers(subject)[:200], level=level,
                     message=mask_numbers(message), occurrence=occurrence)
+
+
+def certificate_expired_alert(exc: CertificateExpired, stopped: str) -> NewAlert:
+    """The critical alert for work refused because our certificate for a bank expired."""
+    return new_alert("certificate.expired", f"certificate {exc.subject}", AlertLevel.CRITICAL,
+                     f"{stopped}: {exc}", occurrence=exc.expired_on)
 
 
 def raise_alert(unit: UnitOfWork, new: NewAlert, *, at: datetime,

@@ -36,8 +36,9 @@ from bankgate.domain.continuity import (
     is_booking_of,
     missing_days,
 )
-from bankgate.errors import ChannelError
+from bankgate.errors import CertificateExpired, ChannelError
 from bankgate.services._tx import UowFactory, in_transaction
+from bankgate.services.alerts import certificate_expired_alert, raise_alert_now
 from bankgate.services.finance_config import SyncConfig
 from bankgate.store import NewJob, UnitOfWork
 
@@ -135,6 +136,13 @@ def _fetch_day(uow: UowFactory, channel: Channel, account: CompanyAccount, day: 
                now: Callable[[], datetime], report: SyncReport) -> None:
     try:
         statement = channel.statements(account, day)
+    except CertificateExpired as exc:  # I-10: an alert too, not only a sync exception
+        _stopped_by_certificate(uow, exc, account, now)
+        report.days_failed.append(day)
+        why = mask_numbers(f"statement fetch refused: {exc}")
+        in_transaction(uow, lambda u: u.sync.open_exception(account.id, day, "fetch_failed",
+                                                            why, at=now()))
+        return
     except ChannelError as exc:
         log.info("statement fetch failed", extra={"account": account.id, "day": str(day)})
         report.days_failed.append(day)
@@ -145,6 +153,12 @@ def _fetch_day(uow: UowFactory, channel: Channel, account: CompanyAccount, day: 
     report.new_entries += in_transaction(uow, lambda u: _store_day(u, account, statement,
                                                                    now(), report))
     report.days_fetched.append(day)
+
+
+def _stopped_by_certificate(uow: UowFactory, exc: CertificateExpired, account: CompanyAccount,
+                            now: Callable[[], datetime]) -> None:
+    raise_alert_now(uow=uow, now=now, actor="system:sync", new=certificate_expired_alert(
+        exc, f"statement syncs of {account.bank} stopped"))
 
 
 def _store_day(unit: UnitOfWork, account: CompanyAccount, statement: Statement, at: datetime,
@@ -203,6 +217,10 @@ def _fetch_intraday(uow: UowFactory, channel: Channel, account: CompanyAccount, 
                     now: Callable[[], datetime], report: SyncReport) -> None:
     try:
         entries = tuple(channel.transactions(account, today, today))
+    except CertificateExpired as exc:
+        _stopped_by_certificate(uow, exc, account, now)
+        report.issues.append(mask_numbers(f"{account.id} {today}: intraday fetch refused: {exc}"))
+        return
     except ChannelError as exc:
         report.issues.append(mask_numbers(f"{account.id} {today}: intraday fetch failed: {exc}"))
         return
