@@ -105,3 +105,4 @@ def test_i10_the_channel_refuses_before_sending(expired_icbc: App, sandbox: Any)
     with pytest.raises(CertificateExpired, match="not sent: our icbc client certificate "
                                                  r"gateway-expired\.pem expired on"):
         expired_icbc.channels["icbc"].balances(accounts)
+
