@@ -27,7 +27,7 @@ def test_a12_a_token_locked_after_wrong_pins_raises_one_critical_alert(
         with pytest.raises(TokenError, match="locked after 3 wrong PINs"):
             open_token(softhsm.module, label, "000000", guard=guard)  # not even tried
         with app.uow() as unit:
-            [alert] = unit.alerts.list()
+            [alert] = unit.alerts.find()
     finally:
         app.close()
     assert (alert.kind, alert.level) == ("token.pin_locked", AlertLevel.CRITICAL)

@@ -70,7 +70,7 @@ def test_i10_a_dispatch_with_an_expired_certificate_sends_nothing_and_raises_a_c
         worker.close()
     with app.uow() as unit:
         order = unit.orders.get(order_id)
-        [alert] = unit.alerts.list()
+        [alert] = unit.alerts.find()
         dispatch = [j for j in unit.jobs.list(limit=100) if j["kind"] == "dispatch"]
         batch = unit.batches.get(order.batch_id)
     assert order.status is Status.SUBMITTED and batch.state.value == "ready"  # not unknown
@@ -93,7 +93,7 @@ def test_i10_a_sync_with_an_expired_certificate_raises_one_alert_for_all_its_acc
                               now=app.now, config=config)
         assert report.days_failed and not report.days_fetched
     with app.uow() as unit:
-        [alert] = unit.alerts.list()
+        [alert] = unit.alerts.find()
     assert (alert.kind, alert.level) == ("certificate.expired", AlertLevel.CRITICAL)
     assert alert.message.startswith("statement syncs of icbc stopped")
     assert alert.seen_count >= 4  # every day refused refreshed the same alert

@@ -136,7 +136,7 @@ def test_a10_five_wrong_totp_codes_lock_the_factor_and_raise_a_critical_alert(
                                      reason="wrong code") for _ in range(5)]
     assert locked == [False, False, False, False, True]
     with world.app.uow() as unit:
-        [alert] = unit.alerts.list()
+        [alert] = unit.alerts.find()
     assert (alert.kind, alert.subject, alert.level) == ("totp.locked", "user alice",
                                                         AlertLevel.CRITICAL)
     assert "5 wrong codes" in alert.message and "bankgate users reset-totp alice" in alert.message

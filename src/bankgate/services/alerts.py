@@ -101,7 +101,7 @@ def raise_alert_now(*, uow: UowFactory, new: NewAlert, now: Callable[[], datetim
 def list_alerts(*, uow: UowFactory, include_acknowledged: bool = False) -> list[Alert]:
     """Open alerts (or all), critical first, then the most recently seen."""
     with uow() as unit:
-        return unit.alerts.list(include_acknowledged=include_acknowledged)
+        return unit.alerts.find(include_acknowledged=include_acknowledged)
 
 
 def acknowledge_alert(*, uow: UowFactory, alert_id: int, by: User,
@@ -164,10 +164,7 @@ def deliver_alerts(*, uow: UowFactory, channels: AlertChannels,
     try:
         for delivery, alert in pending:
             error = _send(delivery, alert, webhook, mailer)
-            give_up = error is not None and delivery["attempts"] + 1 >= MAX_DELIVERY_ATTEMPTS
-            in_transaction(uow, lambda unit, d=delivery, e=error, g=give_up: unit.alerts
-                           .mark_delivery(d["id"], sent=e is None, at=now(), error=e,
-                                          give_up=g))
+            _record(uow, delivery, error, now())
             counts["sent" if error is None else "failed"] += 1
     finally:
         if webhook is not None:
@@ -175,8 +172,15 @@ def deliver_alerts(*, uow: UowFactory, channels: AlertChannels,
     return counts
 
 
+def _record(uow: UowFactory, delivery: Mapping[str, Any], error: str | None,
+            at: datetime) -> None:
+    give_up = error is not None and delivery["attempts"] + 1 >= MAX_DELIVERY_ATTEMPTS
+    in_transaction(uow, lambda unit: unit.alerts.mark_delivery(
+        int(delivery["id"]), sent=error is None, at=at, error=error, give_up=give_up))
+
+
 def _queue_open(unit: UnitOfWork, recipients: Sequence[tuple[str, str]], at: datetime) -> None:
-    for alert in unit.alerts.list():
+    for alert in unit.alerts.find():
         for channel, recipient in recipients:
             unit.alerts.add_delivery(alert.id, channel=channel, recipient=recipient, at=at)
 

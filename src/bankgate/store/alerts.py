@@ -51,7 +51,7 @@ class AlertRepository:
             raise NotFound(f"no alert {alert_id}")
         return _alert(row)
 
-    def list(self, *, include_acknowledged: bool = False, limit: int = 500) -> list[Alert]:
+    def find(self, *, include_acknowledged: bool = False, limit: int = 500) -> list[Alert]:
         """Alerts, critical first, then the most recently seen."""
         query = select(alerts)
         if not include_acknowledged:
