@@ -18,6 +18,7 @@ except ImportError:  # pragma: no cover - older typer with click installed
 
 from bankgate import __version__
 from bankgate.bootstrap import App, build_app
+from bankgate.cli import alerts as alerts_cli
 from bankgate.cli import confirmations as confirmations_cli
 from bankgate.cli import flows as flows_cli
 from bankgate.cli import policy as policy_cli
@@ -50,6 +51,7 @@ cli.add_typer(policy_cli.app, name="policy")  # issue 5
 cli.add_typer(users_cli.app, name="users")  # issue 5
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(security_cli, name="security")
+cli.add_typer(alerts_cli.app, name="alerts")  # issue 5: alerts
 register_finance(cli)  # sync, reconcile, recon, ledger, reports (cli/finance.py)
 
 
