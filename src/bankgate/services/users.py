@@ -22,12 +22,15 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from bankgate.crypto.keyfiles import verifier_from_pem
 from bankgate.crypto.sealer import Sealer
+from bankgate.crypto.signer import Algorithm
 from bankgate.domain.alerts import AlertLevel
 from bankgate.domain.audit_records import AuditRecord
 from bankgate.domain.people import SCOPES, ApiClient, Credential, CredentialKind, Role, User
 from bankgate.errors import (
     AuthenticationFailed,
+    ConfigError,
     DomainError,
     NotFound,
     PermissionDenied,
@@ -319,7 +322,19 @@ def confirm_totp(*, uow: UowFactory, sealer: Sealer, user_id: str, credential_id
 
 def register_signing_key(*, uow: UowFactory, user_id: str, public_key_pem: str,
                          algorithm: str, actor: str, now: Callable[[], datetime]) -> str:
-    """Register the public half of a user's signing key (token or software); its id."""
+    """Register the public half of a user's signing key (token or software); its id.
+
+    RSA-SHA256, ECDSA-P256-SHA256 and SM2-SM3 (国密) keys are accepted; a PEM that is not a
+    public key of `algorithm` is refused here, not at the first approval.
+    """
+    try:
+        verifier_from_pem(public_key_pem.encode("ascii"), Algorithm(algorithm),
+                          where="signing key")
+    except ValueError as exc:
+        raise DomainError(f"signing key: {algorithm!r} is not one of "
+                          f"{', '.join(a.value for a in Algorithm)}") from exc
+    except (ConfigError, UnicodeEncodeError) as exc:
+        raise DomainError(f"signing key: not a {algorithm} public key ({exc})") from exc
     cred_id = f"k-{secrets.token_hex(8)}"
 
     def work(unit: UnitOfWork) -> str:
