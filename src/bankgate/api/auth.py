@@ -32,7 +32,7 @@ _MAKE = frozenset({"payments:create", "payments:cancel", "payments:edit"})
 _RECON = frozenset({"recon:run", "recon:decide"})
 ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[str]]] = with_flow_permissions({  # issue 7
     Role.MAKER: _READ | _MAKE | _RECON,
-    Role.PAYROLL: _READ | _MAKE,
+    Role.PAYROLL: _READ,  # payroll files only (flows_permissions.py), not other orders
     Role.APPROVER: _READ | {"payments:approve"},
     Role.RELEASER: _READ | {"payments:release"},
     Role.TREASURER_ADMIN: _READ | _RECON | {"users:admin", "policy:admin", "alerts:ack"},
