@@ -144,7 +144,7 @@ class HostApiClient:
               params: Mapping[str, str] | None) -> tuple[httpx.Response, bytes]:
         url = f"{self.config.base_url}{path}"
         http = self.config.http
-        with classify_transport_errors():
+        with classify_transport_errors(peer=f"bank {self.config.bank}"):
             request = self._http.build_request(method, url, json=body, params=params)
             target = request.url.raw_path.decode("ascii")
             signed = sign_request(self._signer, method=method, target=target,
