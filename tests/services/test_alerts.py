@@ -60,11 +60,18 @@ def test_i10_the_certificate_alert_escalates_to_critical_at_7_days_and_when_expi
     world.run_worker()
     world.next_day(7)  # expired a day ago
     world.run_worker()
-    cert = [a for a in world.alerts() if a.subject == "certificate icbc client"]
+    cert = [a for a in world.alerts(include_acknowledged=True)
+            if a.subject == "certificate icbc client"]
     assert _key(cert) == [("certificate.expired", "certificate icbc client", "critical"),
                           ("certificate.expiring", "certificate icbc client", "critical"),
                           ("certificate.expiring", "certificate icbc client", "warn")]
-    expired = next(a for a in cert if a.kind == "certificate.expired")
+    [expired] = [a for a in world.alerts() if a.subject == "certificate icbc client"]
+    assert expired.kind == "certificate.expired"  # what it replaced is closed, and says so
+    warn, soon = sorted((a for a in cert if a.kind == "certificate.expiring"),
+                        key=lambda a: a.id)
+    assert warn.acknowledged_by == f"system:expiry-watch (superseded by {soon.id})"
+    assert soon.acknowledged_by == f"system:expiry-watch (superseded by {expired.id})"
+    assert world.audit(warn) == ["alert.raised", "alert.superseded"]
     assert expired.message.startswith("EXPIRED certificate icbc client: expired on")
     assert "stopped" in expired.message
     assert world.alerts()[0].level is AlertLevel.CRITICAL  # critical ones are listed first

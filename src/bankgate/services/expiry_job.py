@@ -12,9 +12,10 @@ or refreshes one alert per item inside the warning window:
 | ≤ critical_days (7)  | the same kind                                | critical |
 | expired              | certificate.expired, token.pin_expired, credential.expired   | critical |
 
-Escalation is a new alert (a new level), so it is delivered again; the same level on the
-next day only refreshes the one raised before. A watch that cannot be read (a certificate
-file gone) is itself a critical alert, `security.watch_failed`.
+Escalation is a new alert (a new level or kind), so it is delivered again, and it closes the
+open alerts it replaces (acknowledged by the watch, audited `alert.superseded`); the same
+level on the next day only refreshes the one raised before. A watch that cannot be read (a
+certificate file gone) is itself a critical alert, `security.watch_failed`.
 
 ```toml
 [security]
@@ -37,7 +38,8 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from bankgate.domain.alerts import AlertLevel, NewAlert
+from bankgate.domain.alerts import Alert, AlertLevel, NewAlert
+from bankgate.domain.audit_records import AuditRecord
 from bankgate.errors import ConfigError
 from bankgate.notify import SmtpConfig
 from bankgate.services._tx import UowFactory, in_transaction
@@ -53,6 +55,7 @@ KIND: Final = "security.expiry"
 DEFAULT_CRITICAL_DAYS: Final = 7
 DEFAULT_EVERY_S: Final = 86400.0
 _ZONE: Final = ZoneInfo("Asia/Shanghai")
+_ACTOR: Final = "system:expiry-watch"
 _WATCH_KEYS: Final = {"warn_days", "certificate", "token", "credential"}
 _OWN_KEYS: Final = {"critical_days", "expiry_every_s", "expiry_cron", "alert_webhook_url",
                     "alert_mail_to"}
@@ -136,6 +139,19 @@ def expiry_alert(finding: Finding, *, critical_days: int) -> NewAlert | None:
                      occurrence=finding.item.expires_at.date().isoformat())
 
 
+def _supersede(unit: UnitOfWork, alert: Alert, at: datetime) -> None:
+    """An escalation closes what it replaces: the open warn (or expiring) alerts about the
+    same item and expiry date, acknowledged by the watch itself and audited."""
+    for older in unit.alerts.open_for(alert.subject, alert.occurrence):
+        if older.id == alert.id or not older.kind.startswith(alert.kind.split(".")[0]):
+            continue
+        unit.alerts.acknowledge(older.id, by=f"{_ACTOR} (superseded by {alert.id})", at=at)
+        unit.audit.append(AuditRecord(
+            at=at, actor=_ACTOR, action="alert.superseded", subject_kind="alert",
+            subject_id=str(older.id), from_status=older.level.value,
+            to_status=alert.level.value, detail={"by_alert": alert.id, "kind": alert.kind}))
+
+
 def _job(config: SecurityConfig, at: datetime, *, first: bool = False) -> NewJob:
     if first:
         delay = 0.0
@@ -174,8 +190,12 @@ def run_expiry_job(*, uow: UowFactory, config: SecurityConfig,
         watched = len(findings)
 
     def record(unit: UnitOfWork) -> int:
-        created = sum(raise_alert(unit, a, at=at, actor="system:expiry-watch")[1]
-                      for a in alerts)
+        created = 0
+        for new in alerts:
+            alert, is_new = raise_alert(unit, new, at=at, actor=_ACTOR)
+            if is_new:
+                created += 1
+                _supersede(unit, alert, at)
         unit.jobs.enqueue(_job(config, at), now=at)
         return created
 

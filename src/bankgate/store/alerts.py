@@ -68,6 +68,13 @@ class AlertRepository:
             acknowledged_by=by[:80], acknowledged_at=at))
         return bool(done.rowcount == 1)
 
+    def open_for(self, subject: str, occurrence: str) -> list[Alert]:
+        """Open alerts about one subject and occurrence (any kind or level), oldest first."""
+        rows = self._conn.execute(select(alerts).where(
+            _a.subject == subject, _a.occurrence == occurrence,
+            _a.acknowledged_at.is_(None)).order_by(_a.id))
+        return [_alert(r) for r in rows]
+
     # -- the outbox of deliveries -----------------------------------------------------------
 
     def add_delivery(self, alert_id: int, *, channel: str, recipient: str,
