@@ -136,14 +136,9 @@ def _fetch_day(uow: UowFactory, channel: Channel, account: CompanyAccount, day: 
                now: Callable[[], datetime], report: SyncReport) -> None:
     try:
         statement = channel.statements(account, day)
-    except CertificateExpired as exc:  # I-10: an alert too, not only a sync exception
-        _stopped_by_certificate(uow, exc, account, now)
-        report.days_failed.append(day)
-        why = mask_numbers(f"statement fetch refused: {exc}")
-        in_transaction(uow, lambda u: u.sync.open_exception(account.id, day, "fetch_failed",
-                                                            why, at=now()))
-        return
     except ChannelError as exc:
+        if isinstance(exc, CertificateExpired):  # I-10: an alert too, not only an exception
+            _stopped_by_certificate(uow, exc, account, now)
         log.info("statement fetch failed", extra={"account": account.id, "day": str(day)})
         report.days_failed.append(day)
         why = mask_numbers(f"statement fetch failed: {exc}")  # INV-7: the URL names the account
@@ -217,11 +212,9 @@ def _fetch_intraday(uow: UowFactory, channel: Channel, account: CompanyAccount, 
                     now: Callable[[], datetime], report: SyncReport) -> None:
     try:
         entries = tuple(channel.transactions(account, today, today))
-    except CertificateExpired as exc:
-        _stopped_by_certificate(uow, exc, account, now)
-        report.issues.append(mask_numbers(f"{account.id} {today}: intraday fetch refused: {exc}"))
-        return
     except ChannelError as exc:
+        if isinstance(exc, CertificateExpired):
+            _stopped_by_certificate(uow, exc, account, now)
         report.issues.append(mask_numbers(f"{account.id} {today}: intraday fetch failed: {exc}"))
         return
     report.new_entries += in_transaction(uow, lambda u: _add_entries(

@@ -328,11 +328,12 @@ def register_signing_key(*, uow: UowFactory, user_id: str, public_key_pem: str,
     public key of `algorithm` is refused here, not at the first approval.
     """
     try:
-        verifier_from_pem(public_key_pem.encode("ascii"), Algorithm(algorithm),
-                          where="signing key")
+        kind = Algorithm(algorithm)
     except ValueError as exc:
         raise DomainError(f"signing key: {algorithm!r} is not one of "
                           f"{', '.join(a.value for a in Algorithm)}") from exc
+    try:
+        verifier_from_pem(public_key_pem.encode("ascii"), kind, where="signing key")
     except (ConfigError, UnicodeEncodeError) as exc:
         raise DomainError(f"signing key: not a {algorithm} public key ({exc})") from exc
     cred_id = f"k-{secrets.token_hex(8)}"
