@@ -5,6 +5,7 @@ Only this module builds concrete things; interfaces (CLI, API) and tests call `b
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from bankgate.connectors.base import Channel, Logged
 from bankgate.crypto.sealer import Sealer, sealer_from_env
 from bankgate.errors import ConfigError
 from bankgate.services.accounts import account_from_mapping, register_accounts
+from bankgate.services.expiry_job import SecurityConfig, security_config
 from bankgate.services.finance_config import FINANCE_SECTIONS, FinanceConfig, finance_config
 from bankgate.services.flow_jobs import FlowJobsConfig, flow_jobs_config
 from bankgate.services.jobs import JobContext
@@ -47,6 +49,7 @@ class App:
     finance: FinanceConfig = field(default_factory=FinanceConfig)  # sync, recon, reports
     sealer: Sealer = field(default_factory=sealer_from_env)  # TOTP secrets at rest
     flow_jobs: FlowJobsConfig = field(default_factory=FlowJobsConfig)  # [flows] schedules
+    security: SecurityConfig = field(default_factory=SecurityConfig)  # [security]: watch, alerts
 
     def uow(self) -> UnitOfWork:
         """A new unit of work (one transaction)."""
@@ -55,7 +58,7 @@ class App:
     def job_context(self) -> JobContext:
         """What the worker hands to job handlers."""
         return JobContext(uow=self.uow, channels=self.channels, now=self.now,
-                          follow=self.follow)
+                          follow=self.follow, security=self.security)
 
     def close(self) -> None:
         """Close channels and the engine's pool."""
@@ -94,7 +97,9 @@ def build_app(settings: Settings, config: Mapping[str, Any] | None = None, *,
         channels = _channels(config.get("banks", {}))
         app = App(settings=settings, engine=engine, channels=channels,
                   follow=_follow(config.get("follow", {})), finance=finance_config(config),
-                  flow_jobs=flow_jobs_config(config.get("flows", {})))
+                  flow_jobs=flow_jobs_config(config.get("flows", {})),
+                  security=security_config(config.get("security", {}), env=os.environ,
+                                           base=_config_dir(settings)))
         accounts = [account_from_mapping(raw, where=f"accounts[{i}]")
                     for i, raw in enumerate(config.get("accounts", []))]
         if accounts:
@@ -105,6 +110,11 @@ def build_app(settings: Settings, config: Mapping[str, Any] | None = None, *,
         engine.dispose()
         raise
     return app
+
+
+def _config_dir(settings: Settings) -> Path:
+    """Where relative paths of the configuration start: its folder, else the working one."""
+    return settings.config_file.parent if settings.config_file else Path.cwd()
 
 
 def _channels(banks: Mapping[str, Any]) -> dict[str, Channel]:

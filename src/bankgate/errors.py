@@ -9,6 +9,7 @@
     ├── ChannelError                    a bank channel could not do what was asked
     │   ├── BankRejected                the bank said no; retrying will not help
     │   ├── BankUnavailable             nothing reached the bank; safe to retry
+    │   │   └── CertificateExpired      our certificate for the bank expired: refused before send
     │   ├── OutcomeUnknown              it may have reached the bank; ask with status()
     │   └── Unsupported                 the channel lacks that capability
     ├── StoreError                      the store refused or lost a race
@@ -82,6 +83,18 @@ class BankUnavailable(ChannelError):
     """Nothing reached the bank (connect failed, refused before booking). Safe to retry."""
 
     code = "bank_unavailable"
+
+
+class CertificateExpired(BankUnavailable):
+    """Our own certificate for a bank has expired: the request was refused before it was sent
+    (I-10). Retrying helps only after the certificate is renewed."""
+
+    code = "certificate_expired"
+
+    def __init__(self, message: str, *, subject: str, expired_on: str) -> None:
+        self.subject = subject  # "icbc client certificate client.pem"
+        self.expired_on = expired_on  # ISO date
+        super().__init__(message)
 
 
 class OutcomeUnknown(ChannelError):

@@ -85,3 +85,25 @@ def test_the_payroll_role_sees_payroll_amounts_and_batch_totals(client, app):
     batch = client.get(f"/api/v1/batches/{payroll[0]['batch_id']}", headers=hr).json()
     assert batch["total_hidden"] is False and batch["total"] is not None
     assert {p["amount"] for p in batch["payments"]} == {"8500.00"}
+
+
+def test_the_payroll_role_imports_payroll_but_makes_no_other_payment_and_a_maker_no_payroll(
+        client, app):
+    """A-08: each role its own meaning (docs/policy.md, Roles): 代发 is payroll files only."""
+    hr = token(app, "hr", "payroll")
+    refused = client.post("/api/v1/payments", headers={**hr, "Idempotency-Key": "hr-1"}, json={
+        "debtor_account": "icbc-cny", "payee_name": "上海某某贸易有限公司",
+        "payee_account": "6222020200009000001", "payee_bank": "icbc", "amount": "1234.50",
+        "currency": "CNY", "flow": "supplier"})
+    assert refused.status_code == 403 and "needs payments:create" in refused.json()["detail"]
+    maker = token(app, "cashier", "maker")
+    payroll = client.post("/api/v1/payroll", content=payroll_csv(rows_for("E001")),
+                          headers={**maker, "Content-Type": CSV})
+    assert payroll.status_code == 403 and "needs payroll:create" in payroll.json()["detail"]
+    made = client.post("/api/v1/payroll", content=payroll_csv(rows_for("E001")),
+                       headers={**hr, "Content-Type": CSV})
+    assert made.status_code == 201, made.text
+    order_id = next(p["id"] for p in client.get("/api/v1/payments", headers=hr).json()[
+        "payments"] if p["flow"] == "payroll")
+    cancel = client.post(f"/api/v1/payments/{order_id}/cancel", headers=hr)
+    assert cancel.status_code == 403

@@ -24,6 +24,8 @@ def test_demo_tells_the_whole_story_as_json_in_under_a_minute(tmp_path: Path):
     assert story["payments"] == 200 and story["finished"] is True
     assert story["elapsed_s"] < 60
     assert all(story["checks"].values()), story["checks"]
+    assert [(a["kind"], a["level"]) for a in story["alerts"]] == [  # I-10: 20 days ahead
+        ("certificate.expiring", "warn")]
     by_status = {o["status"]: o for o in story["outcomes"]}
     assert by_status["settled"]["count"] > 100
     codes = {r["code"] for r in by_status["rejected"]["reasons"]}

@@ -9,6 +9,7 @@ from bankgate.api.auth import authenticate
 from bankgate.api.errors import install_error_handlers
 from bankgate.api.routes import (
     accounts,
+    alerts,
     batches,
     callbacks,
     control,
@@ -34,5 +35,6 @@ def create_app(app: App) -> FastAPI:
     for module in (accounts, payments, batches, callbacks, health, control, recon):
         api.include_router(module.router, dependencies=[Depends(authenticate)])
     api.include_router(flows.router, dependencies=[Depends(authenticate)])  # issue 7
+    api.include_router(alerts.router, dependencies=[Depends(authenticate)])  # issue 5
     install_error_handlers(api)
     return api

@@ -26,16 +26,16 @@ from bankgate.services.users import audit_refusal, authenticate_key, authenticat
 __all__ = ["PUBLIC", "ROLE_PERMISSIONS", "ROUTES", "Principal", "authenticate", "principal"]
 
 _READ = frozenset({"payments:read", "accounts:read", "balances:read", "batches:read",
-                   "policy:read", "recon:read"})
+                   "policy:read", "recon:read", "alerts:read"})
 _MAKE = frozenset({"payments:create", "payments:cancel", "payments:edit"})
 # Reconciliation (对账): finance staff run the matcher and clear the manual queue.
 _RECON = frozenset({"recon:run", "recon:decide"})
 ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[str]]] = with_flow_permissions({  # issue 7
     Role.MAKER: _READ | _MAKE | _RECON,
-    Role.PAYROLL: _READ | _MAKE,
+    Role.PAYROLL: _READ,  # payroll files only (flows_permissions.py), not other orders
     Role.APPROVER: _READ | {"payments:approve"},
     Role.RELEASER: _READ | {"payments:release"},
-    Role.TREASURER_ADMIN: _READ | _RECON | {"users:admin", "policy:admin"},
+    Role.TREASURER_ADMIN: _READ | _RECON | {"users:admin", "policy:admin", "alerts:ack"},
     Role.AUDITOR: _READ,
 })
 
@@ -47,6 +47,8 @@ ROUTES: Final[Mapping[tuple[str, str], str]] = {**FLOW_ROUTES,  # issue 7
     ("POST", "/api/v1/recon/matches"): "recon:decide",
     ("POST", "/api/v1/recon/matches/{match_id}/confirm"): "recon:decide",
     ("POST", "/api/v1/recon/matches/{match_id}/unmatch"): "recon:decide",
+    ("GET", "/api/v1/alerts"): "alerts:read",  # issue 5: alerts
+    ("POST", "/api/v1/alerts/{alert_id}/ack"): "alerts:ack",
     ("GET", "/api/v1/accounts"): "accounts:read",
     ("GET", "/api/v1/balances"): "balances:read",
     ("GET", "/api/v1/batches"): "batches:read",

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bankgate.bootstrap import App, build_app
+from bankgate.cli.demo_alerts import alerts_story, watch_config
 from bankgate.cli.demo_files import describe, exchange_files, use_file_channel
 from bankgate.cli.demo_finance import finance_story
 from bankgate.cli.flows_demo import run_flows_demo
@@ -67,6 +68,7 @@ def run_demo(*, directory: Path | None, as_json: bool, payments: int, seed: int)
                            settle_delay_s=0.3) as bank:
             url = os.environ.get("BANKGATE_DB_URL") or default_sqlite_url(folder)
             config = use_file_channel(gateway_config(bank, world), bank)
+            config["security"] = watch_config(bank.pki)  # issue 5: a certificate to renew
             app = build_app(Settings(db_url=url), config)
             try:
                 story = _tell(app, bank, demo_payees(world)[:payments], as_json)
@@ -74,6 +76,8 @@ def run_demo(*, directory: Path | None, as_json: bool, payments: int, seed: int)
                                                 else console.print)
                 # last: sync, reconcile, cash position and charts (issue 6)
                 story["finance"] = finance_story(app, folder, as_json)  # cli/demo_finance.py
+                story["alerts"] = alerts_story(app, (lambda *_: None) if as_json  # issue 5
+                                               else console.print)
             finally:
                 app.close()
     story["elapsed_s"] = round(time.monotonic() - started, 2)

@@ -18,6 +18,7 @@ except ImportError:  # pragma: no cover - older typer with click installed
 
 from bankgate import __version__
 from bankgate.bootstrap import App, build_app
+from bankgate.cli import alerts as alerts_cli
 from bankgate.cli import confirmations as confirmations_cli
 from bankgate.cli import flows as flows_cli
 from bankgate.cli import policy as policy_cli
@@ -50,6 +51,7 @@ cli.add_typer(policy_cli.app, name="policy")  # issue 5
 cli.add_typer(users_cli.app, name="users")  # issue 5
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(security_cli, name="security")
+cli.add_typer(alerts_cli.app, name="alerts")  # issue 5: alerts
 register_finance(cli)  # sync, reconcile, recon, ledger, reports (cli/finance.py)
 
 
@@ -86,11 +88,13 @@ def worker(concurrency: int = typer.Option(4, min=1, max=64, help="Jobs run at o
            lease_s: float = typer.Option(60.0, min=0.5, help="How long a claimed job is "
                                          "ours before another worker may take it.")) -> None:
     """Run jobs (dispatch, status polling, statements) until stopped; run many on PostgreSQL."""
+    from bankgate.services.expiry_job import schedule_expiry
     from bankgate.services.flow_jobs import schedule_flow_jobs
     from bankgate.services.worker import Worker
 
     app = _app()
     schedule_flow_jobs(uow=app.uow, config=app.flow_jobs, now=app.now)  # issue 7
+    schedule_expiry(uow=app.uow, config=app.security, now=app.now)  # issue 5: the expiry watch
     runner = Worker(app.job_context(), concurrency=concurrency, lease_s=lease_s)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

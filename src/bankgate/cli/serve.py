@@ -8,6 +8,7 @@ import uvicorn
 
 from bankgate.api import create_app
 from bankgate.bootstrap import App
+from bankgate.services.expiry_job import schedule_expiry
 from bankgate.services.worker import Worker
 
 __all__ = ["serve"]
@@ -19,6 +20,7 @@ def serve(app: App, host: str, port: int, *, with_worker: bool = True) -> None:
     worker: Worker | None = None
     thread: threading.Thread | None = None
     if with_worker:
+        schedule_expiry(uow=app.uow, config=app.security, now=app.now)  # issue 5: the watch
         worker = Worker(app.job_context(), concurrency=app.settings.worker_concurrency)
         thread = threading.Thread(target=worker.run_forever, args=(stop,), daemon=True,
                                   name="bankgate-worker")

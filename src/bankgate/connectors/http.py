@@ -22,7 +22,7 @@ from typing import Final, TypeVar
 
 import httpx
 
-from bankgate.errors import BankUnavailable, ConfigError, OutcomeUnknown
+from bankgate.errors import BankUnavailable, CertificateExpired, ConfigError, OutcomeUnknown
 
 __all__ = ["MAX_RESPONSE_BYTES", "HttpSettings", "RetryPolicy", "backoff_s",
            "classify_transport_errors", "make_client", "read_capped", "retry_after_s",
@@ -85,12 +85,25 @@ def make_client(settings: HttpSettings) -> httpx.Client:
                         limits=httpx.Limits(max_connections=8, max_keepalive_connections=8))
 
 
+#: OpenSSL's X509_V_ERR_CERT_HAS_EXPIRED: the peer's certificate is past its notAfter.
+_CERT_HAS_EXPIRED: Final = 10
+
+
 @contextmanager
-def classify_transport_errors() -> Iterator[None]:
-    """Translate httpx failures into BankUnavailable (not sent) or OutcomeUnknown (maybe sent)."""
+def classify_transport_errors(*, peer: str = "the bank") -> Iterator[None]:
+    """Translate httpx failures into BankUnavailable (not sent) or OutcomeUnknown (maybe sent).
+
+    A handshake refused because the bank's TLS certificate has expired is CertificateExpired
+    (nothing was sent; services raise an alert for it, I-10).
+    """
     try:
         yield
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        if _peer_certificate_expired(exc):
+            raise CertificateExpired(
+                f"cannot reach {peer}: its TLS certificate has expired; nothing was sent; "
+                "the bank must renew it (check the date on this machine too)",
+                subject=f"{peer} TLS certificate", expired_on="") from exc
         raise BankUnavailable(f"cannot reach the bank: {type(exc).__name__}: {exc}") from exc
     except (httpx.ReadTimeout, httpx.WriteTimeout) as exc:
         raise OutcomeUnknown(f"the bank did not answer in time: {type(exc).__name__}") from exc
@@ -100,6 +113,17 @@ def classify_transport_errors() -> Iterator[None]:
                              f"{type(exc).__name__}: {exc}") from exc
     except httpx.HTTPError as exc:  # anything else after the request may have left
         raise OutcomeUnknown(f"transport failure: {type(exc).__name__}: {exc}") from exc
+
+
+def _peer_certificate_expired(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(5):  # httpx wraps httpcore wraps ssl
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen.verify_code == _CERT_HAS_EXPIRED
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def read_capped(response: httpx.Response, limit: int, *, deadline_s: float) -> bytes:

@@ -14,7 +14,7 @@ from pathlib import Path
 from bankgate.crypto.signer import Algorithm, Signer, Verifier
 from bankgate.errors import ConfigError
 
-__all__ = ["load_signer", "load_verifier", "read_password"]
+__all__ = ["load_signer", "load_verifier", "read_password", "verifier_from_pem"]
 
 
 def read_password(path: Path, *, where: str) -> bytes:
@@ -60,7 +60,12 @@ def load_signer(key_file: Path, algorithm: Algorithm, *, password_file: Path | N
 
 def load_verifier(path: Path, algorithm: Algorithm, *, where: str) -> Verifier:
     """The verifier over a certificate or public key file, checked to be of `algorithm`."""
-    pem = _read(path, where)
+    return verifier_from_pem(_read(path, where), algorithm, where=where)
+
+
+def verifier_from_pem(pem: bytes, algorithm: Algorithm, *, where: str) -> Verifier:
+    """The verifier over a PEM certificate or public key, checked to be of `algorithm`
+    (SM2 keys included: an approver's SM2 key verifies approvals like an RSA or P-256 one)."""
     verifier: Verifier
     if algorithm is Algorithm.SM2_SM3:
         from bankgate.crypto.sm import Sm2Verifier

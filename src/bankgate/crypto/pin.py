@@ -46,12 +46,16 @@ class PinGuard:
     """Checks and counts PIN attempts for tokens against a `PinCounterStore`."""
 
     def __init__(self, store: PinCounterStore, *, max_failures: int = DEFAULT_MAX_FAILURES,
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+                 on_locked: Callable[[str, int], None] | None = None) -> None:
+        """`on_locked(token_id, failures)` is called once, by the attempt that locks it
+        (services/tokens.py raises an alert there)."""
         if max_failures < 1:
             raise ValueError("max_failures must be at least 1")
         self._store = store
         self._max = max_failures
         self._clock = clock
+        self._on_locked = on_locked
 
     def check(self, token_id: str) -> None:
         """Raise `TokenError` if the token is locked; otherwise return (before a login)."""
@@ -65,6 +69,8 @@ class PinGuard:
         if count >= self._max:
             log.error("token locked after wrong PINs", extra={"token": token_id,
                                                                "failures": count})
+        if count == self._max and self._on_locked is not None:  # the one attempt that locked
+            self._on_locked(token_id, count)
         return max(self._max - count, 0)
 
     def succeeded(self, token_id: str) -> None:

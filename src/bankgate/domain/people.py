@@ -25,7 +25,7 @@ class Role(StrEnum):
 SCOPES: Final = frozenset({"payments:create", "payments:read", "payments:cancel",
                            "accounts:read", "balances:read", "batches:read",
                            "claims:create", "claims:read", "payroll:create", "receipts:read",
-                           "recon:read"})
+                           "recon:read", "alerts:read"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,10 +21,10 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
+from bankgate.crypto.keyfiles import verifier_from_pem
 from bankgate.crypto.manifest import SignedManifest, check_manifest
 from bankgate.crypto.sealer import Sealer
-from bankgate.crypto.signer import Verifier
-from bankgate.crypto.software import SoftwareVerifier
+from bankgate.crypto.signer import Algorithm, Verifier
 from bankgate.domain import PaymentOrder, Status
 from bankgate.domain.approvals import (
     Approval,
@@ -38,6 +38,7 @@ from bankgate.domain.people import CredentialKind, User
 from bankgate.errors import (
     AuthenticationFailed,
     ConcurrentUpdate,
+    ConfigError,
     DomainError,
     NotFound,
     PermissionDenied,
@@ -176,11 +177,13 @@ def _step_up(unit: UnitOfWork, plans: Sequence[_Plan], *, user: User, code: str 
 
 
 def software_verifier(public_key_pem: str, algorithm: str) -> Verifier:
-    """A verifier for a registered RSA-SHA256 / ECDSA-P256 public key (crypto/software.py)."""
-    verifier = SoftwareVerifier.from_public_pem(public_key_pem.encode("ascii"))
-    if verifier.algorithm.value != algorithm:
-        raise SignatureInvalid(f"the registered key is {verifier.algorithm}, not {algorithm}")
-    return verifier
+    """A verifier for a registered RSA-SHA256, ECDSA-P256-SHA256 or SM2-SM3 public key
+    (crypto/software.py, crypto/sm.py: the same Verifier interface)."""
+    try:
+        return verifier_from_pem(public_key_pem.encode("ascii"), Algorithm(algorithm),
+                                 where="the registered signing key")
+    except (ConfigError, ValueError) as exc:
+        raise SignatureInvalid(f"the registered key cannot verify {algorithm}: {exc}") from exc
 
 
 def _signature(unit: UnitOfWork, plan: _Plan, user: User, signatures: Mapping[str, bytes],

@@ -28,8 +28,15 @@ from bankgate.domain import (
     SubmissionAck,
 )
 from bankgate.domain.audit_records import AuditRecord
-from bankgate.errors import BankRejected, BankUnavailable, ChannelError, OutcomeUnknown
+from bankgate.errors import (
+    BankRejected,
+    BankUnavailable,
+    CertificateExpired,
+    ChannelError,
+    OutcomeUnknown,
+)
 from bankgate.services._tx import Changes, RetryLater, UowFactory, in_transaction
+from bankgate.services.alerts import certificate_expired_alert, raise_alert
 from bankgate.services.crashpoints import crash_point
 from bankgate.services.status import FollowUp, apply_reports, close_if_done, poll_job
 from bankgate.store import UnitOfWork
@@ -53,6 +60,10 @@ def dispatch_batch(*, uow: UowFactory, channels: Mapping[str, Channel], batch_id
     try:
         ack = channel.submit(batch, debtor, [SubmitLine(o, o.payee, bank_confirmation=o.id in held)
                                              for o in orders])
+    except CertificateExpired as exc:  # I-10: refused before send; an alert, not a log line
+        expired = exc
+        in_transaction(uow, lambda u: _stopped_by_certificate(u, batch, expired, now()))
+        raise RetryLater(3600.0, str(exc)) from exc
     except BankUnavailable as exc:
         why = str(exc)
         in_transaction(uow, lambda u: _back_to_ready(u, batch_id, why, now()))
@@ -166,6 +177,14 @@ def _back_to_ready(unit: UnitOfWork, batch_id: str, why: str, at: datetime) -> N
         ready = replace(batch, state=BatchState.READY, version=batch.version + 1)
         unit.batches.save(ready, expected_version=batch.version, at=at, note=why)
         _audit_batch(unit, batch, ready, at, reason=why)
+
+
+def _stopped_by_certificate(unit: UnitOfWork, batch: Batch, exc: CertificateExpired,
+                            at: datetime) -> None:
+    _back_to_ready(unit, batch.id, str(exc), at)
+    raise_alert(unit, certificate_expired_alert(
+        exc, f"payments to {batch.key.bank} stopped (batch {batch.id} waits, nothing sent)"),
+        at=at, actor="system:dispatch")
 
 
 def _reject_all(unit: UnitOfWork, batch_id: str, exc: BankRejected, at: datetime) -> None:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Final
 
 from bankgate.connectors.base import Channel
 from bankgate.services._tx import UowFactory, in_transaction
+from bankgate.services.alerts import DELIVER, run_deliver_job
 from bankgate.services.batching import form_batches
 from bankgate.services.collect_job import KIND as COLLECT
 from bankgate.services.collect_job import run_collect_job
 from bankgate.services.dispatch import dispatch_batch
+from bankgate.services.expiry_job import KIND as EXPIRY
+from bankgate.services.expiry_job import SecurityConfig, run_expiry_job
 from bankgate.services.flow_jobs import FLOW_HANDLERS, follow_now
 from bankgate.services.statements import fetch_statement
 from bankgate.services.status import FollowUp, poll_batch
@@ -21,7 +24,7 @@ from bankgate.services.sync import run_sync_job
 __all__ = ["HANDLERS", "RECURRING", "JobContext", "run_job"]
 
 #: Kinds that queue their own next run: a future one is a schedule, not work left to do.
-RECURRING: Final = frozenset({"sync", COLLECT, *FLOW_HANDLERS})  # flows: issue 7
+RECURRING: Final = frozenset({"sync", COLLECT, *FLOW_HANDLERS, EXPIRY})  # flows: issue 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,7 @@ class JobContext:
     channels: Mapping[str, Channel]
     now: Callable[[], datetime]
     follow: FollowUp
+    security: SecurityConfig = field(default_factory=SecurityConfig)  # the expiry watch, alerts
 
 
 def _form_batches(ctx: JobContext, payload: Mapping[str, Any]) -> str:
@@ -65,6 +69,9 @@ HANDLERS: Final[Mapping[str, Callable[[JobContext, Mapping[str, Any]], str]]] = 
     "fetch_statement": _statement,
     "sync": lambda ctx, payload: run_sync_job(uow=ctx.uow, channels=ctx.channels, now=ctx.now,
                                               payload=payload),
+    EXPIRY: lambda ctx, payload: run_expiry_job(uow=ctx.uow, config=ctx.security, now=ctx.now),
+    DELIVER: lambda ctx, payload: run_deliver_job(uow=ctx.uow, channels=ctx.security.alerts,
+                                                  now=ctx.now),
     COLLECT: lambda ctx, payload: run_collect_job(uow=ctx.uow, channels=ctx.channels,
                                                   now=ctx.now, payload=payload),
     **{kind: (lambda run: lambda ctx, payload: run(uow=ctx.uow, channels=ctx.channels,

@@ -38,8 +38,9 @@ from bankgate.domain.continuity import (
     is_booking_of,
     missing_days,
 )
-from bankgate.errors import ChannelError
+from bankgate.errors import CertificateExpired, ChannelError
 from bankgate.services._tx import UowFactory, in_transaction
+from bankgate.services.alerts import certificate_expired_alert, raise_alert_now
 from bankgate.services.finance_config import SyncConfig
 from bankgate.store import NewJob, UnitOfWork
 
@@ -141,6 +142,8 @@ def _fetch_day(uow: UowFactory, channel: Channel, account: CompanyAccount, day: 
     try:
         statement = channel.statements(account, day)
     except ChannelError as exc:
+        if isinstance(exc, CertificateExpired):  # I-10: an alert too, not only an exception
+            _stopped_by_certificate(uow, exc, account, now)
         log.info("statement fetch failed", extra={"account": account.id, "day": str(day)})
         report.days_failed.append(day)
         why = mask_numbers(f"statement fetch failed: {exc}")  # INV-7: the URL names the account
@@ -150,6 +153,12 @@ def _fetch_day(uow: UowFactory, channel: Channel, account: CompanyAccount, day: 
     report.new_entries += in_transaction(uow, lambda u: _store_day(u, account, statement,
                                                                    now(), report))
     report.days_fetched.append(day)
+
+
+def _stopped_by_certificate(uow: UowFactory, exc: CertificateExpired, account: CompanyAccount,
+                            now: Callable[[], datetime]) -> None:
+    raise_alert_now(uow=uow, now=now, actor="system:sync", new=certificate_expired_alert(
+        exc, f"statement syncs of {account.bank} stopped"))
 
 
 def _store_day(unit: UnitOfWork, account: CompanyAccount, statement: Statement, at: datetime,
@@ -209,6 +218,8 @@ def _fetch_intraday(uow: UowFactory, channel: Channel, account: CompanyAccount, 
     try:
         entries = tuple(channel.transactions(account, today, today))
     except ChannelError as exc:
+        if isinstance(exc, CertificateExpired):
+            _stopped_by_certificate(uow, exc, account, now)
         report.issues.append(mask_numbers(f"{account.id} {today}: intraday fetch failed: {exc}"))
         return
     report.new_entries += in_transaction(uow, lambda u: _add_entries(

@@ -1,12 +1,36 @@
-"""Signing-token administration: the gateway's PIN lockout (A-12) seen and undone."""
+"""Signing-token administration: the gateway's PIN lockout (A-12) seen, alerted and undone."""
 
 from __future__ import annotations
 
-from bankgate.crypto.pin import PinGuard
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from bankgate.crypto.pin import DEFAULT_MAX_FAILURES, PinGuard
+from bankgate.domain.alerts import AlertLevel
+from bankgate.services._tx import UowFactory
+from bankgate.services.alerts import new_alert, raise_alert_now
 from bankgate.store import make_engine
 from bankgate.store.security import SqlPinCounterStore
 
-__all__ = ["token_failures", "unlock_token"]
+__all__ = ["pin_guard", "token_failures", "unlock_token"]
+
+
+def pin_guard(*, engine: Engine, uow: UowFactory, now: Callable[[], datetime],
+              max_failures: int = DEFAULT_MAX_FAILURES) -> PinGuard:
+    """The PinGuard of a running gateway: counts in the store; a lock raises a critical
+    `token.pin_locked` alert (A-12: an alert, not only a log line)."""
+    def locked(token_id: str, failures: int) -> None:
+        raise_alert_now(uow=uow, now=now, actor="system:tokens", new=new_alert(
+            "token.pin_locked", f"token {token_id}", AlertLevel.CRITICAL,
+            f"signing token {token_id} is locked after {failures} wrong PINs: nothing is "
+            "signed with it until an administrator checks who tried and runs "
+            f"`bankgate security unlock {token_id}`",
+            occurrence=now().isoformat(timespec="seconds")))
+
+    return PinGuard(SqlPinCounterStore(engine), max_failures=max_failures, clock=now,
+                    on_locked=locked)
 
 
 def token_failures(db_url: str, token_id: str) -> int:

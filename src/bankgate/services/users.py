@@ -22,11 +22,15 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from bankgate.crypto.keyfiles import verifier_from_pem
 from bankgate.crypto.sealer import Sealer
+from bankgate.crypto.signer import Algorithm
+from bankgate.domain.alerts import AlertLevel
 from bankgate.domain.audit_records import AuditRecord
 from bankgate.domain.people import SCOPES, ApiClient, Credential, CredentialKind, Role, User
 from bankgate.errors import (
     AuthenticationFailed,
+    ConfigError,
     DomainError,
     NotFound,
     PermissionDenied,
@@ -34,6 +38,7 @@ from bankgate.errors import (
 )
 from bankgate.policy.duties import account_fingerprint
 from bankgate.services._tx import UowFactory, in_transaction
+from bankgate.services.alerts import new_alert, raise_alert
 from bankgate.store import UnitOfWork
 from bankgate.store.control import Failures, SessionRow
 
@@ -317,7 +322,20 @@ def confirm_totp(*, uow: UowFactory, sealer: Sealer, user_id: str, credential_id
 
 def register_signing_key(*, uow: UowFactory, user_id: str, public_key_pem: str,
                          algorithm: str, actor: str, now: Callable[[], datetime]) -> str:
-    """Register the public half of a user's signing key (token or software); its id."""
+    """Register the public half of a user's signing key (token or software); its id.
+
+    RSA-SHA256, ECDSA-P256-SHA256 and SM2-SM3 (国密) keys are accepted; a PEM that is not a
+    public key of `algorithm` is refused here, not at the first approval.
+    """
+    try:
+        kind = Algorithm(algorithm)
+    except ValueError as exc:
+        raise DomainError(f"signing key: {algorithm!r} is not one of "
+                          f"{', '.join(a.value for a in Algorithm)}") from exc
+    try:
+        verifier_from_pem(public_key_pem.encode("ascii"), kind, where="signing key")
+    except (ConfigError, UnicodeEncodeError) as exc:
+        raise DomainError(f"signing key: not a {algorithm} public key ({exc})") from exc
     cred_id = f"k-{secrets.token_hex(8)}"
 
     def work(unit: UnitOfWork) -> str:
@@ -392,6 +410,12 @@ def record_step_up_failure(*, uow: UowFactory, user: User, at: datetime, reason:
         if locked:
             log.warning("TOTP factor locked after repeated failures",
                         extra={"credential": cred.id})
+            raise_alert(unit, new_alert(  # A-10: a lock is an alert, not only a log line
+                "totp.locked", f"user {user.username}", AlertLevel.CRITICAL,
+                f"the TOTP factor of {user.username} is locked after {failures} wrong codes "
+                f"(last: {reason}); they cannot approve until an administrator runs "
+                f"`bankgate users reset-totp {user.username}` after checking who tried",
+                occurrence=at.isoformat(timespec="seconds")), at=at)
         return locked is not None
 
     return in_transaction(uow, work)

@@ -249,6 +249,7 @@ balances = Table(
     Column("fetched_at", UtcDateTime, nullable=False),
     Index(None, "account_id", "fetched_at"),
 )
+from bankgate.store import tables_alerts as _tables_alerts  # noqa: E402, F401
 from bankgate.store import tables_archive as _tables_archive  # noqa: E402, F401
 from bankgate.store import tables_channels as _tables_channels  # noqa: E402, F401
 from bankgate.store import tables_control as _tables_control  # noqa: E402, F401

@@ -7,6 +7,7 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine
 
 from bankgate.store.accounts import AccountRepository
+from bankgate.store.alerts import AlertRepository
 from bankgate.store.audit import AuditRepository
 from bankgate.store.channels import NonceRepository
 from bankgate.store.control import ControlRepository
@@ -47,6 +48,7 @@ class UnitOfWork:
     reports: ReportRepository
     flows: FlowStore
     control: ControlRepository
+    alerts: AlertRepository  # issue 5: alerts
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -74,6 +76,7 @@ class UnitOfWork:
             ReportRepository(conn))
         self.flows = FlowStore(conn)
         self.control = ControlRepository(conn)
+        self.alerts = AlertRepository(conn)
         return self
 
     def commit(self) -> None:

@@ -33,6 +33,7 @@ from bankgate.connectors.http import (
     with_retries,
 )
 from bankgate.crypto.keyfiles import load_signer, load_verifier
+from bankgate.crypto.pki import load_certificate
 from bankgate.crypto.signed_http import (
     NONCE,
     SignatureRefused,
@@ -46,6 +47,7 @@ from bankgate.domain import mask_numbers
 from bankgate.errors import (
     BankRejected,
     BankUnavailable,
+    CertificateExpired,
     ChannelError,
     OutcomeUnknown,
 )
@@ -80,6 +82,7 @@ class HostApiClient:
         bank_key: Verifier = load_verifier(config.bank_public_key, config.signature_algorithm,
                                            where=f"{where}.bank_public_key")
         self._bank_keys = {bank_key.key_id: bank_key}
+        self._client_cert_until = load_certificate(config.client_cert).not_valid_after_utc
         self._http = make_client(config.http)
 
     def verify_callback(self, headers: Mapping[str, str], *, target: str, body: bytes,
@@ -109,8 +112,20 @@ class HostApiClient:
             OutcomeUnknown: a submit that may have reached the bank.
         """
         what = f"{self.config.bank} {method} {mask_numbers(path)}"  # INV-7: numbers in paths
+        self._refuse_if_certificate_expired(what)
         return with_retries(lambda: self._once(method, path, body, params, safe, what),
                             self.config.retry, what=what)
+
+    def _refuse_if_certificate_expired(self, what: str) -> None:
+        """I-10: with an expired client certificate nothing is sent (the bank would refuse the
+        handshake, and under TLS 1.3 only after the request left: an unknown outcome)."""
+        if datetime.now(UTC) < self._client_cert_until:
+            return
+        name = f"{self.config.bank} client certificate {self.config.client_cert.name}"
+        expired_on = self._client_cert_until.date().isoformat()
+        raise CertificateExpired(f"{what}: not sent: our {name} expired on {expired_on}; "
+                                 f"renew it (banks.{self.config.bank}.client_cert)",
+                                 subject=name, expired_on=expired_on)
 
     def _once(self, method: str, path: str, body: Mapping[str, Any] | None,
               params: Mapping[str, str] | None, safe: bool, what: str) -> Answer:
@@ -129,7 +144,7 @@ class HostApiClient:
               params: Mapping[str, str] | None) -> tuple[httpx.Response, bytes]:
         url = f"{self.config.base_url}{path}"
         http = self.config.http
-        with classify_transport_errors():
+        with classify_transport_errors(peer=f"bank {self.config.bank}"):
             request = self._http.build_request(method, url, json=body, params=params)
             target = request.url.raw_path.decode("ascii")
             signed = sign_request(self._signer, method=method, target=target,
