@@ -107,3 +107,21 @@ def test_the_payroll_role_imports_payroll_but_makes_no_other_payment_and_a_maker
         "payments"] if p["flow"] == "payroll")
     cancel = client.post(f"/api/v1/payments/{order_id}/cancel", headers=hr)
     assert cancel.status_code == 403
+
+
+def test_A08_a_maker_cannot_file_a_payment_as_payroll_to_hide_its_amount(client, app):
+    """A payroll order's amount is hidden from everyone without the payroll role, approvers
+    included; a maker posting `flow: payroll` is refused (403, naming the field), nothing is
+    stored, and the same body as `supplier` goes through."""
+    maker = token(app, "cashier", "maker")
+    body = {"debtor_account": "icbc-cny", "payee_name": "张伟",
+            "payee_account": "6222020000000099990", "payee_bank": "icbc", "amount": "48000.00",
+            "currency": "CNY", "flow": "payroll"}
+    refused = client.post("/api/v1/payments", headers={**maker, "Idempotency-Key": "pr-1"},
+                          json=body)
+    assert refused.status_code == 403 and "/flow" in refused.json()["detail"]
+    assert "payroll:create" in refused.json()["detail"]
+    assert client.get("/api/v1/payments", headers=maker).json()["payments"] == []
+    supplier = client.post("/api/v1/payments", headers={**maker, "Idempotency-Key": "pr-2"},
+                           json={**body, "flow": "supplier"})
+    assert supplier.status_code == 201, supplier.text

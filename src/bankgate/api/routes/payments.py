@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Any
 
@@ -22,8 +22,8 @@ from bankgate.api.body import (
 from bankgate.api.deps import gateway, today
 from bankgate.api.schemas import PaymentIn, PaymentsIn, order_out, shown_out
 from bankgate.bootstrap import App
-from bankgate.domain import CompanyAccount, IllegalTransition, PaymentOrder, Status
-from bankgate.errors import ConcurrentUpdate
+from bankgate.domain import CompanyAccount, FlowType, IllegalTransition, PaymentOrder, Status
+from bankgate.errors import ConcurrentUpdate, PermissionDenied
 from bankgate.services import queries
 from bankgate.services.accounts import list_accounts
 from bankgate.services.crashpoints import crash_point
@@ -40,6 +40,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
 _SCOPE = "api"
+_PAYROLL_CREATE = "payroll:create"
 _BODY_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
     "oneOf": [PaymentIn.model_json_schema(), PaymentsIn.model_json_schema()]}}}}}
 
@@ -55,22 +56,33 @@ async def create_payments(request: Request) -> Response:
     created = await run_in_threadpool(queries.earlier_answer, uow=app.uow, scope=_SCOPE, key=key,
                                       request_hash=digest)
     if created is None:
-        created = await run_in_threadpool(_create, app, key, digest, document,
-                                          principal(request).actor)
+        caller = principal(request)
+        created = await run_in_threadpool(_create, app, key, digest, document, caller.actor,
+                                          caller.permissions)
         crash_point("api.after_commit")
     headers = {"Idempotency-Replayed": "true"} if created.replayed else {}
     return Response(created.body, status_code=created.status_code,
                     media_type="application/json", headers=headers)
 
 
-def _create(app: App, key: str, digest: str, document: Any, actor: str) -> Created:
-    """Check the body strictly, then create its orders once under the key."""
+def _create(app: App, key: str, digest: str, document: Any, actor: str,
+            permissions: Collection[str]) -> Created:
+    """Check the body strictly, then create its orders once under the key.
+
+    A payroll order (`flow: payroll`) needs `payroll:create`: its amount is hidden from
+    everyone without the payroll role, so a maker must not file an ordinary payment under it.
+    """
     many = isinstance(document, dict) and "payments" in document
     validate(PaymentsIn if many else PaymentIn, document)
     items: list[dict[str, Any]] = document["payments"] if many else [document]
     accounts: dict[str, CompanyAccount] = {a.id: a for a in list_accounts(uow=app.uow)}
     drafts = [_draft(item, f"/payments/{i}" if many else "", accounts, today(app))
               for i, item in enumerate(items)]
+    for i, draft in enumerate(drafts):
+        if draft.flow is FlowType.PAYROLL and _PAYROLL_CREATE not in permissions:
+            where = f"/payments/{i}/flow" if many else "/flow"
+            raise PermissionDenied(f"{where}: payroll orders need the payroll role "
+                                   f"({_PAYROLL_CREATE}); use the payroll import")
 
     def render(orders: list[PaymentOrder]) -> tuple[int, str]:
         shown = [order_out(o) for o in orders]
