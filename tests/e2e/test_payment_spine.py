@@ -6,6 +6,7 @@ sandbox banks' own ledgers. Crash points are real SIGKILLs (RELIABILITY.md 2.1).
 
 from __future__ import annotations
 
+import json
 import signal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -132,6 +133,26 @@ def test_bank_faults_on_submit_resolve_to_the_banks_real_status_booked_once(
         history = [h["to_status"] for h in unit.audit.for_subject(created[0].id)]
     assert ("unknown" in history) is through_unknown, history
     check_invariants(gateway, sandbox, orders)
+
+
+def test_INV2_a_bank_whose_status_queries_fail_for_long_is_still_followed_with_back_off(
+        gateway, sandbox, payees):
+    """INV-2: the bank accepts the batch, then refuses 30 status queries in a row. Each
+    failed poll queues the next round with a longer back-off (it used to retry the same
+    round at the same rate until the job died of its attempts, leaving the orders unfollowed);
+    when the bank answers again, every order reaches its final word, no job is dead."""
+    sandbox.set_faults(bank=None, script=[{"op": "status", "fault": "busy"}] * 30)
+    _create(gateway, _sound(payees, "icbc"), 3)
+    _run_worker_until_final(gateway, timeout_s=60)
+    with gateway.uow() as unit:
+        polls = [j for j in unit.jobs.list(limit=500) if j["kind"] == "poll_status"]
+        counts = unit.jobs.counts()
+    rounds = [json.loads(j["payload"])["round"] if isinstance(j["payload"], str)
+              else j["payload"]["round"] for j in polls]
+    assert counts.get("dead", 0) == 0
+    assert max(rounds) >= 5, rounds  # the failed polls moved the rounds (and the back-off) on
+    assert all(j["attempts"] <= 2 for j in polls)
+    check_invariants(gateway, sandbox, orders_of(gateway))
 
 
 def test_balances_after_the_run_match_the_banks_ledgers(gateway, sandbox, payees):

@@ -111,3 +111,29 @@ def test_racing_workers_claim_each_job_exactly_once(any_store_url):
         t.join(timeout=60)
     assert len(seen) == 200 and len(set(seen)) == 200
     engine.dispose()
+
+
+def test_a_job_waiting_for_a_person_never_dies_of_its_attempts(any_store_url):
+    """A dispatch that waits for a renewed certificate (I-10) retries uncounted: after more
+    waits than it has attempts it is still queued; a counted retry then buries it."""
+    engine = make_engine(any_store_url)
+    _queue_job(engine, NewJob("dispatch", {"batch_id": "B1"}, max_attempts=2))
+    at = NOW
+    for _ in range(5):
+        [job] = _claim(engine, "w1", at=at)
+        with UnitOfWork(engine) as uow:
+            assert uow.jobs.retry(job, now=at, delay_s=1, error="certificate expired",
+                                  counted=False)
+            uow.commit()
+        at += timedelta(seconds=2)
+    with UnitOfWork(engine) as uow:
+        assert uow.jobs.counts() == {"queued": 1}
+    for _ in range(2):
+        [job] = _claim(engine, "w1", at=at)
+        with UnitOfWork(engine) as uow:
+            uow.jobs.retry(job, now=at, delay_s=1, error="bank busy")
+            uow.commit()
+        at += timedelta(seconds=2)
+    with UnitOfWork(engine) as uow:
+        assert uow.jobs.counts() == {"dead": 1}
+    engine.dispose()

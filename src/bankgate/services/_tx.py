@@ -109,7 +109,10 @@ class Changes:
 class RetryLater(Exception):
     """Raised by a job handler: nothing is lost, run this job again after `delay_s`."""
 
-    def __init__(self, delay_s: float, reason: str) -> None:
+    def __init__(self, delay_s: float, reason: str, *, counted: bool = True) -> None:
         self.delay_s = delay_s
         self.reason = reason
+        #: False when the job waits for a person (a certificate to renew, a channel to
+        #: configure): such waits do not use up its attempts, so it never dies of them.
+        self.counted = counted
         super().__init__(f"retry in {delay_s:.1f}s: {reason}")

@@ -63,7 +63,7 @@ def dispatch_batch(*, uow: UowFactory, channels: Mapping[str, Channel], batch_id
     except CertificateExpired as exc:  # I-10: refused before send; an alert, not a log line
         expired = exc
         in_transaction(uow, lambda u: _stopped_by_certificate(u, batch, expired, now()))
-        raise RetryLater(3600.0, str(exc)) from exc
+        raise RetryLater(3600.0, str(exc), counted=False) from exc
     except BankUnavailable as exc:
         why = str(exc)
         in_transaction(uow, lambda u: _back_to_ready(u, batch_id, why, now()))
@@ -92,7 +92,8 @@ def channel_for(uow: UowFactory, channels: Mapping[str, Channel], batch_id: str)
         bank = unit.batches.get(batch_id).key.bank
     channel = channels.get(bank)
     if channel is None:
-        raise RetryLater(60.0, f"no channel is configured for bank {bank!r}; nothing was sent")
+        raise RetryLater(60.0, f"no channel is configured for bank {bank!r}; nothing was sent",
+                         counted=False)
     return channel
 
 
@@ -109,7 +110,7 @@ def _prepare(unit: UnitOfWork, batch_id: str, at: datetime, follow: FollowUp,
     if held and Capability.BANK_CONFIRMATION not in capabilities:
         raise RetryLater(3600.0, f"the policy requires a bank-side confirmation for "
                                  f"{len(held)} order(s) but bank {batch.key.bank!r}'s channel "
-                                 "cannot ask for one; nothing was sent")
+                                 "cannot ask for one; nothing was sent", counted=False)
     changes = Changes(at=at, actor="system:dispatch")
     for order in orders:
         if order.status is Status.RELEASED:

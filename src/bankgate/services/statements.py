@@ -54,7 +54,8 @@ def fetch_statement(*, uow: UowFactory, channels: Mapping[str, Channel], account
         account = unit.accounts.get(account_id)
     channel = channels[account.bank]
     if Capability.STATEMENT not in channel.capabilities:
-        raise RetryLater(3600, f"bank {account.bank} offers no statements on this channel")
+        raise RetryLater(3600, f"bank {account.bank} offers no statements on this channel",
+                         counted=False)
     try:
         statement = channel.statements(account, on)
     except ChannelError as exc:

@@ -161,11 +161,19 @@ def poll_batch(*, uow: UowFactory, channels: Mapping[str, Channel], batch_id: st
         return Applied()
     channel = channels.get(batch.key.bank)
     if channel is None:
-        raise RetryLater(60.0, f"no channel is configured for bank {batch.key.bank!r}")
+        raise RetryLater(60.0, f"no channel is configured for bank {batch.key.bank!r}",
+                         counted=False)
     try:
         reports = channel.status([InstructionId(i) for i in open_ids])
     except ChannelError as exc:
-        raise RetryLater(follow.poll_delay(round_), f"status query failed: {exc}") from exc
+        # INV-2: the order is at the bank, so it is followed until the bank's final word,
+        # however long the bank is down: the next round is queued with the back-off grown
+        # (a retry of this job would poll at the same rate and die of its attempts).
+        log.info("status query failed; next round queued",
+                 extra={"batch": batch_id, "round": round_, "error": type(exc).__name__})
+        in_transaction(uow, lambda u: u.jobs.enqueue(poll_job(
+            batch_id, round_=round_ + 1, delay_s=follow.poll_delay(round_ + 1)), now=now()))
+        return Applied()
     crash_point("status.after_query")
     return in_transaction(uow, lambda u: _apply_poll(u, batch_id, reports, round_, now(),
                                                      follow))

@@ -99,7 +99,8 @@ class Worker:
         try:
             outcome = run_job(self.ctx, job.kind, job.payload)
         except RetryLater as later:
-            self._settle(job, "retry", later.reason, later.delay_s)
+            self._settle(job, "retry" if later.counted else "wait", later.reason,
+                         later.delay_s)
             return
         except Exception as exc:  # the outermost edge for one job
             log.exception("job failed", extra={"job": job.id, "kind": job.kind})
@@ -114,7 +115,8 @@ class Worker:
             now = self.ctx.now()
             if how == "done":
                 return unit.jobs.complete(job, now=now)
-            return unit.jobs.retry(job, now=now, delay_s=delay_s, error=note)
+            return unit.jobs.retry(job, now=now, delay_s=delay_s, error=note,
+                                   counted=how == "retry")
 
         kept = in_transaction(self.ctx.uow, work)
         if not kept:

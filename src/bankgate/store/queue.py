@@ -101,13 +101,19 @@ class JobQueue:
         return self._set(job.id, job.fence, now, state="done", lease_owner=None,
                          lease_until=None)
 
-    def retry(self, job: ClaimedJob, *, now: datetime, delay_s: float, error: str) -> bool:
-        """Put the job back to run after `delay_s`, or bury it when attempts are exhausted."""
-        if job.attempts >= job.max_attempts:
+    def retry(self, job: ClaimedJob, *, now: datetime, delay_s: float, error: str,
+              counted: bool = True) -> bool:
+        """Put the job back to run after `delay_s`, or bury it when attempts are exhausted.
+
+        `counted=False` (the job waits for a person, e.g. a certificate to be renewed) gives
+        back the attempt its claim took, so waiting never exhausts the job.
+        """
+        if counted and job.attempts >= job.max_attempts:
             return self.bury(job, now=now, error=error)
+        attempts = {} if counted else {"attempts": max(0, job.attempts - 1)}
         return self._set(job.id, job.fence, now, state="queued", lease_owner=None,
                          lease_until=None, last_error=error[:2000],
-                         run_after=now + timedelta(seconds=delay_s))
+                         run_after=now + timedelta(seconds=delay_s), **attempts)
 
     def bury(self, job: ClaimedJob, *, now: datetime, error: str) -> bool:
         """Give up on the job; it stays for a person to see (`state = dead`)."""
