@@ -22,12 +22,13 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, String, TypeDecorator
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DontWrapMixin
 
 from bankgate.crypto.master_key import MasterKey
 from bankgate.crypto.sealed import BlindIndex, SecretBox
 from bankgate.errors import ConfigError, SecurityError
 
-__all__ = ["ACCOUNT_NUMBER", "BlindIndexed", "Sealed", "StoreCipher", "attach_cipher",
+__all__ = ["ACCOUNT_NUMBER", "BlindIndexed", "KeyUnavailable", "Sealed", "StoreCipher", "attach_cipher",
            "cipher_of"]
 
 #: The blind-index label of account numbers (every column of them shares it, so an employee's
@@ -36,6 +37,11 @@ ACCOUNT_NUMBER: Final = "account-number"
 _ATTR: Final = "bankgate_cipher"
 #: An envelope of a 34-character account number is 105 characters.
 SEALED_LENGTH: Final = 160
+
+
+class KeyUnavailable(ConfigError, DontWrapMixin):
+    """The store's master key is missing or unusable (a ConfigError SQLAlchemy passes through
+    unwrapped when it surfaces while binding a sealed value)."""
 
 
 class StoreCipher:
@@ -52,8 +58,15 @@ class StoreCipher:
         if self._key is None:
             with self._lock:
                 if self._key is None:
-                    self._key = self._resolve()
+                    try:
+                        self._key = self._resolve()
+                    except ConfigError as exc:
+                        raise KeyUnavailable(str(exc)) from exc
         return self._key
+
+    def require(self) -> None:
+        """Resolve the key now (KeyUnavailable if there is none), before any work starts."""
+        self._master()
 
     @property
     def box(self) -> SecretBox:

@@ -57,13 +57,14 @@ def _sqlite() -> bool:
 
 
 def upgrade() -> None:
+    cipher = cipher_of(op.get_bind())
+    cipher.require()  # no key, no change (MariaDB's DDL does not roll back)
     for table, _, column, nullable, bidx in _COLUMNS:
         if not _sqlite():
             op.alter_column(table, column, type_=sa.String(_SEALED),
                             existing_type=sa.String(34), existing_nullable=nullable)
         if bidx:
             op.add_column(table, sa.Column(bidx, sa.String(32), nullable=True))
-    cipher = cipher_of(op.get_bind())
     for table, key, column, _, bidx in _COLUMNS:
         context = f"{table}.{column}"
 
@@ -125,6 +126,7 @@ def downgrade() -> None:
     """Open every envelope back into plain text (needs the same master key) and restore the
     constraints on the plain numbers."""
     cipher = cipher_of(op.get_bind())
+    cipher.require()
     op.drop_index("ix_payment_orders_payee_account_bidx", table_name="payment_orders")
     op.create_index("ix_payment_orders_payee_account", "payment_orders", ["payee_account"])
     op.drop_index("ix_accounts_bank_number_bidx", table_name="accounts")
