@@ -41,7 +41,7 @@ def test_a_sqlite_file_without_a_key_gets_one_beside_it_0600_with_a_warning(
 
 
 def test_a_server_store_without_a_key_names_the_variables() -> None:
-    with pytest.raises(ConfigError, match="BANKGATE_SECRET_KEY .* or BANKGATE_SECRET_KEY_FILE"):
+    with pytest.raises(ConfigError, match=r"BANKGATE_SECRET_KEY .* or BANKGATE_SECRET_KEY_FILE"):
         resolve_master_key(beside=None, ephemeral_ok=False, env={}, where="postgresql")
 
 

@@ -148,7 +148,7 @@ def test_an_envelope_copied_into_another_column_does_not_open(app: App) -> None:
         envelope = conn.execute(text("select number from accounts")).scalar_one()
         conn.execute(text("update payment_orders set payee_account = :e"), {"e": envelope})
     with app.uow() as unit, pytest.raises(SecurityError,
-                                          match="payment_orders.payee_account.*another context"):
+                                          match=r"payment_orders\.payee_account.*another context"):
         unit.orders.list()
 
 
@@ -158,7 +158,7 @@ def test_an_altered_envelope_is_refused(app: App) -> None:
         envelope = conn.execute(text("select number from accounts")).scalar_one()
         flipped = envelope[:-6] + ("A" if envelope[-6] != "A" else "B") + envelope[-5:]
         conn.execute(text("update accounts set number = :e"), {"e": flipped})
-    with app.uow() as unit, pytest.raises(SecurityError, match="accounts.number"):
+    with app.uow() as unit, pytest.raises(SecurityError, match=r"accounts\.number"):
         unit.accounts.get("acc-icbc")
 
 
@@ -190,7 +190,7 @@ def test_a_server_store_without_a_key_is_a_config_error_naming_the_variables(
         pytest.skip("SQLite files get a key file beside them (tests/crypto/test_master_key.py)")
     engine = make_engine(store_url, env={})
     try:
-        with pytest.raises(ConfigError, match="BANKGATE_SECRET_KEY.*BANKGATE_SECRET_KEY_FILE"):
+        with pytest.raises(ConfigError, match=r"BANKGATE_SECRET_KEY.*BANKGATE_SECRET_KEY_FILE"):
             with UnitOfWork(engine) as unit:
                 unit.accounts.add(an_account(), at=NOW)
         monkeypatch.delenv("BANKGATE_SECRET_KEY")

@@ -7,8 +7,8 @@ BEGIN IMMEDIATE, so two writers queue on the lock instead of failing half-way.
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event

@@ -28,8 +28,8 @@ from bankgate.crypto.master_key import MasterKey
 from bankgate.crypto.sealed import BlindIndex, SecretBox
 from bankgate.errors import ConfigError, SecurityError
 
-__all__ = ["ACCOUNT_NUMBER", "BlindIndexed", "KeyUnavailable", "Sealed", "StoreCipher", "attach_cipher",
-           "cipher_of"]
+__all__ = ["ACCOUNT_NUMBER", "BlindIndexed", "KeyUnavailable", "Sealed", "StoreCipher",
+           "attach_cipher", "cipher_of"]
 
 #: The blind-index label of account numbers (every column of them shares it, so an employee's
 #: account can be found among payees).
