@@ -82,6 +82,9 @@ def _from_base64(text: bytes) -> bytes:
     return base64.b64decode(text, validate=True)
 
 
+_ALGORITHMS: Final = {a.value: a for a in SealAlgorithm}
+
+
 class SecretBox:
     """Seals and opens secrets under one master key."""
 
@@ -126,12 +129,12 @@ class SecretBox:
         header, body = raw[:5 + 8 + _NONCE], raw[5 + 8 + _NONCE:]
         if len(header) < 5 + 8 + _NONCE or header[:3] != _MAGIC or header[3] != _VERSION:
             raise SecurityError("sealed secret: unknown envelope version")
-        if header[4] not in SealAlgorithm.__members__.values():
+        algorithm = _ALGORITHMS.get(header[4])
+        if algorithm is None:
             raise SecurityError(f"sealed secret: unknown algorithm {header[4]}")
         if header[5:13] != self._fingerprint:
             raise SecurityError("sealed secret: sealed under another master key")
-        return self._cipher(SealAlgorithm(header[4]), header[13:], body,
-                            header + context.encode(), False)
+        return self._cipher(algorithm, header[13:], body, header + context.encode(), False)
 
     def _cipher(self, algorithm: SealAlgorithm, nonce: bytes, data: bytes, aad: bytes,
                 encrypt: bool) -> bytes:
@@ -177,7 +180,7 @@ class BlindIndex:
     def tag(self, value: str) -> str:
         """The index of `value` (32 hex digits)."""
         normalised = "".join(value.split()).upper().encode("utf-8")
-        return hmac.new(self._key, normalised, hashlib.sha256).hexdigest()[:32]
+        return hmac.digest(self._key, normalised, "sha256")[:16].hex()
 
     def __repr__(self) -> str:
         return f"BlindIndex({self.label!r}, <key hidden>)"
