@@ -4,9 +4,10 @@ PostgreSQL and MariaDB."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ PREVIOUS_HEADS = ("0002_files", "0004_security", "0005_recon", "0006_flows", "00
 OURS, PAYEE, OTHER, EMPLOYEE, WORKER = ("6222020200001000001", "6222020200009000001",
                                         "6217000011112222333", "6228480010000012345",
                                         "6228480010000067890")
+FINGERPRINT = hashlib.sha256(f"domestic|{PAYEE}|某某贸易".encode()).hexdigest()
 AT = datetime(2026, 11, 30, 8, 0, tzinfo=UTC).replace(tzinfo=None)
 
 
@@ -92,6 +94,8 @@ def _plain_rows(conn) -> None:  # type: ignore[no-untyped-def]
            version=1, created_at=AT)
     insert("employees", id="E001", name="张三", department="财务部", account=EMPLOYEE,
            account_kind="domestic", bank="icbc", version=1, created_at=AT, updated_at=AT)
+    insert("payee_verifications", fingerprint=FINGERPRINT, account_masked="6222****0001",
+           name="某某贸易", via_bank="icbc", passed=True, checks="[]", checked_at=AT)
     insert("payroll_runs", id="pr-1", content_sha256="0" * 64, origin="test", period="2026-11",
            debtor_id="acc-0", currency="CNY", line_count=1, total_minor=880000, actor="test",
            created_at=AT)
@@ -108,7 +112,7 @@ def _everything(engine: Engine) -> str:
             return " ".join(
                 " ".join(str(v) for v in row)
                 for table in ("accounts", "payment_orders", "statement_entries", "recon_items",
-                              "employees", "payroll_lines")
+                              "employees", "payroll_lines", "payee_verifications")
                 for row in conn.execute(text(f"select * from {table}")))
     finally:
         plain.dispose()
@@ -121,7 +125,7 @@ def test_the_migration_seals_rows_written_before_it(old_store: Engine) -> None:
     migrate(old_store)
     assert current_revision(old_store) == "0010_sealed"
     raw = _everything(old_store)
-    assert [n for n in (OURS, OTHER, PAYEE, EMPLOYEE, WORKER) if n in raw] == []
+    assert [n for n in (OURS, OTHER, PAYEE, EMPLOYEE, WORKER, FINGERPRINT) if n in raw] == []
     with UnitOfWork(old_store) as unit:
         assert unit.accounts.get("acc-0").number.reveal() == OURS
         assert [a.id for a in unit.accounts.by_number(OTHER)] == ["acc-1"]
@@ -130,6 +134,9 @@ def test_the_migration_seals_rows_written_before_it(old_store: Engine) -> None:
         entries = unit.statements.entries("acc-0")
         assert [e["counterparty_account"] for e in entries] == [PAYEE, None]
         assert unit.flows.employees.get("E001").account.reveal() == EMPLOYEE
+        found = unit.flows.verifications.passed_since(
+            [FINGERPRINT], since=AT.replace(tzinfo=UTC) - timedelta(days=1))
+        assert list(found) == [FINGERPRINT]
     cipher = cipher_of(old_store)
     with old_store.connect() as conn:
         for table, column, number in (("recon_items", "counterparty_account", PAYEE),

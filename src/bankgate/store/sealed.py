@@ -28,12 +28,14 @@ from bankgate.crypto.master_key import MasterKey
 from bankgate.crypto.sealed import BlindIndex, SecretBox
 from bankgate.errors import ConfigError, SecurityError
 
-__all__ = ["ACCOUNT_NUMBER", "BlindIndexed", "KeyUnavailable", "Sealed", "StoreCipher",
-           "attach_cipher", "cipher_of"]
+__all__ = ["ACCOUNT_NUMBER", "VERIFICATION", "BlindIndexed", "KeyUnavailable", "Sealed",
+           "StoreCipher", "attach_cipher", "cipher_of"]
 
 #: The blind-index label of account numbers (every column of them shares it, so an employee's
 #: account can be found among payees).
 ACCOUNT_NUMBER: Final = "account-number"
+#: The blind-index label of payee verification fingerprints (a hash over the account number).
+VERIFICATION: Final = "payee-verification"
 _ATTR: Final = "bankgate_cipher"
 #: An envelope of a 34-character account number is 105 characters.
 SEALED_LENGTH: Final = 160

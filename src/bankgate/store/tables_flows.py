@@ -22,7 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from bankgate.store.sealed import Sealed
+from bankgate.store.sealed import VERIFICATION, BlindIndexed, Sealed
 from bankgate.store.tables import UtcDateTime, metadata
 
 __all__ = [
@@ -49,7 +49,9 @@ def _serial() -> Column[int]:
 payee_verifications = Table(
     "payee_verifications", metadata,
     _serial(),
-    Column("fingerprint", String(64), nullable=False),  # sha256 of account, name, bank, branch
+    # sha256 of account, name, bank, branch — stored as its keyed tag (a plain hash of a
+    # low-entropy account number is inverted by trying them all): store/sealed.py
+    Column("fingerprint", BlindIndexed(VERIFICATION), nullable=False),
     Column("account_masked", String(40), nullable=False),
     Column("name", String(140), nullable=False),
     Column("via_bank", String(32), nullable=False),

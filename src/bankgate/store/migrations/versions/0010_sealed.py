@@ -4,7 +4,9 @@ Issue 5 (INV-7). Every column that holds a full account number becomes an AES-25
 envelope bound to "table.column" (store/sealed.py); where the code looks rows up by number or
 keeps numbers unique, a blind-index column (HMAC-SHA256 tag under a key derived from the
 master key) takes over: accounts unique (bank, number) → unique index (bank, number_bidx);
-the policy's payee-account index → payee_account_bidx.
+the policy's payee-account index → payee_account_bidx. Payee verification fingerprints (a
+plain SHA-256 over, among others, the account number: inverted by trying every number) become
+keyed tags too.
 
 Rows written before this revision are sealed in place, a batch of primary keys at a time,
 under the store's master key (the engine's, resolved as everywhere: crypto/master_key.py).
@@ -29,7 +31,7 @@ from collections.abc import Callable, Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from bankgate.store.sealed import cipher_of
+from bankgate.store.sealed import VERIFICATION, StoreCipher, cipher_of
 
 revision = "0010_sealed"
 down_revision = ("0002_files", "0004_security", "0005_recon", "0006_flows", "0007_channels",
@@ -76,6 +78,7 @@ def upgrade() -> None:
             return cipher.tag(plain)
 
         _rewrite(table, key, column, bidx, seal, tag)
+    _retag_verifications(cipher)
     if not _sqlite():
         op.alter_column("accounts", "number_bidx", existing_type=sa.String(32), nullable=False)
         op.alter_column("payment_orders", "payee_account_bidx", existing_type=sa.String(32),
@@ -114,6 +117,20 @@ def _rewrite(table: str, key: str, column: str, bidx: str | None,
                          changes)
 
 
+def _retag_verifications(cipher: StoreCipher) -> None:
+    """Payee verification fingerprints (plain SHA-256 hex, 64 digits, over the account number
+    among others) become their keyed tags (32 digits)."""
+    t = sa.table("payee_verifications", sa.column("id"), sa.column("fingerprint", sa.String))
+    rows = op.get_bind().execute(sa.select(t.c.id, t.c.fingerprint)
+                                 .where(sa.func.length(t.c.fingerprint) == 64)).all()
+    for start in range(0, len(rows), _BATCH):
+        op.get_bind().execute(
+            sa.update(t).where(t.c.id == sa.bindparam("v_key"))
+            .values(fingerprint=sa.bindparam("v_tag")),
+            [{"v_key": key, "v_tag": cipher.tag(fp, VERIFICATION)}
+             for key, fp in rows[start:start + _BATCH]])
+
+
 def _change(key: object, value: str, seal: Callable[[str], str],
             tag: Callable[[str], str] | None) -> dict[str, object]:
     change: dict[str, object] = {"v_key": key, "v_sealed": seal(value)}
@@ -124,7 +141,8 @@ def _change(key: object, value: str, seal: Callable[[str], str],
 
 def downgrade() -> None:
     """Open every envelope back into plain text (needs the same master key) and restore the
-    constraints on the plain numbers."""
+    constraints on the plain numbers. Verification tags cannot be turned back into hashes:
+    those payees are verified afresh on their next payment."""
     cipher = cipher_of(op.get_bind())
     cipher.require()
     op.drop_index("ix_payment_orders_payee_account_bidx", table_name="payment_orders")
