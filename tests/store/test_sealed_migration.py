@@ -96,6 +96,8 @@ def _plain_rows(conn) -> None:  # type: ignore[no-untyped-def]
            account_kind="domestic", bank="icbc", version=1, created_at=AT, updated_at=AT)
     insert("payee_verifications", fingerprint=FINGERPRINT, account_masked="6222****0001",
            name="某某贸易", via_bank="icbc", passed=True, checks="[]", checked_at=AT)
+    insert("bank_messages", at=AT, bank="icbc", kind="submit",
+           raw=f"<CdtrAcct><Id>{PAYEE}</Id></CdtrAcct>".encode())
     insert("payroll_runs", id="pr-1", content_sha256="0" * 64, origin="test", period="2026-11",
            debtor_id="acc-0", currency="CNY", line_count=1, total_minor=880000, actor="test",
            created_at=AT)
@@ -143,6 +145,9 @@ def test_the_migration_seals_rows_written_before_it(old_store: Engine) -> None:
                                       ("payroll_lines", "account", WORKER)):
             stored = conn.execute(text(f"select {column} from {table}")).scalar_one()
             assert cipher.open(stored, f"{table}.{column}") == number
+        raw = bytes(conn.execute(text("select raw from bank_messages")).scalar_one())
+        assert PAYEE.encode() not in raw
+        assert PAYEE.encode() in cipher.box.open_bytes(raw, "bank_messages.raw")
 
 
 def test_after_the_migration_a_number_is_unique_per_bank_through_its_blind_index(

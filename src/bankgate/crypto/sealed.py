@@ -108,11 +108,16 @@ class SecretBox:
         return cls(load_master_key(env), algorithm)
 
     def seal(self, plaintext: bytes, context: str = "") -> str:
-        """The envelope of `plaintext`, bound to `context`."""
+        """The envelope of `plaintext`, bound to `context` (text: "bgs1." + base64url)."""
+        return _PREFIX + base64.urlsafe_b64encode(self.seal_bytes(plaintext, context)).decode(
+            "ascii")
+
+    def seal_bytes(self, plaintext: bytes, context: str = "") -> bytes:
+        """The same envelope as raw bytes (starting with b"BGS"), for binary columns."""
         nonce = os.urandom(_NONCE)
         header = _MAGIC + bytes([_VERSION, self._algorithm]) + self._fingerprint + nonce
-        body = self._cipher(self._algorithm, nonce, plaintext, header + context.encode(), True)
-        return _PREFIX + base64.urlsafe_b64encode(header + body).decode("ascii")
+        return header + self._cipher(self._algorithm, nonce, plaintext,
+                                     header + context.encode(), True)
 
     def open(self, envelope: str, context: str = "") -> bytes:
         """The plaintext sealed in `envelope` for `context`.
@@ -126,6 +131,10 @@ class SecretBox:
             raw = base64.urlsafe_b64decode(envelope[len(_PREFIX):])
         except (ValueError, binascii.Error) as exc:
             raise SecurityError("sealed secret: not base64url") from exc
+        return self.open_bytes(raw, context)
+
+    def open_bytes(self, raw: bytes, context: str = "") -> bytes:
+        """The plaintext of a raw-bytes envelope (`seal_bytes`); SecurityError as `open`."""
         header, body = raw[:5 + 8 + _NONCE], raw[5 + 8 + _NONCE:]
         if len(header) < 5 + 8 + _NONCE or header[:3] != _MAGIC or header[3] != _VERSION:
             raise SecurityError("sealed secret: unknown envelope version")

@@ -20,7 +20,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, String, TypeDecorator
+from sqlalchemy import Connection, Engine, LargeBinary, String, TypeDecorator
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DontWrapMixin
 
@@ -29,7 +30,7 @@ from bankgate.crypto.sealed import BlindIndex, SecretBox
 from bankgate.errors import ConfigError, SecurityError
 
 __all__ = ["ACCOUNT_NUMBER", "VERIFICATION", "BlindIndexed", "KeyUnavailable", "Sealed",
-           "StoreCipher", "attach_cipher", "cipher_of"]
+           "SealedBytes", "StoreCipher", "attach_cipher", "cipher_of"]
 
 #: The blind-index label of account numbers (every column of them shares it, so an employee's
 #: account can be found among payees).
@@ -141,6 +142,28 @@ class Sealed(TypeDecorator[str]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else cipher_of(dialect).open(value, self.context)
+
+
+class SealedBytes(TypeDecorator[bytes]):
+    """A binary column sealed at rest (raw-bytes envelope, 45 bytes more than the value)."""
+
+    impl = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+    cache_ok = True
+
+    def __init__(self, context: str) -> None:
+        super().__init__()
+        self.context = context
+
+    def process_bind_param(self, value: bytes | None, dialect: Dialect) -> bytes | None:
+        return None if value is None else cipher_of(dialect).box.seal_bytes(value, self.context)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        try:
+            return cipher_of(dialect).box.open_bytes(bytes(value), self.context)
+        except SecurityError as exc:
+            raise SecurityError(f"{self.context}: {exc}") from exc
 
 
 class BlindIndexed(TypeDecorator[str]):

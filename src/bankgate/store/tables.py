@@ -26,7 +26,11 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from bankgate.store.sealed import BlindIndexed, Sealed  # issue 5: account numbers at rest
+from bankgate.store.sealed import (  # issue 5: account numbers at rest
+    BlindIndexed,
+    Sealed,
+    SealedBytes,
+)
 
 __all__ = [
     "accounts",
@@ -141,7 +145,7 @@ bank_messages = Table(
     Column("bank", String(32), nullable=False),
     Column("kind", String(20), nullable=False),  # submit, status, callback
     Column("batch_id", String(40)),
-    Column("raw", LargeBinary, nullable=False),
+    Column("raw", SealedBytes("bank_messages.raw"), nullable=False),  # holds payee accounts
     Index(None, "batch_id"),
 )
 

@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql
 
 from bankgate.store.sealed import VERIFICATION, StoreCipher, cipher_of
 
@@ -39,7 +40,8 @@ down_revision = ("0002_files", "0004_security", "0005_recon", "0006_flows", "000
 branch_labels = None
 depends_on = None
 
-_PREFIX = "bgs1."  # crypto/sealed.py's envelope prefix
+_PREFIX = "bgs1."  # crypto/sealed.py's envelope prefix (text), and its raw-bytes form
+_RAW_PREFIX = b"BGS\x01"
 _BATCH = 2000
 _SEALED = 160  # store/sealed.SEALED_LENGTH at this revision
 
@@ -79,6 +81,7 @@ def upgrade() -> None:
 
         _rewrite(table, key, column, bidx, seal, tag)
     _retag_verifications(cipher)
+    _seal_bank_messages(cipher)
     if not _sqlite():
         op.alter_column("accounts", "number_bidx", existing_type=sa.String(32), nullable=False)
         op.alter_column("payment_orders", "payee_account_bidx", existing_type=sa.String(32),
@@ -131,6 +134,28 @@ def _retag_verifications(cipher: StoreCipher) -> None:
              for key, fp in rows[start:start + _BATCH]])
 
 
+def _seal_bank_messages(cipher: StoreCipher) -> None:
+    """Raw bank messages (a submitted batch names every payee account) become raw-bytes
+    envelopes; on MariaDB the column grows from BLOB (64 KiB) to LONGBLOB first."""
+    if op.get_bind().dialect.name in ("mysql", "mariadb"):
+        op.alter_column("bank_messages", "raw", type_=mysql.LONGBLOB(),
+                        existing_type=sa.LargeBinary(), existing_nullable=False)
+    conn = op.get_bind()
+    t = sa.table("bank_messages", sa.column("id"), sa.column("raw", sa.LargeBinary))
+    last = None
+    while True:
+        query = sa.select(t.c.id, t.c.raw).order_by(t.c.id).limit(100)  # messages can be large
+        rows = conn.execute(query if last is None else query.where(t.c.id > last)).all()
+        if not rows:
+            return
+        last = rows[-1][0]
+        changes = [{"v_key": key, "v_raw": cipher.box.seal_bytes(bytes(raw), "bank_messages.raw")}
+                   for key, raw in rows if bytes(raw[:4]) != _RAW_PREFIX]
+        if changes:
+            conn.execute(sa.update(t).where(t.c.id == sa.bindparam("v_key"))
+                         .values(raw=sa.bindparam("v_raw")), changes)
+
+
 def _change(key: object, value: str, seal: Callable[[str], str],
             tag: Callable[[str], str] | None) -> dict[str, object]:
     change: dict[str, object] = {"v_key": key, "v_sealed": seal(value)}
@@ -155,6 +180,7 @@ def downgrade() -> None:
             return cipher.open(value, context) if value.startswith(_PREFIX) else value
 
         _rewrite(table, key, column, None, unseal, unseal)
+    _open_bank_messages(cipher)
     sqlite = _sqlite()
     if not sqlite:
         op.create_unique_constraint("uq_accounts_bank_number", "accounts", ["bank", "number"])
@@ -164,3 +190,12 @@ def downgrade() -> None:
         if not sqlite:
             op.alter_column(table, column, type_=sa.String(34),
                             existing_type=sa.String(_SEALED), existing_nullable=nullable)
+
+
+def _open_bank_messages(cipher: StoreCipher) -> None:
+    conn = op.get_bind()
+    t = sa.table("bank_messages", sa.column("id"), sa.column("raw", sa.LargeBinary))
+    for key, raw in conn.execute(sa.select(t.c.id, t.c.raw)).all():
+        if bytes(raw[:4]) == _RAW_PREFIX:
+            conn.execute(sa.update(t).where(t.c.id == key).values(
+                raw=cipher.box.open_bytes(bytes(raw), "bank_messages.raw")))
