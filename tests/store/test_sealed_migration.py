@@ -173,3 +173,19 @@ def test_the_migration_refuses_to_run_without_a_key_on_a_server(
         assert OURS in _everything(old_store)  # nothing half-done: still all plain
     finally:
         keyless.dispose()
+
+
+def test_a_downgrade_opens_the_envelopes_and_a_new_upgrade_seals_them_again(
+        old_store: Engine) -> None:
+    from alembic import command
+
+    from bankgate.store.migrate import alembic_config
+
+    migrate(old_store)
+    command.downgrade(alembic_config(old_store), "0009_archive")  # 0010_sealed only
+    assert current_revision(old_store) == "+".join(PREVIOUS_HEADS)
+    assert all(n in _everything(old_store) for n in (OURS, PAYEE, EMPLOYEE, WORKER))
+    migrate(old_store)
+    assert OURS not in _everything(old_store)
+    with UnitOfWork(old_store) as unit:
+        assert [a.id for a in unit.accounts.by_number(OURS)] == ["acc-0"]
