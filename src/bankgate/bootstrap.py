@@ -46,7 +46,8 @@ class App:
     follow: FollowUp = field(default_factory=FollowUp)
     now: Callable[[], datetime] = utc_now
     finance: FinanceConfig = field(default_factory=FinanceConfig)  # sync, recon, reports
-    sealer: Sealer = field(default_factory=sealer_from_env)  # TOTP secrets at rest
+    # TOTP secrets at rest; build_app passes the store's (one master key, crypto/master_key.py)
+    sealer: Sealer = field(default_factory=sealer_from_env)
     flow_jobs: FlowJobsConfig = field(default_factory=FlowJobsConfig)  # [flows] schedules
 
     def uow(self) -> UnitOfWork:
