@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -65,6 +66,8 @@ def _on_postgresql(path: Path) -> dict[str, object]:
 
 
 def main() -> None:
+    # a master key for this run's stores and the processes it starts (crypto/master_key.py)
+    os.environ.setdefault("BANKGATE_SECRET_KEY", secrets.token_hex(32))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--store", choices=["sqlite", "postgresql"], default="sqlite")

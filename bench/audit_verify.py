@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -43,6 +44,8 @@ def append(engine: object, start: int, count: int, chunk: int = 10_000) -> float
 
 
 def main() -> None:
+    # a master key for this run's stores and the processes it starts (crypto/master_key.py)
+    os.environ.setdefault("BANKGATE_SECRET_KEY", secrets.token_hex(32))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import secrets
 import sys
 import tempfile
@@ -248,6 +249,8 @@ def table(store: str, results: list[Result], orders: int) -> str:
 
 
 def main() -> None:
+    # a master key for this run's stores and the processes it starts (crypto/master_key.py)
+    os.environ.setdefault("BANKGATE_SECRET_KEY", secrets.token_hex(32))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--chunk", type=int, default=1000)

@@ -10,6 +10,8 @@ one `reconcile()` run, one `recon_summary()` and one voucher export, each timed.
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import tempfile
 import time
 from datetime import UTC, date, datetime
@@ -87,6 +89,8 @@ def run(store: str, n: int) -> dict[str, float]:
 
 
 def main() -> None:
+    # a master key for this run's stores and the processes it starts (crypto/master_key.py)
+    os.environ.setdefault("BANKGATE_SECRET_KEY", secrets.token_hex(32))
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--stores", default="sqlite,postgresql")

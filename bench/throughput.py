@@ -295,6 +295,8 @@ def _toml(config: dict[str, Any]) -> str:
 
 
 def main() -> None:
+    # a master key for this run's stores and the processes it starts (crypto/master_key.py)
+    os.environ.setdefault("BANKGATE_SECRET_KEY", secrets.token_hex(32))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--stores", default="sqlite,postgresql")

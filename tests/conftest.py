@@ -23,6 +23,9 @@ from bankgate.store.tables import metadata
 PG_URL = os.environ.get("BANKGATE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("BANKGATE_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# The master key of secrets at rest (account numbers, TOTP secrets; crypto/master_key.py): one
+# per test process, inherited by every subprocess it starts (`bankgate serve`, workers, demo).
+os.environ.setdefault("BANKGATE_SECRET_KEY", secrets.token_hex(32))
 _STORE_RESULTS: dict[str, str] = {}
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from bankgate.connectors import open_channel
 from bankgate.connectors.base import Channel, Logged
-from bankgate.crypto.sealer import Sealer, sealer_from_env
+from bankgate.crypto.sealer import BoxSealer, Sealer, sealer_from_env
 from bankgate.errors import ConfigError
 from bankgate.services.accounts import account_from_mapping, register_accounts
 from bankgate.services.expiry_job import SecurityConfig, security_config
@@ -28,6 +28,7 @@ from bankgate.services.policies import ensure_policy
 from bankgate.services.status import FollowUp
 from bankgate.settings import Settings
 from bankgate.store import UnitOfWork, make_engine, migrate
+from bankgate.store.sealed import cipher_of
 
 __all__ = ["App", "build_app", "load_config", "utc_now"]
 
@@ -47,7 +48,8 @@ class App:
     follow: FollowUp = field(default_factory=FollowUp)
     now: Callable[[], datetime] = utc_now
     finance: FinanceConfig = field(default_factory=FinanceConfig)  # sync, recon, reports
-    sealer: Sealer = field(default_factory=sealer_from_env)  # TOTP secrets at rest
+    # TOTP secrets at rest; build_app passes the store's (one master key, crypto/master_key.py)
+    sealer: Sealer = field(default_factory=sealer_from_env)
     flow_jobs: FlowJobsConfig = field(default_factory=FlowJobsConfig)  # [flows] schedules
     security: SecurityConfig = field(default_factory=SecurityConfig)  # [security]: watch, alerts
 
@@ -92,10 +94,13 @@ def build_app(settings: Settings, config: Mapping[str, Any] | None = None, *,
     engine = make_engine(settings.db_url, pool_size=max(5, settings.worker_concurrency + 2))
     channels: dict[str, Channel] = {}
     try:  # a configuration refused halfway leaves no connection or channel open behind it
+        # one master key for the store's sealed columns and the TOTP secrets (issue 5); asked
+        # for now, so a missing or bad key stops the start instead of the first payment
+        sealer = BoxSealer(cipher_of(engine).box)
         if upgrade_db:
             migrate(engine)
         channels = _channels(config.get("banks", {}))
-        app = App(settings=settings, engine=engine, channels=channels,
+        app = App(settings=settings, engine=engine, channels=channels, sealer=sealer,
                   follow=_follow(config.get("follow", {})), finance=finance_config(config),
                   flow_jobs=flow_jobs_config(config.get("flows", {})),
                   security=security_config(config.get("security", {}), env=os.environ,

@@ -83,3 +83,30 @@ def test_reports_from_several_files_keep_the_one_furthest_along() -> None:
     assert held["E2E-1"].outcome is Outcome.SETTLED
     merge_reports(held, [_report(Outcome.RETURNED)])
     assert held["E2E-1"].outcome is Outcome.RETURNED
+
+
+PAIN002_NAMING_AN_ACCOUNT = b"""<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03">
+ <CstmrPmtStsRpt>
+  <GrpHdr><MsgId>STS-1</MsgId><CreDtTm>2026-12-01T08:00:00</CreDtTm></GrpHdr>
+  <OrgnlGrpInfAndSts><OrgnlMsgId>MSG-1</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.03</OrgnlMsgNmId>
+  </OrgnlGrpInfAndSts>
+  <OrgnlPmtInfAndSts><OrgnlPmtInfId>PMT-1</OrgnlPmtInfId>
+   <TxInfAndSts><OrgnlInstrId>INSTR-1</OrgnlInstrId><OrgnlEndToEndId>INSTR-1</OrgnlEndToEndId>
+    <TxSts>RJCT</TxSts>
+    <StsRsnInf><Rsn><Cd>AC04</Cd></Rsn>
+     <AddtlInf>payee account 6217850000008800067 is closed</AddtlInf></StsRsnInf>
+   </TxInfAndSts>
+  </OrgnlPmtInfAndSts>
+ </CstmrPmtStsRpt>
+</Document>"""
+
+
+def test_a_reason_naming_an_account_in_full_is_masked_and_the_raw_file_kept() -> None:
+    """INV-7: the reason is stored on the order, the claim and the employee's e-mail."""
+    from bankgate.connectors.files.wire import status_reports
+
+    [report] = status_reports(PAIN002_NAMING_AN_ACCOUNT, "in/sts.xml")
+    assert report.outcome is Outcome.REJECTED and report.reason
+    assert "6217850000008800067" not in report.reason and "6217****0067" in report.reason
+    assert b"6217850000008800067" in report.raw

@@ -1,8 +1,9 @@
 """The sealing seam the services use: bytes in, bytes out, bound to a context (TOTP secrets).
 
-`BoxSealer` puts it over `crypto/sealed.SecretBox` (master key from BANKGATE_SECRET_KEY or
-BANKGATE_SECRET_KEY_FILE). Without a configured key `sealer_from_env` makes an ephemeral one
-and warns on first use, so a laptop demo works but its enrolments do not survive a restart.
+`BoxSealer` puts it over `crypto/sealed.SecretBox`. A running bankgate uses the store's box
+(`bootstrap.build_app`: the master key of crypto/master_key.py, the same that seals account
+numbers, so enrolments survive a restart). `sealer_from_env` is for an `App` built by hand:
+without a configured key it makes an ephemeral one and warns on first use.
 """
 
 from __future__ import annotations

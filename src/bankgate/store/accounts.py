@@ -24,6 +24,7 @@ class AccountRepository:
         """Store a new account."""
         self._conn.execute(accounts.insert().values(
             id=account.id, bank=account.bank, number=account.number.reveal(),
+            number_bidx=account.number.reveal(),  # sealed number, keyed tag (store/sealed.py)
             kind=account.number.kind.value, currency=account.currency.code,
             name=account.name, purpose=account.purpose, created_at=at))
 
@@ -41,13 +42,13 @@ class AccountRepository:
 
     def by_number(self, number: str) -> list[CompanyAccount]:
         """Accounts with this number at any bank (an IBAN is unique; a domestic one may not be)."""
-        rows = self._conn.execute(select(accounts).where(accounts.c.number == number))
+        rows = self._conn.execute(select(accounts).where(accounts.c.number_bidx == number))
         return [_to_account(row._mapping) for row in rows]
 
     def find(self, bank: str, number: str) -> CompanyAccount | None:
         """The account with this number at this bank, if we hold it."""
         row = self._conn.execute(select(accounts).where(
-            accounts.c.bank == bank, accounts.c.number == number)).first()
+            accounts.c.bank == bank, accounts.c.number_bidx == number)).first()
         return None if row is None else _to_account(row._mapping)
 
 

@@ -268,6 +268,7 @@ class ControlRepository(FactsQueries):
         done = self._conn.execute(update(payment_orders).where(and_(
             payment_orders.c.id == order.id, payment_orders.c.version == expected_version))
             .values(payee_name=order.payee.name, payee_account=order.payee.account.reveal(),
+                    payee_account_bidx=order.payee.account.reveal(),
                     payee_account_kind=order.payee.account.kind.value,
                     payee_bank=order.payee.bank, amount_minor=order.amount.to_minor(),
                     currency=order.amount.currency.code, execution_date=order.execution_date,

@@ -7,25 +7,50 @@ BEGIN IMMEDIATE, so two writers queue on the lock instead of failing half-way.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from bankgate.crypto.master_key import MasterKey, resolve_master_key
 from bankgate.errors import ConfigError
+from bankgate.store.sealed import attach_cipher
 
 __all__ = ["dialect_of", "make_engine"]
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> Engine:
-    """An engine for `url`; `sqlite:///path`, `postgresql+psycopg://...`, `mysql+pymysql://...`."""
+def make_engine(url: str, *, pool_size: int = 5,
+                env: Mapping[str, str] | None = None) -> Engine:
+    """An engine for `url`; `sqlite:///path`, `postgresql+psycopg://...`, `mysql+pymysql://...`.
+
+    Its sealed columns use the master key `env` (default: the process environment) names, or
+    the key file beside a SQLite database (crypto/master_key.py), resolved on first use.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise ConfigError(f"BANKGATE_DB_URL: {exc}") from exc
     backend = parsed.get_backend_name()
+    engine = _engine(url, parsed, backend, pool_size)
+    attach_cipher(engine, _key_resolver(backend, parsed.database, env))
+    return engine
+
+
+def _key_resolver(backend: str, database: str | None,
+                  env: Mapping[str, str] | None) -> Callable[[], MasterKey]:
+    """How this store finds its master key, on first use (crypto/master_key.py)."""
+    in_memory = backend == "sqlite" and (not database or database == ":memory:")
+    beside = Path(database).resolve() if backend == "sqlite" and not in_memory and database \
+        else None
+    where = f"BANKGATE_DB_URL ({backend})"
+    return lambda: resolve_master_key(beside=beside, ephemeral_ok=in_memory, env=env,
+                                      where=where)
+
+
+def _engine(url: str, parsed: URL, backend: str, pool_size: int) -> Engine:
     if backend == "sqlite":
         return _sqlite_engine(url, parsed.database)
     if backend == "postgresql":

@@ -14,6 +14,7 @@ from bankgate.store.claims import ClaimRepository, EmployeeRepository, Notificat
 from bankgate.store.payroll import PayrollRepository
 from bankgate.store.receipts import ReceiptRepository
 from bankgate.store.routes import RouteRepository
+from bankgate.store.sealed import VERIFICATION, cipher_of
 from bankgate.store.tables_flows import payee_verifications
 from bankgate.store.transfers import TransferRepository
 
@@ -42,17 +43,19 @@ class VerificationRepository:
                      since: datetime) -> dict[str, Verification]:
         """The latest passed verification per fingerprint made at or after `since`."""
         found: dict[str, Verification] = {}
+        cipher = cipher_of(self._conn)
         for start in range(0, len(fingerprints), 500):
             chunk = list(fingerprints[start:start + 500])
+            asked = {cipher.tag(fp, VERIFICATION): fp for fp in chunk}  # the stored tags
             rows = self._conn.execute(
                 select(payee_verifications)
                 .where(_pv.fingerprint.in_(chunk), _pv.checked_at >= since)
                 .order_by(_pv.checked_at, _pv.id))
             for row in rows:  # later rows overwrite earlier ones: the latest wins
                 if row.passed:
-                    found[row.fingerprint] = _verification(row._mapping)
+                    found[asked[row.fingerprint]] = _verification(row._mapping)
                 else:
-                    found.pop(row.fingerprint, None)
+                    found.pop(asked[row.fingerprint], None)
         return found
 
     def latest(self, fingerprint: str) -> Verification | None:

@@ -228,7 +228,8 @@ def _to_row(order: PaymentOrder) -> dict[str, Any]:
     return {
         "id": order.id, "instruction_id": order.instruction_id, "flow": order.flow.value,
         "debtor_id": order.debtor, "payee_name": order.payee.name,
-        "payee_account": order.payee.account.reveal(),
+        "payee_account": order.payee.account.reveal(),  # sealed (store/sealed.py)
+        "payee_account_bidx": order.payee.account.reveal(),  # stored as its keyed tag
         "payee_account_kind": order.payee.account.kind.value, "payee_bank": order.payee.bank,
         "amount_minor": order.amount.to_minor(), "currency": order.amount.currency.code,
         "execution_date": order.execution_date, "remittance": order.remittance,

@@ -26,6 +26,12 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from bankgate.store.sealed import (  # issue 5: account numbers at rest
+    BlindIndexed,
+    Sealed,
+    SealedBytes,
+)
+
 __all__ = [
     "accounts",
     "audit_log",
@@ -74,13 +80,14 @@ accounts = Table(
     "accounts", metadata,
     _id(),
     Column("bank", String(32), nullable=False),
-    Column("number", String(34), nullable=False),
+    Column("number", Sealed("accounts.number"), nullable=False),
+    Column("number_bidx", BlindIndexed(), nullable=False),
     Column("kind", String(10), nullable=False),
     Column("currency", String(3), nullable=False),
     Column("name", String(140), nullable=False),
     Column("purpose", String(40), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
-    UniqueConstraint("bank", "number"),
+    Index(None, "bank", "number_bidx", unique=True),  # a unique index: 0010_sealed
 )
 
 payment_orders = Table(
@@ -90,7 +97,8 @@ payment_orders = Table(
     Column("flow", String(24), nullable=False),
     Column("debtor_id", String(40), ForeignKey("accounts.id"), nullable=False),
     Column("payee_name", String(140), nullable=False),
-    Column("payee_account", String(34), nullable=False),
+    Column("payee_account", Sealed("payment_orders.payee_account"), nullable=False),
+    Column("payee_account_bidx", BlindIndexed(), nullable=False),
     Column("payee_account_kind", String(10), nullable=False),
     Column("payee_bank", String(32)),
     Column("amount_minor", BigInteger, nullable=False),
@@ -137,7 +145,7 @@ bank_messages = Table(
     Column("bank", String(32), nullable=False),
     Column("kind", String(20), nullable=False),  # submit, status, callback
     Column("batch_id", String(40)),
-    Column("raw", LargeBinary, nullable=False),
+    Column("raw", SealedBytes("bank_messages.raw"), nullable=False),  # holds payee accounts
     Index(None, "batch_id"),
 )
 
@@ -228,7 +236,7 @@ statement_entries = Table(
     Column("bank_reference", String(64)),
     Column("end_to_end_id", String(35)),
     Column("counterparty_name", String(140)),
-    Column("counterparty_account", String(34)),
+    Column("counterparty_account", Sealed("statement_entries.counterparty_account")),
     Column("remittance", String(255)),
     Column("statement_id", String(40)),
     Column("origin", String(255), nullable=False),

@@ -142,7 +142,7 @@ policy_versions = Table(
 )
 
 # The policy's facts look orders up by payee account, payee name and execution day.
-Index("ix_payment_orders_payee_account", payment_orders.c.payee_account)
+Index("ix_payment_orders_payee_account_bidx", payment_orders.c.payee_account_bidx)
 Index("ix_payment_orders_payee_name", payment_orders.c.payee_name)
 Index("ix_payment_orders_execution_date_debtor_id", payment_orders.c.execution_date,
       payment_orders.c.debtor_id)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from bankgate.store.sealed import VERIFICATION, BlindIndexed, Sealed
 from bankgate.store.tables import UtcDateTime, metadata
 
 __all__ = [
@@ -48,7 +49,9 @@ def _serial() -> Column[int]:
 payee_verifications = Table(
     "payee_verifications", metadata,
     _serial(),
-    Column("fingerprint", String(64), nullable=False),  # sha256 of account, name, bank, branch
+    # sha256 of account, name, bank, branch — stored as its keyed tag (a plain hash of a
+    # low-entropy account number is inverted by trying them all): store/sealed.py
+    Column("fingerprint", BlindIndexed(VERIFICATION), nullable=False),
     Column("account_masked", String(40), nullable=False),
     Column("name", String(140), nullable=False),
     Column("via_bank", String(32), nullable=False),
@@ -66,7 +69,7 @@ employees = Table(
     Column("department", String(60), nullable=False),
     Column("email", String(254)),
     Column("username", String(64)),  # the employee's own login, if they have one
-    Column("account", String(34), nullable=False),
+    Column("account", Sealed("employees.account"), nullable=False),
     Column("account_kind", String(10), nullable=False),
     Column("bank", String(32), nullable=False),
     Column("branch_code", String(12)),
@@ -99,7 +102,7 @@ payroll_lines = Table(
     Column("row", String(40), nullable=False),  # where in the file: "row 7"
     Column("employee_id", String(40), nullable=False),
     Column("name", String(140), nullable=False),
-    Column("account", String(34), nullable=False),
+    Column("account", Sealed("payroll_lines.account"), nullable=False),
     Column("account_kind", String(10), nullable=False),
     Column("bank", String(32), nullable=False),
     Column("branch_code", String(12)),

@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from bankgate.store.sealed import Sealed
 from bankgate.store.tables import UtcDateTime, metadata
 
 __all__ = ["expected_imports", "ledger_postings", "recon_allocations", "recon_items",
@@ -58,7 +59,7 @@ recon_items = Table(
     Column("end_to_end_id", String(35)),
     Column("batch_id", String(40)),
     Column("counterparty_name", String(140)),
-    Column("counterparty_account", String(34)),
+    Column("counterparty_account", Sealed("recon_items.counterparty_account")),
     Column("refs", Text, nullable=False),  # JSON list of invoice / order numbers
     Column("flow", String(24)),  # the payment's flow, for the ledger's counter account
     Column("version", Integer, nullable=False),

@@ -16,7 +16,14 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
-from bankgate.domain import Batch, InstructionId, Outcome, Statement, StatusReport
+from bankgate.domain import (
+    Batch,
+    InstructionId,
+    Outcome,
+    Statement,
+    StatusReport,
+    mask_numbers,
+)
 from bankgate.errors import BankRejected, FormatError
 from bankgate.formats.iso20022.pain002 import read_pain002, to_status_reports
 from bankgate.formats.xml import iter_elements
@@ -101,7 +108,10 @@ def return_reports(statements: Iterable[Statement], content: bytes) -> list[Stat
 def _with_raw(report: StatusReport, raw: bytes) -> StatusReport:
     return StatusReport(instruction_id=report.instruction_id, outcome=report.outcome,
                         bank_code=report.bank_code, reason_code=report.reason_code,
-                        reason=report.reason, reported_at=report.reported_at,
+                        # INV-7: a pain.002's AddtlInf may name the account in full (the
+                        # sandbox's AC04 "payee account … is closed"); raw keeps it as sent
+                        reason=mask_numbers(report.reason) if report.reason else report.reason,
+                        reported_at=report.reported_at,
                         bank_reference=report.bank_reference, raw=raw)
 
 
