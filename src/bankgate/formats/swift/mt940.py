@@ -126,6 +126,7 @@ class _Reader:
         self.fields, self.origin, self.number = fields, origin, number
         self._money: dict[tuple[str, str], Money] = {}
         self._days: dict[str, date] = {}
+        self._bookings: dict[tuple[date, str | None], date] = {}
 
     def fail(self, field: _Field | None, message: str) -> FormatError:
         where = f"line {field.line} (:{field.tag}:)" if field else f"statement {self.number}"
@@ -181,25 +182,26 @@ class _Reader:
                        source=Source(origin=self.origin, where=f"line {field.line}"))
 
     def entries(self, cur: Currency) -> tuple[StatementEntry, ...]:
-        lines = [(f, self.info_after(i), _bank_ref(f.value))
+        # each :61: is matched once, for its reference (counted first) and for its entry
+        lines = [(f, _LINE61.match(f.value), self.info_after(i))
                  for i, f in enumerate(self.fields) if f.tag == "61"]
-        refs = Counter(ref for _, _, ref in lines)
+        refs = Counter(_bank_ref(match) for _, match, _ in lines)
         seen: Counter[tuple[object, ...]] = Counter()
-        return tuple(self.entry(f, info, ref, cur, refs, seen) for f, info, ref in lines)
+        return tuple(self.entry(f, match, info, cur, refs, seen) for f, match, info in lines)
 
     def info_after(self, index: int) -> str:
         following = self.fields[index + 1] if index + 1 < len(self.fields) else None
         return following.value if following is not None and following.tag == "86" else ""
 
-    def entry(self, field: _Field, info: str, bank_ref: str | None, cur: Currency,
+    def entry(self, field: _Field, match: re.Match[str] | None, info: str, cur: Currency,
               refs: Counter[str | None], seen: Counter[tuple[object, ...]]) -> StatementEntry:
-        match = _LINE61.match(field.value)
         if match is None:
             first = (field.value.splitlines() or [""])[0]
             raise self.fail(field, f"{first!r} is not a statement line "
                             "(value date, D/C mark, amount, type code, reference)")
+        bank_ref = _bank_ref(match)
         value_date = self.day(match["value"], field)
-        booking = _entry_date(value_date, match["entry"]) or value_date
+        booking = self.booking_day(value_date, match["entry"])
         amount = self.money(match["amount"], cur, field)
         signed = -amount if match["mark"].endswith("D") else amount
         details = read_field86(info)
@@ -250,6 +252,14 @@ class _Reader:
             raise self.fail(field, f"{text!r} is not an amount in {cur.code}")
         return Money(value.quantize(cur.quantum), cur)
 
+    def booking_day(self, value_date: date, mmdd: str | None) -> date:
+        """The entry date (MMDD, the year from the value date), else the value date."""
+        key = (value_date, mmdd)
+        found = self._bookings.get(key)
+        if found is None:
+            found = self._bookings[key] = _entry_date(value_date, mmdd) or value_date
+        return found
+
     def day(self, text: str, field: _Field) -> date:
         found = self._days.get(text)
         if found is None:
@@ -264,11 +274,9 @@ class _Reader:
             raise self.fail(field, f"{text!r} is not a date (YYMMDD)") from exc
 
 
-def _bank_ref(value: str) -> str | None:
-    first = value.split("\n", 1)[0]
-    if "//" not in first:
-        return None
-    ref = first.split("//", 1)[1].strip()
+def _bank_ref(line: re.Match[str] | None) -> str | None:
+    """The bank's reference: what follows the first `//` on the line's first row."""
+    ref = (line["bankref"] or "").strip() if line else ""
     return None if not ref or ref.upper() == "NONREF" else ref
 
 
