@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import io
+import re
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bankgate.domain import check_statement
 from bankgate.errors import FormatError
-from bankgate.formats.swift.field86 import read_field86
+from bankgate.formats.swift.field86 import _subfields, read_field86
 from bankgate.formats.swift.mt940 import read_mt940
 from tests.samples import SAMPLES, needs_samples
 
@@ -104,3 +107,10 @@ def test_two_identical_lines_stay_two_entries_with_stable_keys():
 def test_broken_fields_are_named_by_line(change, says):
     with pytest.raises(FormatError, match=says.replace("(", r"\(").replace(")", r"\)")):
         list(read_mt940(io.BytesIO(TWINS.replace(*change, 1).encode()), "bad.sta"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="?0123456789٣²ab +/", max_size=40))
+def test_field86_subfields_split_as_the_regex_reading_does(rest: str):
+    """`?NN` pieces by str.split give the pairs `(\\d{2})([^?]*)` found, even in odd text."""
+    assert _subfields(rest) == re.findall(r"(\d{2})([^?]*)", "?" + rest)

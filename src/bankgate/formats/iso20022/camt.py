@@ -31,6 +31,7 @@ from bankgate.formats.iso20022.camt_entries import (
     Converter,
     entry_reference,
     reference_of,
+    reference_tag,
     rekey_repeated,
     repeated_references,
 )
@@ -133,11 +134,16 @@ def _census(stream: IO[bytes], origin: str, number: int) -> frozenset[str]:
     counts = Occurrences()
     repeated: set[str] = set()
     count = 0
+    statement: etree._Element | None = None  # the parent of the entries being counted
+    ref_tag = ""
     for element in iter_elements(stream, origin, CAMT_TAGS | {"Ntry"}, free=False):
         parent = element.getparent()
         if _is_entry(str(element.tag)):
-            if count + 1 == number and parent is not None and local(parent.tag) in CAMT_TAGS:
-                ref = entry_reference(element, str(parent.tag))
+            if count + 1 == number and parent is not None and (
+                    parent is statement or local(parent.tag) in CAMT_TAGS):
+                if parent is not statement:  # held: lxml hands back the same proxy
+                    statement, ref_tag = parent, reference_tag(str(parent.tag))
+                ref = entry_reference(element, ref_tag)
                 if ref and counts.add(ref) == 2:
                     repeated.add(ref)
             _free_entry(element)

@@ -34,7 +34,6 @@ from bankgate.errors import DomainError, FormatError
 from bankgate.formats.iso20022.camt_fields import (
     DETAIL_PATHS,
     ENTRY_PATHS,
-    REFERENCE_PATHS,
     Spec,
     build_spec,
     datetime_of,
@@ -53,16 +52,15 @@ _BALANCE_TYPES: Final = {
 }
 _STATUS: Final = {"BOOK": EntryStatus.BOOKED, "PDNG": EntryStatus.PENDING,
                   "INFO": EntryStatus.INFO}
-_SPECS: dict[str, tuple[Spec, Spec, Spec]] = {}
+_SPECS: dict[str, tuple[Spec, Spec]] = {}
 _MONEY_MAX: Final = 8192
 
 
-def _specs(namespace: str) -> tuple[Spec, Spec, Spec]:
+def _specs(namespace: str) -> tuple[Spec, Spec]:
     found = _SPECS.get(namespace)
     if found is None:
         found = _SPECS[namespace] = (build_spec(ENTRY_PATHS, namespace),
-                                     build_spec(DETAIL_PATHS, namespace),
-                                     build_spec(REFERENCE_PATHS, namespace))
+                                     build_spec(DETAIL_PATHS, namespace))
     return found
 
 
@@ -71,11 +69,22 @@ def namespace_of(tag: str) -> str:
     return tag[: tag.index("}") + 1] if tag.startswith("{") else ""
 
 
-def entry_reference(node: etree._Element, tag: str) -> str | None:
-    """An entry's own account servicer reference, read as `Converter.entry` reads it."""
-    texts: dict[str, str] = {}
-    pull(node, _specs(namespace_of(tag))[2], texts, {})
-    return texts.get("AcctSvcrRef")
+def reference_tag(statement_tag: str) -> str:
+    """The qualified tag of an entry's AcctSvcrRef in the namespace of its statement."""
+    return namespace_of(statement_tag) + "AcctSvcrRef"
+
+
+def entry_reference(node: etree._Element, ref_tag: str) -> str | None:
+    """An entry's own account servicer reference (`ref_tag` from `reference_tag`), read as
+    `Converter.entry` reads it.
+
+    lxml picks the children by tag in C: one proxy instead of one per child (census pass).
+    """
+    for child in node.iterchildren(ref_tag):
+        text = child.text.strip() if child.text else ""
+        if text:
+            return text
+    return None
 
 
 class Converter:
@@ -83,7 +92,7 @@ class Converter:
 
     def __init__(self, tag: str, origin: str, where: str) -> None:
         self.ns = namespace_of(tag)
-        self.entry_spec, self.detail_spec, _ = _specs(self.ns)
+        self.entry_spec, self.detail_spec = _specs(self.ns)
         self.origin, self.where = origin, where
         self._money: dict[tuple[str, str, int], Money] = {}
         self._paths: dict[str, str] = {}
@@ -115,8 +124,14 @@ class Converter:
         except ValueError as exc:
             raise self.fail(where, f"{text!r} is not a date or date-time") from exc
 
-    def date(self, text: str | None, where: str) -> date | None:
-        return self.moment(text, where).date() if text else None
+    def date(self, text: str | None, where: str, field: str = "") -> date | None:
+        """The date of `text`; a failure names `where` + `field`, joined only then."""
+        if not text:
+            return None
+        try:
+            return datetime_of(text).date()
+        except ValueError as exc:
+            raise self.fail(where + field, f"{text!r} is not a date or date-time") from exc
 
     def ccy(self, code: str, where: str) -> Currency:
         try:
@@ -124,15 +139,16 @@ class Converter:
         except DomainError as exc:
             raise self.fail(where, str(exc)) from exc
 
-    def money(self, node: etree._Element | None, where: str, *, sign: int = 1) -> Money:
+    def money(self, node: etree._Element | None, parent: str, *, sign: int = 1) -> Money:
+        """The amount of an `Amt` element in the element at `parent` (an XPath)."""
         text = (node.text or "").strip() if node is not None else ""
         if node is None or not text:
-            raise self.fail(where, "the amount is missing")
+            raise self.fail(parent + "/Amt", "the amount is missing")
         code = node.get("Ccy") or ""
         key = (text, code, sign)
         found = self._money.get(key)
-        if found is None:
-            found = self._new_money(text, code, sign, where)
+        if found is None:  # the place is spelt out only for a new amount, not per entry
+            found = self._new_money(text, code, sign, parent + "/Amt")
             if len(self._money) >= _MONEY_MAX:
                 self._money.clear()
             self._money[key] = found
@@ -162,7 +178,7 @@ class Converter:
         if when is None:
             raise self.fail(f"{where}/Dt", "the balance has no date, nor the statement one")
         return Balance(account="", type=_BALANCE_TYPES.get(code, BalanceType.OTHER), code=code,
-                       amount=self.money(self.child(node, "Amt"), f"{where}/Amt", sign=sign),
+                       amount=self.money(self.child(node, "Amt"), where, sign=sign),
                        as_of=self.moment(when, f"{where}/Dt"),
                        source=Source(origin=self.origin, where=self.where + where))
 
@@ -173,13 +189,14 @@ class Converter:
         pull(node, self.entry_spec, texts, elements)
         where = f"/Ntry[{n}]"
         sign = -1 if texts.get("CdtDbtInd") == "DBIT" else 1
-        amount = self.money(first(elements, "Amt"), f"{where}/Amt", sign=sign)
+        amount = self.money(first(elements, "Amt"), where, sign=sign)
         status_code = texts.get("Sts/Cd") or texts.get("Sts") or "BOOK"
-        booking = self.date(texts.get("BookgDt/Dt") or texts.get("BookgDt/DtTm"),
-                            f"{where}/BookgDt")
-        value = self.date(texts.get("ValDt/Dt") or texts.get("ValDt/DtTm"), f"{where}/ValDt")
-        details = tuple(self.detail(d, sign, f"{where}/NtryDtls/TxDtls[{i}]")
-                        for i, d in enumerate(elements.get("NtryDtls/TxDtls", ()), 1))
+        booking = self.date(texts.get("BookgDt/Dt") or texts.get("BookgDt/DtTm"), where,
+                            "/BookgDt")
+        value = self.date(texts.get("ValDt/Dt") or texts.get("ValDt/DtTm"), where, "/ValDt")
+        found = elements.get("NtryDtls/TxDtls")
+        details = tuple(self.detail(d, sign, where, i) for i, d in enumerate(found, 1)) \
+            if found else ()
         one = details[0] if len(details) == 1 else _NO_DETAIL
         servicer_ref = texts.get("AcctSvcrRef")
         remittance = one.remittance or texts.get("AddtlNtryInf")
@@ -195,31 +212,37 @@ class Converter:
             is_reversal=texts.get("RvslInd") == "true", bank_transaction_code=_bank_code(texts),
             transactions=details)
 
-    def detail(self, node: etree._Element, sign: int, where: str) -> EntryDetail:
+    def detail(self, node: etree._Element, sign: int, entry: str, n: int) -> EntryDetail:
+        """The `n`th transaction (TxDtls) of the entry at `entry` (an XPath)."""
         texts: dict[str, str] = {}
         elements: dict[str, list[etree._Element]] = {}
         pull(node, self.detail_spec, texts, elements)
         amount_node = first(elements, "AmtDtls/TxAmt/Amt")
         if amount_node is None:
             amount_node = first(elements, "Amt")
-        amount = self.money(amount_node, where + "/Amt", sign=sign) if amount_node is not None \
-            else None
-        party = "Dbtr" if sign > 0 else "Cdtr"
-        lines = (t.text.strip() for t in elements.get("RmtInf/Ustrd", ()) if t.text)
+        amount = self.money(amount_node, f"{entry}/NtryDtls/TxDtls[{n}]", sign=sign) \
+            if amount_node is not None else None
+        name, name_in_party, iban, other_id = _PARTY_PATHS[sign]
+        lines = elements.get("RmtInf/Ustrd")
+        remittance = " ".join(t for t in (u.text.strip() for u in lines if u.text) if t) \
+            if lines else None
         return EntryDetail(
             amount=amount, end_to_end_id=_clean_ref(texts.get("Refs/EndToEndId")),
             instruction_id=texts.get("Refs/InstrId"), transaction_id=texts.get("Refs/TxId"),
             uetr=texts.get("Refs/UETR"), account_servicer_reference=texts.get("Refs/AcctSvcrRef"),
-            counterparty_name=texts.get(f"RltdPties/{party}/Nm")
-            or texts.get(f"RltdPties/{party}/Pty/Nm"),
-            counterparty_account=texts.get(f"RltdPties/{party}Acct/Id/IBAN")
-            or texts.get(f"RltdPties/{party}Acct/Id/Othr/Id"),
-            remittance=" ".join(t for t in lines if t) or None,
+            counterparty_name=texts.get(name) or texts.get(name_in_party),
+            counterparty_account=texts.get(iban) or texts.get(other_id),
+            remittance=remittance or None,
             structured_reference=texts.get("RmtInf/Strd/CdtrRefInf/Ref"),
             return_reason=texts.get("RtrInf/Rsn/Cd"))
 
 
 _NO_DETAIL: Final = EntryDetail()
+#: The counterparty of a credit is its debtor, of a debit its creditor.
+_PARTY_PATHS: Final = {
+    sign: (f"RltdPties/{party}/Nm", f"RltdPties/{party}/Pty/Nm",
+           f"RltdPties/{party}Acct/Id/IBAN", f"RltdPties/{party}Acct/Id/Othr/Id")
+    for sign, party in ((1, "Dbtr"), (-1, "Cdtr"))}
 
 
 def reference_of(entry: StatementEntry) -> str | None:

@@ -15,7 +15,7 @@ from typing import Final
 
 from lxml import etree
 
-__all__ = ["DETAIL_PATHS", "ENTRY_PATHS", "REFERENCE_PATHS", "Spec", "build_spec", "datetime_of",
+__all__ = ["DETAIL_PATHS", "ENTRY_PATHS", "Spec", "build_spec", "datetime_of",
            "first", "pull"]
 
 #: What one entry (`Ntry`) gives, by local-name path; `*` marks elements kept whole.
@@ -30,8 +30,6 @@ DETAIL_PATHS: Final = (
     "RltdPties/Cdtr/Pty/Nm", "RltdPties/DbtrAcct/Id/IBAN", "RltdPties/DbtrAcct/Id/Othr/Id",
     "RltdPties/CdtrAcct/Id/IBAN", "RltdPties/CdtrAcct/Id/Othr/Id", "*RmtInf/Ustrd",
     "RmtInf/Strd/CdtrRefInf/Ref", "RtrInf/Rsn/Cd")
-#: The entry's own bank reference only (the reference census).
-REFERENCE_PATHS: Final = ("AcctSvcrRef",)
 
 
 class Spec:

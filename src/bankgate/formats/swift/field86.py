@@ -20,7 +20,7 @@ _SLASH_KEY: Final = re.compile(r"/(EREF|MREF|CRED|REMI|NAME|IBAN|BIC|CNTP|ORDP|B
                                r"ULTD|ULTC|PURP|RTRN|ADDR|CSID|TRTP|MARF|SVWZ|ISDT)/")
 _SEPA: Final = re.compile(r"(EREF|KREF|MREF|CRED|SVWZ|ABWA|ABWE|IBAN|BIC)\+")
 _GVC: Final = re.compile(r"\d{3}\?")
-_PAIRS: Final = re.compile(r"(\d{2})([^?]*)")
+_TWO_DIGITS: Final = re.compile(r"\d{2}")
 _REMITTANCE: Final = tuple(f"{n:02d}" for n in (*range(20, 30), *range(60, 64)))
 
 
@@ -48,11 +48,10 @@ def read_field86(text: str) -> Details:
 
 def _structured(flat: str) -> Details:
     code, _, rest = flat.partition("?")
-    pairs: list[tuple[str, str]] = _PAIRS.findall("?" + rest if not rest.startswith("?")
-                                                  else rest)
+    pairs = _subfields(rest)
     first = dict(reversed(pairs))  # each subfield's first value (built in C)
     remittance = "".join([first[n] for n in _REMITTANCE if n in first])
-    sepa = _sepa_parts(remittance)
+    sepa = _sepa_parts(remittance) if "+" in remittance else {}
     name = account = None
     if "32" in first or "33" in first:  # ?32 and ?33 continue each other, in that order
         name = ("".join([v for n, v in pairs if n == "32"])
@@ -65,9 +64,26 @@ def _structured(flat: str) -> Details:
                    end_to_end_id=_ref(sepa.get("EREF")), code=code[:3] or None)
 
 
+def _subfields(rest: str) -> list[tuple[str, str]]:
+    """`?NN` subfields as (NN, text): each piece between `?`s, its first two digits the code.
+
+    `str.split` instead of a regex `findall` (~20 % of the field's time); a piece that does
+    not start with two digits gives the first two digits inside it, as the regex did.
+    """
+    pairs: list[tuple[str, str]] = []
+    for piece in rest.split("?"):
+        if len(piece) >= 2 and piece[:2].isdecimal():  # isdecimal is what regex \d matches
+            pairs.append((piece[:2], piece[2:]))
+        elif piece:
+            found = _TWO_DIGITS.search(piece)
+            if found:
+                pairs.append((found.group(), piece[found.end():]))
+    return pairs
+
+
 def _sepa_parts(text: str) -> dict[str, str]:
-    pieces = _SEPA.split(text)  # [before, key, value, key, value, ...]
-    return {pieces[i]: pieces[i + 1].strip() for i in range(1, len(pieces), 2)}
+    pieces = _SEPA.split(text)  # [before, key, value, key, value, ...]; a later key wins
+    return dict(zip(pieces[1::2], map(str.strip, pieces[2::2]), strict=True))
 
 
 def _slashed(flat: str) -> Details:
