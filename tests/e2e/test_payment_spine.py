@@ -155,6 +155,36 @@ def test_INV2_a_bank_whose_status_queries_fail_for_long_is_still_followed_with_b
     check_invariants(gateway, sandbox, orders_of(gateway))
 
 
+def test_A14_an_order_changed_in_the_database_after_its_decision_is_never_sent(
+        gateway, sandbox, payees):
+    """A-14: someone with write access to the database raises a released order's amount
+    threefold. Dispatch recomputes the keyed terms tag, refuses that order (cancelled,
+    reason CONTROLS, an `order.controls_failed` audit record and a critical alert) and
+    sends the others; the bank never books the changed order."""
+    from sqlalchemy import update
+
+    from bankgate.store.tables import payment_orders
+
+    created = _create(gateway, _sound(payees, "icbc"), 3)
+    assert all(o.status is Status.RELEASED for o in created)
+    target = created[0]
+    with gateway.engine.begin() as conn:
+        conn.execute(update(payment_orders).where(payment_orders.c.id == target.id)
+                     .values(amount_minor=payment_orders.c.amount_minor * 3))
+    _run_worker_until_final(gateway)
+    orders = {o.id: o for o in orders_of(gateway)}
+    assert orders[target.id].status is Status.CANCELLED
+    assert orders[target.id].reason_code == "CONTROLS"
+    assert all(orders[o.id].status is Status.SETTLED for o in created[1:])
+    assert sandbox.ledger.debit_bookings().get(target.instruction_id, 0) == 0
+    with gateway.uow() as unit:
+        actions = [h["action"] for h in unit.audit.for_subject(target.id)]
+        alerts = [a for a in unit.alerts.find() if a.kind == "payment.controls_failed"]
+    assert "order.controls_failed" in actions
+    assert len(alerts) == 1 and "terms or requirement changed" in alerts[0].message
+    check_invariants(gateway, sandbox, list(orders.values()))
+
+
 def test_balances_after_the_run_match_the_banks_ledgers(gateway, sandbox, payees):
     """INV-3: after sync our balances equal the sandbox's."""
     from bankgate.services.cash import fetch_balances

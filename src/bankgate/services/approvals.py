@@ -101,7 +101,8 @@ def route_new_orders(unit: UnitOfWork, orders: Sequence[PaymentOrder], *, maker:
     for order in orders:
         facts = gathered.get(order.id) or Facts(at=at)
         decision = evaluate(policy, order, facts)
-        unit.control.put_control(decision_record(order.id, maker, decision, at, edited=False))
+        unit.control.put_control(decision_record(order.id, maker, decision, at, edited=False),
+                                 order=order)
         route_order(changes, order, decision.requirement, decision.rule)
     changes.flush(unit)
     moved = [changes.latest(o) for o in orders]

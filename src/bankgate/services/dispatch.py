@@ -27,6 +27,7 @@ from bankgate.domain import (
     Status,
     SubmissionAck,
 )
+from bankgate.domain.alerts import AlertLevel
 from bankgate.domain.audit_records import AuditRecord
 from bankgate.errors import (
     BankRejected,
@@ -36,7 +37,8 @@ from bankgate.errors import (
     OutcomeUnknown,
 )
 from bankgate.services._tx import Changes, RetryLater, UowFactory, in_transaction
-from bankgate.services.alerts import certificate_expired_alert, raise_alert
+from bankgate.services.alerts import certificate_expired_alert, new_alert, raise_alert
+from bankgate.services.controls_check import order_problems
 from bankgate.services.crashpoints import crash_point
 from bankgate.services.status import FollowUp, apply_reports, close_if_done, poll_job
 from bankgate.store import UnitOfWork
@@ -111,11 +113,21 @@ def _prepare(unit: UnitOfWork, batch_id: str, at: datetime, follow: FollowUp,
         raise RetryLater(3600.0, f"the policy requires a bank-side confirmation for "
                                  f"{len(held)} order(s) but bank {batch.key.bank!r}'s channel "
                                  "cannot ask for one; nothing was sent", counted=False)
+    refused = _failing_controls(unit, [o for o in orders if o.status is Status.RELEASED])
     changes = Changes(at=at, actor="system:dispatch")
     for order in orders:
-        if order.status is Status.RELEASED:
+        if order.id in refused:
+            changes.move(order, Status.CANCELLED, reason_code="CONTROLS",
+                         reason="not sent: its controls do not hold (A-14); "
+                         + "; ".join(refused[order.id])[:180])
+        elif order.status is Status.RELEASED:
             changes.move(order, Status.SUBMITTED, batch=batch_id)
     changes.flush(unit)
+    if refused:
+        _report_refused(unit, batch, refused, at)
+    if not any(changes.latest(o).status is Status.SUBMITTED for o in orders):
+        close_if_done(unit, batch, [changes.latest(o) for o in orders], at)
+        return None
     sending = replace(batch, state=BatchState.SENDING, version=batch.version + 1,
                       send_attempts=batch.send_attempts + 1)
     unit.batches.save(sending, expected_version=batch.version, at=at, last_sent_at=at)
@@ -123,6 +135,32 @@ def _prepare(unit: UnitOfWork, batch_id: str, at: datetime, follow: FollowUp,
     latest = [changes.latest(o) for o in orders]
     to_send = [o for o in latest if o.status is Status.SUBMITTED]
     return sending, unit.accounts.get(batch.key.debtor), to_send, held
+
+
+def _failing_controls(unit: UnitOfWork, orders: list[PaymentOrder]) -> dict[str, list[str]]:
+    """The orders about to leave whose controls no longer hold, with what is wrong: terms
+    or requirement changed behind the gateway's back (the keyed tag), approvals missing or
+    not bound to the order as it is now (A-14, INV-4 at the last gate)."""
+    ids = [o.id for o in orders]
+    controls = unit.control.controls(ids)
+    approvals = unit.control.live_approvals(ids)
+    found = {o.id: order_problems(unit, o, controls.get(o.id), approvals.get(o.id, []))
+             for o in orders}
+    return {order_id: problems for order_id, problems in found.items() if problems}
+
+
+def _report_refused(unit: UnitOfWork, batch: Batch, refused: Mapping[str, list[str]],
+                    at: datetime) -> None:
+    for order_id, problems in refused.items():
+        unit.audit.append(AuditRecord(
+            at=at, actor="system:dispatch", action="order.controls_failed",
+            subject_kind="order", subject_id=order_id, detail={"problems": problems}))
+    raise_alert(unit, new_alert(
+        "payment.controls_failed", f"batch {batch.id}", AlertLevel.CRITICAL,
+        f"{len(refused)} order(s) of batch {batch.id} to {batch.key.bank} were not sent: "
+        "their terms, requirement or approvals changed outside the gateway (A-14); "
+        f"first: {next(iter(refused.values()))[0]}"[:500], occurrence=at.isoformat()),
+        at=at, actor="system:dispatch")
 
 
 def bank_confirmations(unit: UnitOfWork, orders: list[PaymentOrder]) -> frozenset[str]:

@@ -80,7 +80,7 @@ def _decide_again(unit: UnitOfWork, before: PaymentOrder, edited: PaymentOrder, 
              else Facts(at=at, edited=True))
     decision = evaluate(policy, edited, facts)
     unit.control.put_control(decision_record(before.id, maker, decision, at, edited=True),
-                             replace=True)
+                             order=edited, replace=True)
     # the terms are written first (same version), then the moves compare-and-set on it
     bumped = replace(edited, version=before.version + 1)
     unit.control.save_order_terms(bumped, expected_version=before.version)

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select, update
 
-from bankgate.domain.approvals import Approval, ApprovalAct
+from bankgate.domain.approvals import Approval, ApprovalAct, order_hash
 from bankgate.domain.ids import OrderId
 from bankgate.domain.payments import PaymentOrder
 from bankgate.domain.people import ApiClient, Credential, CredentialKind, Role, User
 from bankgate.errors import ConcurrentUpdate, NotFound
 from bankgate.store.control_facts import FactsQueries, Neighbourhood
+from bankgate.store.sealed import cipher_of
 from bankgate.store.tables import payment_orders
 from bankgate.store.tables_control import (
     api_clients,
@@ -28,8 +31,11 @@ from bankgate.store.tables_control import (
     users,
 )
 
-__all__ = ["ControlRepository", "Failures", "Neighbourhood", "OrderControl", "PolicyRow",
-           "SessionRow"]
+__all__ = ["ORDER_TERMS", "ControlRepository", "Failures", "Neighbourhood", "OrderControl",
+           "PolicyRow", "SessionRow"]
+
+#: The blind-index label of order terms tags (never the account numbers' label).
+ORDER_TERMS = "order-terms"
 
 
 
@@ -66,6 +72,7 @@ class OrderControl:
     reasons: list[str]
     edited: bool
     decided_at: datetime
+    terms_tag: str | None = None  # None: decided before migration 0013 (not covered)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -256,6 +263,17 @@ class ControlRepository(FactsQueries):
         return [_to_approval(r) for r in self._conn.execute(query.order_by(approvals.c.at,
                                                                            approvals.c.id))]
 
+    def live_approvals(self, order_ids: Sequence[str]) -> dict[str, list[Approval]]:
+        """The live approvals of several orders, oldest first each."""
+        found: dict[str, list[Approval]] = {i: [] for i in order_ids}
+        ids = list(order_ids)
+        for start in range(0, len(ids), 500):
+            query = select(approvals).where(approvals.c.order_id.in_(ids[start:start + 500]),
+                                            approvals.c.voided_at.is_(None))
+            for row in self._conn.execute(query.order_by(approvals.c.at, approvals.c.id)):
+                found[row.order_id].append(_to_approval(row))
+        return found
+
     def void_approvals(self, order_id: str, at: datetime) -> int:
         """Void every live approval of an order; how many."""
         done = self._conn.execute(update(approvals).where(and_(
@@ -277,29 +295,53 @@ class ControlRepository(FactsQueries):
         if done.rowcount != 1:
             raise ConcurrentUpdate(f"payment order {order.id} changed concurrently")
 
-    def put_control(self, control: OrderControl, *, replace: bool = False) -> None:
-        """Insert (or replace) an order's decision."""
+    def put_control(self, control: OrderControl, *, order: PaymentOrder,
+                    replace: bool = False) -> None:
+        """Insert (or replace) the decision taken for `order` (as it is now), with the keyed
+        tag over its terms and requirement that dispatch checks (A-14)."""
         if replace:
             self._conn.execute(order_controls.delete().where(
                 order_controls.c.order_id == control.order_id))
+        requirement = json.dumps(control.requirement, sort_keys=True)
         self._conn.execute(order_controls.insert().values(
             order_id=control.order_id, maker=control.maker[:80],
             policy_version=control.policy_version, policy_hash=control.policy_hash,
-            rule=control.rule[:120], requirement=json.dumps(control.requirement, sort_keys=True),
+            rule=control.rule[:120], requirement=requirement,
             reasons=json.dumps(control.reasons, ensure_ascii=False), edited=int(control.edited),
-            decided_at=control.decided_at))
+            decided_at=control.decided_at,
+            terms_tag=self._terms_tag(order, requirement, control.policy_hash)))
+
+    def terms_intact(self, control: OrderControl, order: PaymentOrder) -> bool:
+        """Whether the order's terms and requirement are still those its decision was taken
+        on (the tag recomputed under the store's key); True for decisions older than 0013."""
+        if control.terms_tag is None:
+            return True
+        expected = self._terms_tag(order, json.dumps(control.requirement, sort_keys=True),
+                                   control.policy_hash)
+        return hmac.compare_digest(expected, control.terms_tag)
+
+    def _terms_tag(self, order: PaymentOrder, requirement: str, policy_hash: str) -> str:
+        return cipher_of(self._conn).tag(f"{order_hash(order)}|{requirement}|{policy_hash}",
+                                         label=ORDER_TERMS)
 
     def control(self, order_id: str) -> OrderControl | None:
         """The decision stored for an order."""
-        row = self._conn.execute(select(order_controls).where(
-            order_controls.c.order_id == order_id)).first()
-        if row is None:
-            return None
-        return OrderControl(order_id=row.order_id, maker=row.maker,
-                            policy_version=row.policy_version, policy_hash=row.policy_hash,
-                            rule=row.rule, requirement=json.loads(row.requirement),
-                            reasons=json.loads(row.reasons), edited=bool(row.edited),
-                            decided_at=row.decided_at)
+        return self.controls([order_id]).get(order_id)
+
+    def controls(self, order_ids: Sequence[str]) -> dict[str, OrderControl]:
+        """The decisions stored for these orders (those without one are left out)."""
+        found: dict[str, OrderControl] = {}
+        ids = list(order_ids)
+        for start in range(0, len(ids), 500):
+            for row in self._conn.execute(select(order_controls).where(
+                    order_controls.c.order_id.in_(ids[start:start + 500]))):
+                found[row.order_id] = OrderControl(
+                    order_id=row.order_id, maker=row.maker, policy_version=row.policy_version,
+                    policy_hash=row.policy_hash, rule=row.rule,
+                    requirement=json.loads(row.requirement), reasons=json.loads(row.reasons),
+                    edited=bool(row.edited), decided_at=row.decided_at,
+                    terms_tag=row.terms_tag)
+        return found
 
     def requirements(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
         """Each order's stored requirement; orders without a decision are left out."""

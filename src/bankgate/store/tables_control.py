@@ -125,6 +125,9 @@ order_controls = Table(
     Column("reasons", Text, nullable=False),  # JSON list
     Column("edited", Integer, nullable=False),
     Column("decided_at", UtcDateTime, nullable=False),
+    # keyed tag (store cipher, label "order-terms") over the order's canonical hash, the
+    # requirement and the policy: dispatch refuses an order whose tag no longer matches
+    Column("terms_tag", String(32)),
 )
 
 policy_versions = Table(
