@@ -6,8 +6,12 @@ from collections.abc import Iterator
 from itertools import compress
 from typing import NamedTuple
 
+import numpy as np
+import numpy.typing as npt
+
 from bankgate.domain.money import CURRENCIES
 from bankgate.domain.recon import MatchConfig, Rule
+from bankgate.recon.arrays import Arrays, arrays_of
 from bankgate.recon.columns import ItemColumns, LineColumns
 
 __all__ = ["Found", "State", "days_text", "money_text"]
@@ -28,8 +32,8 @@ class Found(NamedTuple):
 class State:
     """Free lines and items; accepted matches; proposals below the threshold, per line."""
 
-    __slots__ = ("config", "item_free", "items", "line_free", "lines", "many", "many_left",
-                 "named", "names", "one", "open", "proposals", "threshold")
+    __slots__ = ("_arrays", "config", "item_free", "items", "line_free", "lines", "many",
+                 "many_left", "named", "one", "open", "proposals", "threshold")
 
     def __init__(self, lines: LineColumns, items: ItemColumns, config: MatchConfig) -> None:
         self.lines = lines
@@ -50,10 +54,24 @@ class State:
         self.many: list[Found] = []
         self.many_left: list[tuple[int, ...]] = []
         self.proposals: dict[int, list[Found]] = {}
-        # Caches shared by the rules of one run: a name's compared forms, and which items each
-        # line's remittance names (rules_refs._naming).
-        self.names: dict[str, tuple[str, str, str]] = {}
+        # Shared by the rules of one run: which items each line's remittance names
+        # (rules_refs._naming).
         self.named: dict[int, dict[int, str]] | None = None
+        self._arrays: Arrays | None = None
+
+    def arrays(self) -> Arrays:
+        """The columns' amounts, dates and ledger codes as arrays (built on first use)."""
+        if self._arrays is None:
+            self._arrays = arrays_of(self.lines, self.items)
+        return self._arrays
+
+    def line_free_mask(self) -> npt.NDArray[np.bool_]:
+        """`line_free` as a boolean array sharing its memory (writes show in both)."""
+        return np.frombuffer(self.line_free, dtype=np.bool_)
+
+    def item_free_mask(self) -> npt.NDArray[np.bool_]:
+        """`item_free` as a boolean array sharing its memory."""
+        return np.frombuffer(self.item_free, dtype=np.bool_)
 
     def is_free(self, found: Found) -> bool:
         """True when none of the candidate's lines and items is taken yet."""
@@ -107,6 +125,21 @@ class State:
         texts.append(explanation)
         differences.append(difference)
         lefts.append(left)
+
+    def record_ones(self, lines: list[int], items: list[int], settled: list[int], rule: Rule,
+                    confidences: list[int], texts: list[str | None],
+                    differences: list[int]) -> None:
+        """Record one-to-one matches a rule took in bulk (it has marked their lines and
+        items taken and lowered what is open, to `left` 0)."""
+        rows, rows_items, amounts, rules, confidences_, texts_, differences_, lefts = self.one
+        rows.extend(lines)
+        rows_items.extend(items)
+        amounts.extend(settled)
+        rules.extend([rule] * len(lines))
+        confidences_.extend(confidences)
+        texts_.extend(texts)
+        differences_.extend(differences)
+        lefts.extend([0] * len(lines))
 
     def take_whole(self, rows: list[int], hits: list[int | None]) -> tuple[list[int], int]:
         """Take line `n` with item `hits[n]` for each n in `rows`, settling the whole open
