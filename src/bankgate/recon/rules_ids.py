@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from itertools import compress
+from collections.abc import Iterable
+from itertools import chain, repeat
+
+import numpy as np
 
 from bankgate.domain.recon import Rule
+from bankgate.recon.arrays import Ints, expand, first_of_groups
 from bankgate.recon.state import Found, State, days_text
 from bankgate.recon.text import normalise_account
 
@@ -12,63 +16,107 @@ __all__ = ["amount_account", "batch", "exact_id"]
 
 
 def _id_index(st: State) -> tuple[dict[str | None, int], dict[str, list[int]]]:
-    """Each id → its item; ids that several items carry (a payment and its return) → all."""
+    """Each id → its item; ids that several items carry (a payment and its return) → all.
+
+    Built with C-level dict construction; only the rows that repeat an id are walked.
+    """
     unique: dict[str | None, int] = {}
     shared: dict[str, list[int]] = {}
     for column in (st.items.end_to_end_id, st.items.instruction_id):
-        for i, key in enumerate(column):
-            if key:
-                first = unique.setdefault(key, i)
-                if first != i:
-                    shared.setdefault(key, [first]).append(i)
+        if not any(column):
+            continue
+        earliest = dict(zip(reversed(column), range(len(column) - 1, -1, -1), strict=True))
+        earliest.pop(None, None)
+        earliest.pop("", None)
+        rows = _rows_of(earliest, column)
+        later = np.flatnonzero((rows >= 0) & (rows != np.arange(len(column))))
+        if unique:
+            _add(unique, shared, earliest.items())
+        else:
+            unique = earliest
+        _add(unique, shared, ((column[i] or "", i) for i in later.tolist()))
     return unique, shared
+
+
+def _add(unique: dict[str | None, int], shared: dict[str, list[int]],
+         keyed: Iterable[tuple[str, int]]) -> None:
+    for key, i in keyed:
+        first = unique.setdefault(key, i)
+        if first != i:
+            shared.setdefault(key, [first]).append(i)
 
 
 def exact_id(st: State) -> None:
     """The bank echoes our end-to-end or instruction id: 100 when the amount agrees too.
 
     The hot path of a million-line run. The common case (exactly one free item carries the id
-    with the line's account, currency and amount) is found for all lines at once with
-    C-level loops and taken in bulk; every other line with an id goes through `_by_ids`.
+    with the line's account, currency and amount) is found for all lines at once with numpy
+    and taken in bulk; every other line whose id an item carries goes through `_by_ids`.
     """
     unique, shared = _id_index(st)
     if not unique:
         return
-    lines, items, free, item_free, open_ = st.lines, st.items, st.line_free, st.item_free, st.open
-    amounts, accounts, codes = lines.amount, lines.account, lines.currency
-    e2es, item_accounts, item_codes = lines.end_to_end_id, items.account, items.currency
-    hits: list[int | None] = list(map(unique.get, e2es))
-    sure = [n for n, i in enumerate(hits) if i is not None and free[n] and item_free[i]
-            and open_[i] == amounts[n] and item_accounts[i] == accounts[n]
-            and item_codes[i] == codes[n]]
+    lines, a = st.lines, st.arrays()
+    e2es, instructions = lines.end_to_end_id, lines.instruction_id
+    hits = _rows_of(unique, e2es)
+    open_ = np.array(st.open, dtype=np.int64)
+    free, item_free = st.line_free_mask(), st.item_free_mask()
+    found = np.flatnonzero(hits >= 0)
+    items = hits[found]
+    sure = found[free[found] & item_free[items] & (open_[items] == a.line_amount[found])
+                 & (a.item_ledger[items] == a.line_ledger[found])]
     if shared:  # an id on several items (a payment and its return, two transfer legs)
-        doubtful = [n for n in compress(range(len(e2es)), map(shared.__contains__, e2es))
-                    if free[n]]
-        sure = sorted([n for n in sure if e2es[n] not in shared]
-                      + _resolve_shared(st, doubtful, shared, hits))
-    taken, start = st.take_whole(sure, hits)
-    st.add_texts(Rule.EXACT_ID, 100, [None] * len(taken), start)  # see `State.explanation`
-    instructions = lines.instruction_id
-    for n in compress(range(len(e2es)), free):  # read as it goes: `_by_ids` takes lines
-        if e2es[n] or instructions[n]:
-            _by_ids(st, n, unique, shared)
+        doubtful = np.fromiter(map(shared.__contains__, e2es), np.bool_, len(e2es))
+        resolved = _resolve_shared(st, np.flatnonzero(doubtful & free), shared, hits, open_)
+        sure = np.sort(np.concatenate((sure[~doubtful[sure]], resolved)))  # disjoint
+    _take_whole(st, sure, hits[sure])
+    named = hits >= 0
+    if any(instructions):
+        named |= _rows_of(unique, instructions) >= 0
+    for n in np.flatnonzero(named & free).tolist():  # `_by_ids` takes only line n itself
+        _by_ids(st, n, unique, shared)
 
 
-def _resolve_shared(st: State, rows: list[int], shared: dict[str, list[int]],
-                    hits: list[int | None]) -> list[int]:
+def _rows_of(unique: dict[str | None, int], ids: list[str | None]) -> Ints:
+    """The item row each id names, or -1."""
+    return np.fromiter(map(unique.get, ids, repeat(-1)), np.int64, len(ids))
+
+
+def _ints(values: list[int]) -> Ints:
+    return np.array(values, dtype=np.int64)
+
+
+def _take_whole(st: State, rows: Ints, items: Ints) -> None:
+    """Take each line of `rows` (ascending) with its item, the whole open amount settled, as
+    bulk exact-id matches; of two lines naming one item the first takes it."""
+    by_item = np.argsort(items, kind="stable")
+    first = np.sort(by_item[first_of_groups(items[by_item])])
+    rows, items = rows[first], items[first]
+    st.line_free_mask()[rows] = False
+    st.item_free_mask()[items] = False
+    taken, open_ = items.tolist(), st.open
+    settled = [open_[i] for i in taken]
+    for i in taken:
+        open_[i] = 0
+    st.record_ones(rows.tolist(), taken, settled, Rule.EXACT_ID, [100] * len(taken),
+                   [None] * len(taken), [0] * len(taken))  # None: see `State.explanation`
+
+
+def _resolve_shared(st: State, rows: Ints, shared: dict[str, list[int]], hits: Ints,
+                    open_: Ints) -> Ints:
     """The lines among `rows` for which exactly one free item carrying their id has their
     account, currency and amount; `hits` is pointed at it. The others are left to `_by_ids`."""
-    lines, items, item_free, open_ = st.lines, st.items, st.item_free, st.open
-    out = []
-    for n in rows:
-        fits = [i for i in shared[lines.end_to_end_id[n] or ""]
-                if item_free[i] and open_[i] == lines.amount[n]
-                and items.account[i] == lines.account[n]
-                and items.currency[i] == lines.currency[n]]
-        if len(fits) == 1:
-            hits[n] = fits[0]
-            out.append(n)
-    return out
+    e2es = st.lines.end_to_end_id
+    carriers = [shared[e2es[n] or ""] for n in rows.tolist()]
+    owner, _ = expand(np.zeros(len(rows), dtype=np.int64), _ints(list(map(len, carriers))))
+    items = _ints(list(chain.from_iterable(carriers)))
+    a, line = st.arrays(), rows[owner]
+    fits = (st.item_free_mask()[items] & (open_[items] == a.line_amount[line])
+            & (a.item_ledger[items] == a.line_ledger[line]))
+    once = np.bincount(owner[fits], minlength=len(rows)) == 1
+    pick = fits & once[owner]
+    hits[line[pick]] = items[pick]
+    return line[pick]
 
 
 def _by_ids(st: State, n: int, unique: dict[str | None, int], shared: dict[str, list[int]]) -> None:

@@ -141,40 +141,6 @@ class State:
         differences_.extend(differences)
         lefts.extend([0] * len(lines))
 
-    def take_whole(self, rows: list[int], hits: list[int | None]) -> tuple[list[int], int]:
-        """Take line `n` with item `hits[n]` for each n in `rows`, settling the whole open
-        amount, in bulk; a line whose item an earlier line took is skipped. Returns the lines
-        taken and where their columns start, for `add_texts`.
-        """
-        line_free, item_free, open_ = self.line_free, self.item_free, self.open
-        lines, items, amounts, _, _, _, differences, lefts = self.one
-        start = len(lines)
-        taken = []
-        for n in rows:
-            i = hits[n]
-            assert i is not None
-            if item_free[i]:
-                item_free[i] = 0
-                line_free[n] = 0
-                taken.append(n)
-                lines.append(n)
-                items.append(i)
-                amounts.append(open_[i])
-                open_[i] = 0
-        count = len(taken)
-        differences.extend([0] * count)
-        lefts.extend([0] * count)
-        return taken, start
-
-    def add_texts(self, rule: Rule, confidence: int, texts: list[str | None],
-                  start: int) -> None:
-        """The rule, confidence and explanations of the matches `take_whole` just took."""
-        _, _, _, rules, confidences, explanations, _, _ = self.one
-        assert len(rules) == start and len(explanations) == start
-        rules.extend([rule] * len(texts))
-        confidences.extend([confidence] * len(texts))
-        explanations.extend(texts)
-
     def matches(self) -> Iterator[tuple[Found, tuple[int, ...]]]:
         """Every accepted match with what stays open of each of its items."""
         for n, i, settled, rule, confidence, text, difference, left in zip(*self.one,
