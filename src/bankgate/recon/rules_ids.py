@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from itertools import chain, repeat
 
 import numpy as np
+import numpy.typing as npt
 
 from bankgate.domain.recon import Rule
 from bankgate.recon.arrays import Ints, expand, first_of_groups
@@ -39,8 +40,9 @@ def _id_index(st: State) -> tuple[dict[str | None, int], dict[str, list[int]]]:
 
 
 def _add(unique: dict[str | None, int], shared: dict[str, list[int]],
-         keyed: Iterable[tuple[str, int]]) -> None:
+         keyed: Iterable[tuple[str | None, int]]) -> None:
     for key, i in keyed:
+        assert key  # None and "" carry no id and are not indexed
         first = unique.setdefault(key, i)
         if first != i:
             shared.setdefault(key, [first]).append(i)
@@ -116,7 +118,8 @@ def _resolve_shared(st: State, rows: Ints, shared: dict[str, list[int]], hits: I
     once = np.bincount(owner[fits], minlength=len(rows)) == 1
     pick = fits & once[owner]
     hits[line[pick]] = items[pick]
-    return line[pick]
+    resolved: Ints = line[pick]
+    return resolved
 
 
 def _by_ids(st: State, n: int, unique: dict[str | None, int], shared: dict[str, list[int]]) -> None:
@@ -197,77 +200,110 @@ def _batch_found(st: State, n: int, batch_id: str, members: list[int]) -> Found 
 def amount_account(st: State) -> None:
     """Same amount, same counterparty account, date within the window.
 
-    Indexed by (amount, normalised counterparty account); our account and currency are
-    checked on the few hits; the common one-to-one matches are recorded in bulk.
+    Lines and items are joined on (ledger, amount, normalised counterparty account) with
+    numpy. A line whose single hit no other line shares is decided in bulk; the rest (several
+    hits, or an item two lines hit) in row order, as one by one.
     """
-    index = _account_index(st)
-    if not index:
+    pairs = _account_pairs(st)
+    if pairs is None:
         return
-    items, lines = st.items, st.lines
-    item_free, line_free, open_ = st.item_free, st.line_free, st.open
+    line, item = pairs
+    a, window, threshold = st.arrays(), st.config.date_window_days, st.threshold
+    apart = np.abs(a.line_day[line] - a.item_day[item])
+    starts = np.flatnonzero(first_of_groups(line))
+    alone = np.diff(np.append(starts, len(line))) == 1  # per line: one hit
+    by_item = np.sort(item)
+    once = np.searchsorted(by_item, item, "right") - np.searchsorted(by_item, item, "left") == 1
+    fast = alone & once[starts] & (apart[starts] <= window) & (97 - apart[starts] >= threshold)
+    bulk = starts[fast]
+    _take_alone(st, line[bulk], item[bulk], apart[bulk])
+    slow = np.ones(len(line), dtype=np.bool_)
+    slow[bulk] = False
+    _one_by_one(st, line[slow].tolist(), item[slow].tolist(), apart[slow].tolist())
+
+
+def _account_pairs(st: State) -> tuple[Ints, Ints] | None:
+    """Every (free line, free item) of one ledger with the same amount (the item's open one)
+    and counterparty account, by line then item."""
+    items, item_numbers, item_hashes = _accounts(st.items.counterparty_account,
+                                                 st.free_items())
+    if not len(items):
+        return None
+    lines, numbers, hashes = _accounts(st.lines.counterparty_account, st.free_rows())
+    a = st.arrays()
+    item_open = np.array(st.open, dtype=np.int64)[items]
+    item_ledger = a.item_ledger[items]
+    keys = _join_keys(item_ledger, item_hashes, item_open)
+    by_key = np.argsort(keys, kind="stable")
+    sorted_keys = keys[by_key]
+    amount, ledger = a.line_amount[lines], a.line_ledger[lines]
+    wanted = _join_keys(ledger, hashes, amount)
+    low = np.searchsorted(sorted_keys, wanted, side="left")
+    high = np.searchsorted(sorted_keys, wanted, side="right")
+    owner, at = expand(low, high - low)
+    hit = by_key[at]
+    same = ((ledger[owner] == item_ledger[hit]) & (amount[owner] == item_open[hit])
+            & (numbers[owner] == item_numbers[hit]))  # a hash collision joins nothing
+    return lines[owner[same]], items[hit[same]]
+
+
+def _accounts(column: list[str | None], rows: list[int]) -> tuple[Ints, _Objects, Ints]:
+    """The rows with a counterparty account, the account normalised, and its hash."""
+    numbers = np.array(column, dtype=object)[rows]
+    kept = numbers.astype(np.bool_)
+    numbers = numbers[kept]
+    odd = np.flatnonzero(~np.fromiter(map(str.isdigit, numbers), np.bool_, len(numbers)))
+    if len(odd):  # most are digits only, and stay as they are
+        numbers[odd] = [normalise_account(x) for x in numbers[odd].tolist()]
+    hashes = np.fromiter(map(hash, numbers), np.int64, len(numbers))
+    return _ints(rows)[kept], numbers, hashes
+
+
+_Objects = npt.NDArray[np.object_]
+
+
+def _join_keys(ledger: Ints, account: Ints, amount: Ints) -> Ints:
+    with np.errstate(over="ignore"):
+        keys: Ints = (ledger * 1_000_003 + account) * 1_000_000_007 + amount
+    return keys
+
+
+def _take_alone(st: State, lines: Ints, items: Ints, apart: Ints) -> None:
+    """Record the lines whose one hit nobody else shares: same amount, no fee."""
+    st.line_free_mask()[lines] = False
+    st.item_free_mask()[items] = False
+    taken, open_ = items.tolist(), st.open
+    settled = [open_[i] for i in taken]
+    for i in taken:
+        open_[i] = 0
+    days = apart.tolist()
+    st.record_ones(lines.tolist(), taken, settled, Rule.AMOUNT_ACCOUNT,
+                   [97 - d for d in days], [_account_text(d) for d in days], [0] * len(taken))
+
+
+def _one_by_one(st: State, lines: list[int], items: list[int], apart: list[int]) -> None:
+    """The other lines in row order: a single free hit in the window is taken, several are
+    offered (best first, ties to the manual queue)."""
+    item_free, open_, amounts = st.item_free, st.open, st.lines.amount
     window, threshold = st.config.date_window_days, st.threshold
-    amounts, days, item_days = lines.amount, lines.day, items.day
-    accounts, item_accounts, item_codes = lines.counterparty_account, items.account, items.currency
-    taken: list[tuple[int, int, int, int, str]] = []  # line, item, amount, confidence, text
-    for n in st.free_rows():
-        account = accounts[n]
-        if not account:
-            continue
-        found = index.get((amounts[n], account if account.isdigit()
-                           else normalise_account(account)))
-        if found is None:
-            continue
-        ours, code = lines.account[n], lines.currency[n]
-        hits = [i for i in found if item_accounts[i] == ours and item_codes[i] == code]
-        if len(hits) == 1:  # the common case, inline; taken in bulk below
-            i, amount = hits[0], amounts[n]
-            apart = abs(days[n] - item_days[i])
-            if (item_free[i] and open_[i] == amount and apart <= window
-                    and 97 - apart >= threshold):
-                line_free[n] = item_free[i] = 0
-                open_[i] = 0
-                taken.append((n, i, amount, 97 - apart, _ACCOUNT_TEXT[apart]
-                              if apart < len(_ACCOUNT_TEXT) else
-                              f"same amount, same counterparty account, {days_text(apart)}"))
-                continue
-        if hits:
-            _take_all(st, taken)  # in order, before the slow path may take one too
-            st.offer_best([f for f in (_account_found(st, n, i) for i in hits) if f])
-    _take_all(st, taken)
+    k = 0
+    while k < len(lines):
+        n, end = lines[k], k + 1
+        while end < len(lines) and lines[end] == n:
+            end += 1
+        i, days = items[k], apart[k]
+        if (end == k + 1 and item_free[i] and open_[i] == amounts[n] and days <= window
+                and 97 - days >= threshold):
+            st.take_one(n, i, amounts[n], Rule.AMOUNT_ACCOUNT, 97 - days, _account_text(days))
+        else:
+            st.offer_best([f for f in (_account_found(st, n, i) for i in items[k:end]) if f])
+        k = end
 
 
-def _account_index(st: State) -> dict[tuple[int, str], list[int]]:
-    """(open amount, normalised counterparty account) → the free items with them."""
-    index: dict[tuple[int, str], list[int]] = {}
-    open_, counterparties = st.open, st.items.counterparty_account
-    for i in st.free_items():
-        account = counterparties[i]
-        if account:
-            key = (open_[i], account if account.isdigit() else normalise_account(account))
-            members = index.get(key)
-            if members is None:
-                index[key] = [i]
-            else:
-                members.append(i)
-    return index
-
-
-def _take_all(st: State, taken: list[tuple[int, int, int, int, str]]) -> None:
-    """Record the one-to-one matches `amount_account` took inline (whole amount, no fee)."""
-    if not taken:
-        return
-    lines, items, amounts, rules, confidences, texts, differences, lefts = st.one
-    for n, i, amount, confidence, text in taken:
-        lines.append(n)
-        items.append(i)
-        amounts.append(amount)
-        confidences.append(confidence)
-        texts.append(text)
-    count = len(taken)
-    rules.extend([Rule.AMOUNT_ACCOUNT] * count)
-    differences.extend([0] * count)
-    lefts.extend([0] * count)
-    taken.clear()
+def _account_text(days: int) -> str:
+    if days < len(_ACCOUNT_TEXT):
+        return _ACCOUNT_TEXT[days]
+    return f"same amount, same counterparty account, {days_text(days)}"
 
 
 _ACCOUNT_TEXT = tuple(f"same amount, same counterparty account, {days_text(d)}" for d in range(8))
