@@ -36,16 +36,21 @@ class Arrays:
 
 def arrays_of(lines: LineColumns, items: ItemColumns) -> Arrays:
     """The arrays of these columns; lines and items share one ledger code table."""
-    line_account, item_account = _codes(lines.account, items.account)
-    line_code, item_code = _codes(lines.currency, items.currency)
+    line_code, item_code = _codes(lines.currency, items.currency, small=True)
     currencies = int(max(line_code.max(initial=0), item_code.max(initial=0))) + 1
+    if currencies == 1:  # the account's code alone tells the ledger
+        line_ledger, item_ledger = _codes(lines.account, items.account, small=False)
+    else:
+        line_account, item_account = _codes(lines.account, items.account, small=True)
+        line_ledger = line_account * currencies + line_code
+        item_ledger = item_account * currencies + item_code
     return Arrays(
         line_amount=_ints(lines.amount),
         line_day=_ints(lines.day),
-        line_ledger=line_account * currencies + line_code,
+        line_ledger=line_ledger,
         item_amount=_ints(items.amount),
         item_day=_ints(items.day),
-        item_ledger=item_account * currencies + item_code,
+        item_ledger=item_ledger,
     )
 
 
@@ -53,10 +58,27 @@ def _ints(values: Sequence[int]) -> Ints:
     return np.fromiter(values, np.int64, len(values))
 
 
-def _codes(*columns: list[str]) -> list[Ints]:
-    """One small integer per distinct value, the same across the columns."""
-    table = {value: code for code, value in enumerate(dict.fromkeys(chain(*columns)))}
-    return [np.fromiter(map(table.__getitem__, column), np.int64, len(column))
+def _codes(*columns: list[str], small: bool) -> list[Ints]:
+    """One integer per distinct value, the same across the columns: 0, 1, 2 … if `small`.
+
+    By each value's hash (a C-level pass per column instead of a dict lookup per row in
+    Python), once no two distinct values share a hash; `small` looks the hashes up among the
+    few distinct values' with numpy. One distinct value (one currency, usually) is all zeros.
+    """
+    distinct = sorted(set(chain.from_iterable(set(column) for column in columns)))
+    if len(distinct) == 1:
+        return [np.zeros(len(column), dtype=np.int64) for column in columns]
+    hashes = np.array([hash(x) for x in distinct], dtype=np.int64)
+    order = np.argsort(hashes)
+    if len(np.unique(hashes[order])) < len(distinct):  # two values, one hash: by dict
+        table = {value: code for code, value in enumerate(distinct)}
+        return [np.fromiter(map(table.__getitem__, column), np.int64, len(column))
+                for column in columns]
+    if not small:
+        return [np.fromiter(map(hash, column), np.int64, len(column)) for column in columns]
+    sorted_hashes = hashes[order]
+    return [order[np.searchsorted(sorted_hashes,
+                                  np.fromiter(map(hash, column), np.int64, len(column)))]
             for column in columns]
 
 
