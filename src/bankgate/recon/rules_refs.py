@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import compress
 
 import numpy as np
 import numpy.typing as npt
@@ -49,24 +50,28 @@ def _naming(st: State) -> Named:
     index = _reference_index(st)
     named: Named = {}
     if index:
-        lines, items = st.lines, st.items
-        amounts, open_, item_free = lines.amount, st.open, st.item_free
-        remittance = lines.remittance
-        for n in _free_with(st.line_free_mask(), remittance):
-            text = remittance[n] or ""
-            if not _HAS_DIGIT(text):
-                continue
-            account, code, credit = lines.account[n], lines.currency[n], amounts[n] > 0
-            hits: dict[int, str] = {}
-            for key in remittance_keys(text):
-                for i, ref in index.get(key, ()):
-                    if (item_free[i] and items.account[i] == account
-                            and items.currency[i] == code and (open_[i] > 0) == credit):
-                        hits.setdefault(i, ref)
-            if hits:
-                named[n] = hits
+        remittance = st.lines.remittance
+        rows = _free_with(st.line_free_mask(), remittance)
+        keys = map(remittance_keys, [remittance[n] or "" for n in rows])
+        found = [(n, i, ref) for n, ks in zip(rows, keys, strict=True) if ks
+                 for key in ks for i, ref in index.get(key, ())]
+        if found:
+            for n, i, ref in compress(found, _on_their_account(st, found)):
+                named.setdefault(n, {}).setdefault(i, ref)
     st.named = named
     return named
+
+
+def _on_their_account(st: State, found: list[tuple[int, int, str]]) -> list[bool]:
+    """For each (line, item, reference): the item is free, of the line's account and
+    currency, and of its direction."""
+    lines, items = _ints([f[0] for f in found]), _ints([f[1] for f in found])
+    a = st.arrays()
+    open_ = np.array(st.open, dtype=np.int64)[items]
+    fits: list[bool] = (st.item_free_mask()[items]
+                        & (a.line_ledger[lines] == a.item_ledger[items])
+                        & ((open_ > 0) == (a.line_amount[lines] > 0))).tolist()
+    return fits
 
 
 def _still_named(st: State) -> list[tuple[int, dict[int, str]]]:

@@ -40,7 +40,7 @@ class State:
         self.items = items
         self.config = config
         self.threshold = config.auto_confirm_threshold
-        self.line_free = bytearray(1 if booked else 0 for booked in lines.booked)
+        self.line_free = bytearray(map(bool, lines.booked))
         self.item_free = bytearray(b"\x01") * len(items)
         self.open = list(items.open_amount)
         # One-to-one matches (nearly all of them) as columns: line, item, settled, rule,
