@@ -19,6 +19,7 @@ from bankgate.recon.text import name_forms
 
 __all__ = ["fuzzy_name"]
 
+
 def fuzzy_name(st: State) -> None:
     """Match by similar name, strongest claims first (see `_assign_best_first`).
 

@@ -99,7 +99,13 @@ def remittance_keys(text: str) -> tuple[str, ...]:
     if not _HAS_DIGIT(text):
         return ()
     found: list[str] = []
-    for token in _TOKEN.findall(unicodedata.normalize("NFKC", text)):
+    if not text.isascii():  # ASCII is its own NFKC form; the check is C-level
+        text = unicodedata.normalize("NFKC", text)
+    for token in _TOKEN.findall(text):
+        if token.isdigit():  # "12345678", the usual invoice number: its own only key
+            if len(token) >= _MIN_KEY and token not in found:
+                found.append(token)
+            continue
         full = token.upper()
         if not full.isalnum():
             full = _ALNUM.sub("", full)
