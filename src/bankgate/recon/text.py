@@ -86,6 +86,8 @@ def reference_keys(reference: str) -> tuple[str, ...]:
 
     "INV-2024-001" → ("INV2024001", "2024001"); "12345678" → ("12345678",).
     """
+    if reference.isascii() and reference.isdigit():  # most are: the number is the key
+        return (reference,) if len(reference) >= _MIN_KEY else ()
     full = _ALNUM.sub("", unicodedata.normalize("NFKC", reference).upper())
     keys = [full] if len(full) >= _MIN_KEY else []
     bare = full.lstrip(_LETTERS)
