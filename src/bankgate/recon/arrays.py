@@ -17,7 +17,8 @@ import numpy.typing as npt
 
 from bankgate.recon.columns import ItemColumns, LineColumns
 
-__all__ = ["Arrays", "Ints", "arrays_of", "expand", "fee_tolerances", "first_of_groups"]
+__all__ = ["Arrays", "Ints", "arrays_of", "expand", "fee_tolerances", "first_of_groups",
+           "join"]
 
 Ints = npt.NDArray[np.int64]
 
@@ -96,6 +97,17 @@ def expand(starts: Ints, counts: Ints) -> tuple[Ints, Ints]:
     owner = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
     offsets = np.cumsum(counts) - counts
     return owner, starts[owner] + np.arange(total, dtype=np.int64) - offsets[owner]
+
+
+def join(keys: Ints, wanted: Ints) -> tuple[Ints, Ints]:
+    """Every (position in `wanted`, position in `keys`) with equal keys, by `wanted` and, for
+    equal keys, in the order of `keys`: a hash join done by sorting."""
+    by_key = np.argsort(keys, kind="stable")
+    sorted_keys = keys[by_key]
+    low = np.searchsorted(sorted_keys, wanted, side="left")
+    high = np.searchsorted(sorted_keys, wanted, side="right")
+    owner, at = expand(low, high - low)
+    return owner, by_key[at]
 
 
 def first_of_groups(keys: Ints) -> npt.NDArray[np.bool_]:

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bankgate.domain.recon import Rule
-from bankgate.recon.arrays import Ints, expand, first_of_groups
+from bankgate.recon.arrays import Ints, expand, first_of_groups, join
 from bankgate.recon.state import Found, State, days_text
 from bankgate.recon.text import normalise_account
 
@@ -93,15 +93,9 @@ def _take_whole(st: State, rows: Ints, items: Ints) -> None:
     bulk exact-id matches; of two lines naming one item the first takes it."""
     by_item = np.argsort(items, kind="stable")
     first = np.sort(by_item[first_of_groups(items[by_item])])
-    rows, items = rows[first], items[first]
-    st.line_free_mask()[rows] = False
-    st.item_free_mask()[items] = False
-    taken, open_ = items.tolist(), st.open
-    settled = [open_[i] for i in taken]
-    for i in taken:
-        open_[i] = 0
-    st.record_ones(rows.tolist(), taken, settled, Rule.EXACT_ID, [100] * len(taken),
-                   [None] * len(taken), [0] * len(taken))  # None: see `State.explanation`
+    count = len(first)
+    st.take_all(rows[first], items[first], Rule.EXACT_ID, [100] * count, [None] * count,
+                [0] * count)  # None: see `State.explanation`
 
 
 def _resolve_shared(st: State, rows: Ints, shared: dict[str, list[int]], hits: Ints,
@@ -233,15 +227,9 @@ def _account_pairs(st: State) -> tuple[Ints, Ints] | None:
     a = st.arrays()
     item_open = np.array(st.open, dtype=np.int64)[items]
     item_ledger = a.item_ledger[items]
-    keys = _join_keys(item_ledger, item_hashes, item_open)
-    by_key = np.argsort(keys, kind="stable")
-    sorted_keys = keys[by_key]
     amount, ledger = a.line_amount[lines], a.line_ledger[lines]
-    wanted = _join_keys(ledger, hashes, amount)
-    low = np.searchsorted(sorted_keys, wanted, side="left")
-    high = np.searchsorted(sorted_keys, wanted, side="right")
-    owner, at = expand(low, high - low)
-    hit = by_key[at]
+    owner, hit = join(_join_keys(item_ledger, item_hashes, item_open),
+                      _join_keys(ledger, hashes, amount))
     same = ((ledger[owner] == item_ledger[hit]) & (amount[owner] == item_open[hit])
             & (numbers[owner] == item_numbers[hit]))  # a hash collision joins nothing
     return lines[owner[same]], items[hit[same]]
@@ -269,16 +257,10 @@ def _join_keys(ledger: Ints, account: Ints, amount: Ints) -> Ints:
 
 
 def _take_alone(st: State, lines: Ints, items: Ints, apart: Ints) -> None:
-    """Record the lines whose one hit nobody else shares: same amount, no fee."""
-    st.line_free_mask()[lines] = False
-    st.item_free_mask()[items] = False
-    taken, open_ = items.tolist(), st.open
-    settled = [open_[i] for i in taken]
-    for i in taken:
-        open_[i] = 0
+    """Take the lines whose one hit nobody else shares: same amount, no fee."""
     days = apart.tolist()
-    st.record_ones(lines.tolist(), taken, settled, Rule.AMOUNT_ACCOUNT,
-                   [97 - d for d in days], [_account_text(d) for d in days], [0] * len(taken))
+    st.take_all(lines, items, Rule.AMOUNT_ACCOUNT, [97 - d for d in days],
+                [_account_text(d) for d in days], [0] * len(days))
 
 
 def _one_by_one(st: State, lines: list[int], items: list[int], apart: list[int]) -> None:

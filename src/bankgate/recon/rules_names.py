@@ -13,7 +13,7 @@ from rapidfuzz.fuzz import ratio
 from rapidfuzz.process import cpdist
 
 from bankgate.domain.recon import Rule
-from bankgate.recon.arrays import Ints, expand, fee_tolerances, first_of_groups
+from bankgate.recon.arrays import Ints, expand, fee_tolerances, first_of_groups, join
 from bankgate.recon.state import Found, State, days_text
 from bankgate.recon.text import name_forms
 
@@ -60,9 +60,6 @@ def _near_pairs(st: State) -> _Pairs | None:
     window = config.date_window_days
     open_ = np.array(st.open, dtype=np.int64)
     item_open, item_day, item_ledger = open_[kept], a.item_day[kept], a.item_ledger[kept]
-    keys = _bucket_keys(item_ledger, item_open // width, item_day // span)
-    by_key = np.argsort(keys, kind="stable")
-    sorted_keys = keys[by_key]
     amount, day, ledger = a.line_amount[rows], a.line_day[rows], a.line_ledger[rows]
     tolerance = fee_tolerances(amount, config.fee_tolerance_minor,
                                config.fee_tolerance_per_mille, config.fee_max_percent)
@@ -70,12 +67,10 @@ def _near_pairs(st: State) -> _Pairs | None:
     dates, last_dates = (day - window) // span, (day + window) // span
     per_band = last_dates - dates + 1
     owner, k = expand(np.zeros(len(rows), dtype=np.int64), (last_band - band + 1) * per_band)
-    wanted = _bucket_keys(ledger[owner], band[owner] + k // per_band[owner],
-                          dates[owner] + k % per_band[owner])
-    low = np.searchsorted(sorted_keys, wanted, side="left")
-    high = np.searchsorted(sorted_keys, wanted, side="right")
-    which, at = expand(low, high - low)
-    line, item = owner[which], by_key[at]  # positions in rows, in kept
+    which, item = join(_bucket_keys(item_ledger, item_open // width, item_day // span),
+                       _bucket_keys(ledger[owner], band[owner] + k // per_band[owner],
+                                    dates[owner] + k % per_band[owner]))
+    line = owner[which]  # positions in rows; item: in kept
     fee = item_open[item] - amount[line]
     apart = np.abs(day[line] - item_day[item])
     good = ((ledger[line] == item_ledger[item]) & (fee >= 0) & (fee <= tolerance[line])
@@ -199,18 +194,13 @@ def _item_ties(best: Ints, best_item: Ints) -> npt.NDArray[np.bool_]:
 
 
 def _take_all(st: State, candidates: list[list[int]], taken: list[int]) -> None:
-    """Record the best candidates taken, whole open amount settled (`item_free` is set)."""
+    """Take the best candidates chosen, the whole open amount settled."""
     lines, confidence, items, fees, days, scores = candidates
-    open_, line_free = st.open, st.line_free
-    rows = [lines[k] for k in taken]
-    for n in rows:
-        line_free[n] = 0
-    settled = [open_[items[k]] for k in taken]
-    for k in taken:
-        open_[items[k]] = 0
-    texts: list[str | None] = [_text(st, lines[k], fees[k], days[k], scores[k]) for k in taken]
-    st.record_ones(rows, [items[k] for k in taken], settled, Rule.FUZZY_NAME,
-                   [confidence[k] for k in taken], texts, [-fees[k] for k in taken])
+    st.take_all(np.array([lines[k] for k in taken], dtype=np.int64),
+                np.array([items[k] for k in taken], dtype=np.int64), Rule.FUZZY_NAME,
+                [confidence[k] for k in taken],
+                [_text(st, lines[k], fees[k], days[k], scores[k]) for k in taken],
+                [-fees[k] for k in taken])
 
 
 def _text(st: State, n: int, fee: int, days: int, score: int, why: str = "") -> str:

@@ -133,15 +133,9 @@ def _offer_alone(st: State, lines: Ints, items: Ints, refs: list[str]) -> None:
     sure = found & (confidence >= st.threshold)
     taken = np.flatnonzero(sure).tolist()
     lines_, items_, diffs, days_ = lines.tolist(), items.tolist(), diff.tolist(), days.tolist()
-    texts: list[str | None] = [_reference_text(st, lines_[k], refs[k], diffs[k], days_[k])
-                               for k in taken]
-    rows, settled = [lines_[k] for k in taken], [st.open[items_[k]] for k in taken]
-    st.line_free_mask()[lines[sure]] = False
-    st.item_free_mask()[items[sure]] = False
-    for k in taken:
-        st.open[items_[k]] = 0
-    st.record_ones(rows, [items_[k] for k in taken], settled, Rule.REFERENCE,
-                   confidence[sure].tolist(), texts, [-diffs[k] for k in taken])
+    st.take_all(lines[sure], items[sure], Rule.REFERENCE, confidence[sure].tolist(),
+                [_reference_text(st, lines_[k], refs[k], diffs[k], days_[k]) for k in taken],
+                [-diffs[k] for k in taken])
     for k in np.flatnonzero(found & ~sure).tolist():
         proposal = _reference_found(st, lines_[k], items_[k], refs[k])
         assert proposal is not None

@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from bankgate.domain.money import CURRENCIES
 from bankgate.domain.recon import MatchConfig, Rule
-from bankgate.recon.arrays import Arrays, arrays_of
+from bankgate.recon.arrays import Arrays, Ints, arrays_of
 from bankgate.recon.columns import ItemColumns, LineColumns
 
 __all__ = ["Found", "State", "days_text", "money_text"]
@@ -126,20 +126,26 @@ class State:
         differences.append(difference)
         lefts.append(left)
 
-    def record_ones(self, lines: list[int], items: list[int], settled: list[int], rule: Rule,
-                    confidences: list[int], texts: list[str | None],
-                    differences: list[int]) -> None:
-        """Record one-to-one matches a rule took in bulk (it has marked their lines and
-        items taken and lowered what is open, to `left` 0)."""
-        rows, rows_items, amounts, rules, confidences_, texts_, differences_, lefts = self.one
-        rows.extend(lines)
-        rows_items.extend(items)
-        amounts.extend(settled)
-        rules.extend([rule] * len(lines))
-        confidences_.extend(confidences)
-        texts_.extend(texts)
-        differences_.extend(differences)
-        lefts.extend([0] * len(lines))
+    def take_all(self, lines: Ints, items: Ints, rule: Rule, confidences: list[int],
+                 texts: list[str | None], differences: list[int]) -> None:
+        """Take one-to-one matches in bulk (`lines[k]` with `items[k]`), each settling its
+        item's whole open amount; the rule has checked that they are free."""
+        self.line_free_mask()[lines] = False
+        self.item_free_mask()[items] = False
+        rows, taken = lines.tolist(), items.tolist()
+        open_ = self.open
+        settled = [open_[i] for i in taken]
+        for i in taken:
+            open_[i] = 0
+        columns = self.one
+        columns[0].extend(rows)
+        columns[1].extend(taken)
+        columns[2].extend(settled)
+        columns[3].extend([rule] * len(rows))
+        columns[4].extend(confidences)
+        columns[5].extend(texts)
+        columns[6].extend(differences)
+        columns[7].extend([0] * len(rows))
 
     def matches(self) -> Iterator[tuple[Found, tuple[int, ...]]]:
         """Every accepted match with what stays open of each of its items."""
