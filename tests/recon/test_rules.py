@@ -199,6 +199,26 @@ def test_other_accounts_and_currencies_never_match() -> None:
     assert match([a_line(end_to_end_id="E")], items).matches == ()
 
 
+@pytest.mark.parametrize("rule", [Rule.AMOUNT_ACCOUNT, Rule.REFERENCE, Rule.FUZZY_NAME])
+def test_the_amount_rules_match_only_within_the_line_s_account_and_currency(rule: Rule) -> None:
+    """The array joins compare ledger codes: each line finds the one item of its own account
+    and currency among twins that differ only there (two currencies make the codes dense)."""
+    twin = {"counterparty_account": "6222 0000 1111", "counterparty_name": "上海华信科技有限公司",
+            "references": ("INV-2026-0042",)}
+    said = {"counterparty_account": "622200001111", "counterparty_name": "上海华信科技",
+            "remittance": "payment INV-2026-0042"}
+    items = [an_item("I-acc2", **twin, account_id="acc-2"),
+             an_item("I-usd", **twin, currency="USD"),
+             an_item("I-cny", **twin)]
+    lines = [a_line("L-usd", **said, currency="USD"), a_line("L-acc2", **said, account_id="acc-2"),
+             a_line("L-cny", **said)]
+    result = match(lines, items, MatchConfig(rules=(rule,)))
+    assert {(m.line_ids, m.item_ids) for m in result.matches} == {
+        (("L-usd",), ("I-usd",)), (("L-acc2",), ("I-acc2",)), (("L-cny",), ("I-cny",))}
+    assert {m.rule for m in result.matches} == {rule}
+    assert_each_once(result, 3, 3)
+
+
 def test_two_lines_with_one_id_are_refused() -> None:
     with pytest.raises(InvalidField, match="line id 'L1' appears twice"):
         match([a_line(), a_line()], [])

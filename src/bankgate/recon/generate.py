@@ -13,6 +13,7 @@ Built straight into columns: a million records as dataclasses would cost more th
 from __future__ import annotations
 
 import random
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -38,12 +39,23 @@ _TYPO = "的一是在不了有和人这中大为上个国我以要他时来用�
 
 @dataclass(slots=True)
 class Labelled:
-    """Lines, items and the true (line, item) pairs by row number."""
+    """Lines, items and the true (line, item) pairs by row number.
+
+    The pairs are kept as two arrays (`truth_lines[k]` pays `truth_items[k]`): a million
+    tuples in a set are ~100 MB, and freeing them just before a timed run slowed the run by
+    a third (bench/recon.py); `truth` builds the set when asked.
+    """
 
     lines: LineColumns
     items: ItemColumns
     kinds: list[OpenItemKind]
-    truth: set[tuple[int, int]] = field(default_factory=set)
+    truth_lines: array[int] = field(default_factory=lambda: array("q"))
+    truth_items: array[int] = field(default_factory=lambda: array("q"))
+
+    @property
+    def truth(self) -> set[tuple[int, int]]:
+        """The true (line, item) pairs."""
+        return set(zip(self.truth_lines, self.truth_items, strict=True))
 
 
 class _World:
@@ -56,7 +68,8 @@ class _World:
         self.line: dict[str, list[object]] = {k: [] for k in _LINE_FIELDS}
         self.item: dict[str, list[object]] = {k: [] for k in _ITEM_FIELDS}
         self.kinds: list[OpenItemKind] = []
-        self.truth: set[tuple[int, int]] = set()
+        self.truth_lines: array[int] = array("q")
+        self.truth_items: array[int] = array("q")
         self.serial = 0
         self.days: dict[int, int] = {}  # one int object per date: 2M rows share ~40 values
 
@@ -102,7 +115,8 @@ class _World:
         values.update(extra)
         for key, column in self.line.items():
             column.append(values[key])
-        self.truth.update((row, i) for i in pays)
+        self.truth_lines.extend([row] * len(pays))
+        self.truth_items.extend(pays)
         return row
 
     def fee(self, amount: int) -> int:
@@ -288,7 +302,7 @@ def generate(n: int, *, seed: int = 1) -> Labelled:
             case(w)
     lines = LineColumns(**w.line)  # type: ignore[arg-type]
     items = ItemColumns(**w.item)  # type: ignore[arg-type]
-    return Labelled(lines, items, w.kinds, w.truth)
+    return Labelled(lines, items, w.kinds, w.truth_lines, w.truth_items)
 
 
 def as_bank_lines(lines: LineColumns) -> list[BankLine]:

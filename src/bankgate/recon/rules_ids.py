@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from itertools import compress
+from collections.abc import Iterable
+from itertools import chain, repeat
+
+import numpy as np
+import numpy.typing as npt
 
 from bankgate.domain.recon import Rule
+from bankgate.recon.arrays import Ints, expand, first_of_groups, join
 from bankgate.recon.state import Found, State, days_text
 from bankgate.recon.text import normalise_account
 
@@ -12,63 +17,103 @@ __all__ = ["amount_account", "batch", "exact_id"]
 
 
 def _id_index(st: State) -> tuple[dict[str | None, int], dict[str, list[int]]]:
-    """Each id → its item; ids that several items carry (a payment and its return) → all."""
+    """Each id → its item; ids that several items carry (a payment and its return) → all.
+
+    Built with C-level dict construction; only the rows that repeat an id are walked.
+    """
     unique: dict[str | None, int] = {}
     shared: dict[str, list[int]] = {}
     for column in (st.items.end_to_end_id, st.items.instruction_id):
-        for i, key in enumerate(column):
-            if key:
-                first = unique.setdefault(key, i)
-                if first != i:
-                    shared.setdefault(key, [first]).append(i)
+        if not any(column):
+            continue
+        earliest = dict(zip(reversed(column), range(len(column) - 1, -1, -1), strict=True))
+        earliest.pop(None, None)
+        earliest.pop("", None)
+        rows = _rows_of(earliest, column)
+        later = np.flatnonzero((rows >= 0) & (rows != np.arange(len(column))))
+        if unique:
+            _add(unique, shared, earliest.items())
+        else:
+            unique = earliest
+        _add(unique, shared, ((column[i] or "", i) for i in later.tolist()))
     return unique, shared
+
+
+def _add(unique: dict[str | None, int], shared: dict[str, list[int]],
+         keyed: Iterable[tuple[str | None, int]]) -> None:
+    for key, i in keyed:
+        assert key  # None and "" carry no id and are not indexed
+        first = unique.setdefault(key, i)
+        if first != i:
+            shared.setdefault(key, [first]).append(i)
 
 
 def exact_id(st: State) -> None:
     """The bank echoes our end-to-end or instruction id: 100 when the amount agrees too.
 
     The hot path of a million-line run. The common case (exactly one free item carries the id
-    with the line's account, currency and amount) is found for all lines at once with
-    C-level loops and taken in bulk; every other line with an id goes through `_by_ids`.
+    with the line's account, currency and amount) is found for all lines at once with numpy
+    and taken in bulk; every other line whose id an item carries goes through `_by_ids`.
     """
     unique, shared = _id_index(st)
     if not unique:
         return
-    lines, items, free, item_free, open_ = st.lines, st.items, st.line_free, st.item_free, st.open
-    amounts, accounts, codes = lines.amount, lines.account, lines.currency
-    e2es, item_accounts, item_codes = lines.end_to_end_id, items.account, items.currency
-    hits: list[int | None] = list(map(unique.get, e2es))
-    sure = [n for n, i in enumerate(hits) if i is not None and free[n] and item_free[i]
-            and open_[i] == amounts[n] and item_accounts[i] == accounts[n]
-            and item_codes[i] == codes[n]]
+    lines, a = st.lines, st.arrays()
+    e2es, instructions = lines.end_to_end_id, lines.instruction_id
+    hits = _rows_of(unique, e2es)
+    open_ = np.array(st.open, dtype=np.int64)
+    free, item_free = st.line_free_mask(), st.item_free_mask()
+    found = np.flatnonzero(hits >= 0)
+    items = hits[found]
+    sure = found[free[found] & item_free[items] & (open_[items] == a.line_amount[found])
+                 & (a.item_ledger[items] == a.line_ledger[found])]
     if shared:  # an id on several items (a payment and its return, two transfer legs)
-        doubtful = [n for n in compress(range(len(e2es)), map(shared.__contains__, e2es))
-                    if free[n]]
-        sure = sorted([n for n in sure if e2es[n] not in shared]
-                      + _resolve_shared(st, doubtful, shared, hits))
-    taken, start = st.take_whole(sure, hits)
-    st.add_texts(Rule.EXACT_ID, 100, [None] * len(taken), start)  # see `State.explanation`
-    instructions = lines.instruction_id
-    for n in compress(range(len(e2es)), free):  # read as it goes: `_by_ids` takes lines
-        if e2es[n] or instructions[n]:
-            _by_ids(st, n, unique, shared)
+        doubtful = np.fromiter(map(shared.__contains__, e2es), np.bool_, len(e2es))
+        resolved = _resolve_shared(st, np.flatnonzero(doubtful & free), shared, hits, open_)
+        sure = np.sort(np.concatenate((sure[~doubtful[sure]], resolved)))  # disjoint
+    _take_whole(st, sure, hits[sure])
+    named = hits >= 0
+    if any(instructions):
+        named |= _rows_of(unique, instructions) >= 0
+    for n in np.flatnonzero(named & free).tolist():  # `_by_ids` takes only line n itself
+        _by_ids(st, n, unique, shared)
 
 
-def _resolve_shared(st: State, rows: list[int], shared: dict[str, list[int]],
-                    hits: list[int | None]) -> list[int]:
+def _rows_of(unique: dict[str | None, int], ids: list[str | None]) -> Ints:
+    """The item row each id names, or -1."""
+    return np.fromiter(map(unique.get, ids, repeat(-1)), np.int64, len(ids))
+
+
+def _ints(values: list[int]) -> Ints:
+    return np.array(values, dtype=np.int64)
+
+
+def _take_whole(st: State, rows: Ints, items: Ints) -> None:
+    """Take each line of `rows` (ascending) with its item, the whole open amount settled, as
+    bulk exact-id matches; of two lines naming one item the first takes it."""
+    by_item = np.argsort(items, kind="stable")
+    first = np.sort(by_item[first_of_groups(items[by_item])])
+    count = len(first)
+    st.take_all(rows[first], items[first], Rule.EXACT_ID, [100] * count, [None] * count,
+                [0] * count)  # None: see `State.explanation`
+
+
+def _resolve_shared(st: State, rows: Ints, shared: dict[str, list[int]], hits: Ints,
+                    open_: Ints) -> Ints:
     """The lines among `rows` for which exactly one free item carrying their id has their
     account, currency and amount; `hits` is pointed at it. The others are left to `_by_ids`."""
-    lines, items, item_free, open_ = st.lines, st.items, st.item_free, st.open
-    out = []
-    for n in rows:
-        fits = [i for i in shared[lines.end_to_end_id[n] or ""]
-                if item_free[i] and open_[i] == lines.amount[n]
-                and items.account[i] == lines.account[n]
-                and items.currency[i] == lines.currency[n]]
-        if len(fits) == 1:
-            hits[n] = fits[0]
-            out.append(n)
-    return out
+    e2es = st.lines.end_to_end_id
+    carriers = [shared[e2es[n] or ""] for n in rows.tolist()]
+    owner, _ = expand(np.zeros(len(rows), dtype=np.int64), _ints(list(map(len, carriers))))
+    items = _ints(list(chain.from_iterable(carriers)))
+    a, line = st.arrays(), rows[owner]
+    fits = (st.item_free_mask()[items] & (open_[items] == a.line_amount[line])
+            & (a.item_ledger[items] == a.line_ledger[line]))
+    once = np.bincount(owner[fits], minlength=len(rows)) == 1
+    pick = fits & once[owner]
+    hits[line[pick]] = items[pick]
+    resolved: Ints = line[pick]
+    return resolved
 
 
 def _by_ids(st: State, n: int, unique: dict[str | None, int], shared: dict[str, list[int]]) -> None:
@@ -149,77 +194,98 @@ def _batch_found(st: State, n: int, batch_id: str, members: list[int]) -> Found 
 def amount_account(st: State) -> None:
     """Same amount, same counterparty account, date within the window.
 
-    Indexed by (amount, normalised counterparty account); our account and currency are
-    checked on the few hits; the common one-to-one matches are recorded in bulk.
+    Lines and items are joined on (ledger, amount, normalised counterparty account) with
+    numpy. A line whose single hit no other line shares is decided in bulk; the rest (several
+    hits, or an item two lines hit) in row order, as one by one.
     """
-    index = _account_index(st)
-    if not index:
+    pairs = _account_pairs(st)
+    if pairs is None:
         return
-    items, lines = st.items, st.lines
-    item_free, line_free, open_ = st.item_free, st.line_free, st.open
+    line, item = pairs
+    a, window, threshold = st.arrays(), st.config.date_window_days, st.threshold
+    apart = np.abs(a.line_day[line] - a.item_day[item])
+    starts = np.flatnonzero(first_of_groups(line))
+    alone = np.diff(np.append(starts, len(line))) == 1  # per line: one hit
+    by_item = np.sort(item)
+    once = np.searchsorted(by_item, item, "right") - np.searchsorted(by_item, item, "left") == 1
+    fast = alone & once[starts] & (apart[starts] <= window) & (97 - apart[starts] >= threshold)
+    bulk = starts[fast]
+    _take_alone(st, line[bulk], item[bulk], apart[bulk])
+    slow = np.ones(len(line), dtype=np.bool_)
+    slow[bulk] = False
+    _one_by_one(st, line[slow].tolist(), item[slow].tolist(), apart[slow].tolist())
+
+
+def _account_pairs(st: State) -> tuple[Ints, Ints] | None:
+    """Every (free line, free item) of one ledger with the same amount (the item's open one)
+    and counterparty account, by line then item."""
+    items, item_numbers, item_hashes = _accounts(st.items.counterparty_account,
+                                                 st.free_items())
+    if not len(items):
+        return None
+    lines, numbers, hashes = _accounts(st.lines.counterparty_account, st.free_rows())
+    a = st.arrays()
+    item_open = np.array(st.open, dtype=np.int64)[items]
+    item_ledger = a.item_ledger[items]
+    amount, ledger = a.line_amount[lines], a.line_ledger[lines]
+    owner, hit = join(_join_keys(item_ledger, item_hashes, item_open),
+                      _join_keys(ledger, hashes, amount))
+    same = ((ledger[owner] == item_ledger[hit]) & (amount[owner] == item_open[hit])
+            & (numbers[owner] == item_numbers[hit]))  # a hash collision joins nothing
+    return lines[owner[same]], items[hit[same]]
+
+
+def _accounts(column: list[str | None], rows: list[int]) -> tuple[Ints, _Objects, Ints]:
+    """The rows with a counterparty account, the account normalised, and its hash."""
+    numbers = np.array(column, dtype=object)[rows]
+    kept = numbers.astype(np.bool_)
+    numbers = numbers[kept]
+    odd = np.flatnonzero(~np.fromiter(map(str.isdigit, numbers), np.bool_, len(numbers)))
+    if len(odd):  # most are digits only, and stay as they are
+        numbers[odd] = [normalise_account(x) for x in numbers[odd].tolist()]
+    hashes = np.fromiter(map(hash, numbers), np.int64, len(numbers))
+    return _ints(rows)[kept], numbers, hashes
+
+
+_Objects = npt.NDArray[np.object_]
+
+
+def _join_keys(ledger: Ints, account: Ints, amount: Ints) -> Ints:
+    with np.errstate(over="ignore"):
+        keys: Ints = (ledger * 1_000_003 + account) * 1_000_000_007 + amount
+    return keys
+
+
+def _take_alone(st: State, lines: Ints, items: Ints, apart: Ints) -> None:
+    """Take the lines whose one hit nobody else shares: same amount, no fee."""
+    days = apart.tolist()
+    st.take_all(lines, items, Rule.AMOUNT_ACCOUNT, [97 - d for d in days],
+                [_account_text(d) for d in days], [0] * len(days))
+
+
+def _one_by_one(st: State, lines: list[int], items: list[int], apart: list[int]) -> None:
+    """The other lines in row order: a single free hit in the window is taken, several are
+    offered (best first, ties to the manual queue)."""
+    item_free, open_, amounts = st.item_free, st.open, st.lines.amount
     window, threshold = st.config.date_window_days, st.threshold
-    amounts, days, item_days = lines.amount, lines.day, items.day
-    accounts, item_accounts, item_codes = lines.counterparty_account, items.account, items.currency
-    taken: list[tuple[int, int, int, int, str]] = []  # line, item, amount, confidence, text
-    for n in st.free_rows():
-        account = accounts[n]
-        if not account:
-            continue
-        found = index.get((amounts[n], account if account.isdigit()
-                           else normalise_account(account)))
-        if found is None:
-            continue
-        ours, code = lines.account[n], lines.currency[n]
-        hits = [i for i in found if item_accounts[i] == ours and item_codes[i] == code]
-        if len(hits) == 1:  # the common case, inline; taken in bulk below
-            i, amount = hits[0], amounts[n]
-            apart = abs(days[n] - item_days[i])
-            if (item_free[i] and open_[i] == amount and apart <= window
-                    and 97 - apart >= threshold):
-                line_free[n] = item_free[i] = 0
-                open_[i] = 0
-                taken.append((n, i, amount, 97 - apart, _ACCOUNT_TEXT[apart]
-                              if apart < len(_ACCOUNT_TEXT) else
-                              f"same amount, same counterparty account, {days_text(apart)}"))
-                continue
-        if hits:
-            _take_all(st, taken)  # in order, before the slow path may take one too
-            st.offer_best([f for f in (_account_found(st, n, i) for i in hits) if f])
-    _take_all(st, taken)
+    k = 0
+    while k < len(lines):
+        n, end = lines[k], k + 1
+        while end < len(lines) and lines[end] == n:
+            end += 1
+        i, days = items[k], apart[k]
+        if (end == k + 1 and item_free[i] and open_[i] == amounts[n] and days <= window
+                and 97 - days >= threshold):
+            st.take_one(n, i, amounts[n], Rule.AMOUNT_ACCOUNT, 97 - days, _account_text(days))
+        else:
+            st.offer_best([f for f in (_account_found(st, n, i) for i in items[k:end]) if f])
+        k = end
 
 
-def _account_index(st: State) -> dict[tuple[int, str], list[int]]:
-    """(open amount, normalised counterparty account) → the free items with them."""
-    index: dict[tuple[int, str], list[int]] = {}
-    open_, counterparties = st.open, st.items.counterparty_account
-    for i in st.free_items():
-        account = counterparties[i]
-        if account:
-            key = (open_[i], account if account.isdigit() else normalise_account(account))
-            members = index.get(key)
-            if members is None:
-                index[key] = [i]
-            else:
-                members.append(i)
-    return index
-
-
-def _take_all(st: State, taken: list[tuple[int, int, int, int, str]]) -> None:
-    """Record the one-to-one matches `amount_account` took inline (whole amount, no fee)."""
-    if not taken:
-        return
-    lines, items, amounts, rules, confidences, texts, differences, lefts = st.one
-    for n, i, amount, confidence, text in taken:
-        lines.append(n)
-        items.append(i)
-        amounts.append(amount)
-        confidences.append(confidence)
-        texts.append(text)
-    count = len(taken)
-    rules.extend([Rule.AMOUNT_ACCOUNT] * count)
-    differences.extend([0] * count)
-    lefts.extend([0] * count)
-    taken.clear()
+def _account_text(days: int) -> str:
+    if days < len(_ACCOUNT_TEXT):
+        return _ACCOUNT_TEXT[days]
+    return f"same amount, same counterparty account, {days_text(days)}"
 
 
 _ACCOUNT_TEXT = tuple(f"same amount, same counterparty account, {days_text(d)}" for d in range(8))

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from itertools import compress
+
+import numpy as np
+import numpy.typing as npt
 
 from bankgate.domain.recon import Rule
+from bankgate.recon.arrays import Ints, fee_tolerances
 from bankgate.recon.state import Found, State, days_text
 from bankgate.recon.text import reference_keys, remittance_keys
 
@@ -18,15 +24,19 @@ def _reference_index(st: State) -> dict[str, list[tuple[int, str]]]:
     """Each reference key → the free items carrying it, with their spelling of it."""
     index: dict[str, list[tuple[int, str]]] = {}
     references = st.items.references
-    for i in st.free_items():
-        refs = references[i]
-        if refs:
-            for ref in refs:
-                for key in reference_keys(ref):
-                    hits = index.setdefault(key, [])
-                    if not hits or hits[-1][0] != i:
-                        hits.append((i, ref))
+    for i in _free_with(st.item_free_mask(), references):
+        for ref in references[i]:
+            for key in reference_keys(ref):
+                hits = index.setdefault(key, [])
+                if not hits or hits[-1][0] != i:
+                    hits.append((i, ref))
     return index
+
+
+def _free_with(free: npt.NDArray[np.bool_], column: Sequence[object]) -> list[int]:
+    """The free rows whose value in `column` is not empty, in order."""
+    filled = np.fromiter(map(bool, column), np.bool_, len(column))
+    return np.flatnonzero(free & filled).tolist()
 
 
 def _naming(st: State) -> Named:
@@ -40,24 +50,28 @@ def _naming(st: State) -> Named:
     index = _reference_index(st)
     named: Named = {}
     if index:
-        lines, items = st.lines, st.items
-        amounts, open_, item_free = lines.amount, st.open, st.item_free
-        remittance = lines.remittance
-        for n in st.free_rows():
-            text = remittance[n]
-            if not text or not _HAS_DIGIT(text):
-                continue
-            account, code, credit = lines.account[n], lines.currency[n], amounts[n] > 0
-            hits: dict[int, str] = {}
-            for key in remittance_keys(text):
-                for i, ref in index.get(key, ()):
-                    if (item_free[i] and items.account[i] == account
-                            and items.currency[i] == code and (open_[i] > 0) == credit):
-                        hits.setdefault(i, ref)
-            if hits:
-                named[n] = hits
+        remittance = st.lines.remittance
+        rows = _free_with(st.line_free_mask(), remittance)
+        keys = map(remittance_keys, [remittance[n] or "" for n in rows])
+        found = [(n, i, ref) for n, ks in zip(rows, keys, strict=True) if ks
+                 for key in ks for i, ref in index.get(key, ())]
+        if found:
+            for n, i, ref in compress(found, _on_their_account(st, found)):
+                named.setdefault(n, {}).setdefault(i, ref)
     st.named = named
     return named
+
+
+def _on_their_account(st: State, found: list[tuple[int, int, str]]) -> list[bool]:
+    """For each (line, item, reference): the item is free, of the line's account and
+    currency, and of its direction."""
+    lines, items = _ints([f[0] for f in found]), _ints([f[1] for f in found])
+    a = st.arrays()
+    open_ = np.array(st.open, dtype=np.int64)[items]
+    fits: list[bool] = (st.item_free_mask()[items]
+                        & (a.line_ledger[lines] == a.item_ledger[items])
+                        & ((open_ > 0) == (a.line_amount[lines] > 0))).tolist()
+    return fits
 
 
 def _still_named(st: State) -> list[tuple[int, dict[int, str]]]:
@@ -79,7 +93,9 @@ def reference(st: State) -> None:
     """An invoice or order number in the remittance names the item; amounts agree (or a fee).
 
     An item named by several lines is left to `many_to_one`: one of them alone may look like
-    the item less a fee when it is in fact one part of a split payment.
+    the item less a fee when it is in fact one part of a split payment. Lines naming several
+    items are offered one by one first; the many lines that name one item alone are decided
+    together with numpy.
     """
     claims: dict[int, list[tuple[int, str]]] = {}
     for n, hits in _still_named(st):
@@ -89,12 +105,41 @@ def reference(st: State) -> None:
         else:
             st.offer_best([f for f in (_reference_found(st, n, i, ref)
                                          for i, ref in hits.items()) if f])
-    for i, named_by in claims.items():
-        if len(named_by) == 1 and st.item_free[i]:
-            ((n, ref),) = named_by
-            found = _reference_found(st, n, i, ref)
-            if found:
-                st.offer(found)
+    alone = [(named_by[0][0], i, named_by[0][1]) for i, named_by in claims.items()
+             if len(named_by) == 1]
+    if alone:
+        lines, items, refs = (list(x) for x in zip(*alone, strict=True))
+        _offer_alone(st, _ints(lines), _ints(items), refs)
+
+
+def _ints(values: list[int]) -> Ints:
+    return np.array(values, dtype=np.int64)
+
+
+def _offer_alone(st: State, lines: Ints, items: Ints, refs: list[str]) -> None:
+    """`_reference_found` and `offer` for lines that alone name an item, all at once."""
+    a, config = st.arrays(), st.config
+    free = st.item_free_mask()[items]
+    open_ = np.array(st.open, dtype=np.int64)[items]
+    amount = a.line_amount[lines]
+    diff = open_ - amount
+    days = np.abs(a.line_day[lines] - a.item_day[items])
+    late = np.where(days <= config.date_window_days, 0, 10)
+    fee = (diff > 0) & (diff <= fee_tolerances(open_, config.fee_tolerance_minor,
+                                               config.fee_tolerance_per_mille,
+                                               config.fee_max_percent))
+    found = free & ((diff == 0) | fee)
+    confidence = np.where(diff == 0, 97, 93) - late
+    sure = found & (confidence >= st.threshold)
+    taken = np.flatnonzero(sure).tolist()
+    lines_, items_, diffs, days_ = lines.tolist(), items.tolist(), diff.tolist(), days.tolist()
+    st.take_all(lines[sure], items[sure], Rule.REFERENCE, confidence[sure].tolist(),
+                [_reference_text(st, lines_[k], refs[k], diffs[k], days_[k]) for k in taken],
+                [-diffs[k] for k in taken])
+    for k in np.flatnonzero(found & ~sure).tolist():
+        proposal = _reference_found(st, lines_[k], items_[k], refs[k])
+        assert proposal is not None
+        st.propose(proposal)
 
 
 def _when(st: State, days: int) -> tuple[int, str]:
@@ -107,15 +152,22 @@ def _when(st: State, days: int) -> tuple[int, str]:
 def _reference_found(st: State, n: int, i: int, ref: str) -> Found | None:
     amount, open_ = st.lines.amount[n], st.open[i]
     diff = open_ - amount
-    late, when = _when(st, abs(st.lines.day[n] - st.items.day[i]))
+    days = abs(st.lines.day[n] - st.items.day[i])
+    late, _ = _when(st, days)
     if diff == 0:
         return Found((n,), (i,), (open_,), Rule.REFERENCE, 97 - late,
-                     f"reference {ref} in the remittance, same amount, {when}")
+                     _reference_text(st, n, ref, diff, days))
     if 0 < diff <= st.config.fee_tolerance(open_):
         return Found((n,), (i,), (open_,), Rule.REFERENCE, 93 - late,
-                     f"reference {ref} in the remittance, fee {st.money(diff, n)} deducted, "
-                     f"{when}", -diff)
+                     _reference_text(st, n, ref, diff, days), -diff)
     return None  # partial or too much: many_to_one looks at it with the item's other lines
+
+
+def _reference_text(st: State, n: int, ref: str, diff: int, days: int) -> str:
+    _, when = _when(st, days)
+    if diff == 0:
+        return f"reference {ref} in the remittance, same amount, {when}"
+    return f"reference {ref} in the remittance, fee {st.money(diff, n)} deducted, {when}"
 
 
 def many_to_one(st: State) -> None:

@@ -6,8 +6,12 @@ from collections.abc import Iterator
 from itertools import compress
 from typing import NamedTuple
 
+import numpy as np
+import numpy.typing as npt
+
 from bankgate.domain.money import CURRENCIES
 from bankgate.domain.recon import MatchConfig, Rule
+from bankgate.recon.arrays import Arrays, Ints, arrays_of
 from bankgate.recon.columns import ItemColumns, LineColumns
 
 __all__ = ["Found", "State", "days_text", "money_text"]
@@ -28,15 +32,15 @@ class Found(NamedTuple):
 class State:
     """Free lines and items; accepted matches; proposals below the threshold, per line."""
 
-    __slots__ = ("config", "item_free", "items", "line_free", "lines", "many", "many_left",
-                 "named", "names", "one", "open", "proposals", "threshold")
+    __slots__ = ("_arrays", "config", "item_free", "items", "line_free", "lines", "many",
+                 "many_left", "named", "one", "open", "proposals", "threshold")
 
     def __init__(self, lines: LineColumns, items: ItemColumns, config: MatchConfig) -> None:
         self.lines = lines
         self.items = items
         self.config = config
         self.threshold = config.auto_confirm_threshold
-        self.line_free = bytearray(1 if booked else 0 for booked in lines.booked)
+        self.line_free = bytearray(map(bool, lines.booked))
         self.item_free = bytearray(b"\x01") * len(items)
         self.open = list(items.open_amount)
         # One-to-one matches (nearly all of them) as columns: line, item, settled, rule,
@@ -50,10 +54,24 @@ class State:
         self.many: list[Found] = []
         self.many_left: list[tuple[int, ...]] = []
         self.proposals: dict[int, list[Found]] = {}
-        # Caches shared by the rules of one run: a name's compared forms, and which items each
-        # line's remittance names (rules_refs._naming).
-        self.names: dict[str, tuple[str, str, str]] = {}
+        # Shared by the rules of one run: which items each line's remittance names
+        # (rules_refs._naming).
         self.named: dict[int, dict[int, str]] | None = None
+        self._arrays: Arrays | None = None
+
+    def arrays(self) -> Arrays:
+        """The columns' amounts, dates and ledger codes as arrays (built on first use)."""
+        if self._arrays is None:
+            self._arrays = arrays_of(self.lines, self.items)
+        return self._arrays
+
+    def line_free_mask(self) -> npt.NDArray[np.bool_]:
+        """`line_free` as a boolean array sharing its memory (writes show in both)."""
+        return np.frombuffer(self.line_free, dtype=np.bool_)
+
+    def item_free_mask(self) -> npt.NDArray[np.bool_]:
+        """`item_free` as a boolean array sharing its memory."""
+        return np.frombuffer(self.item_free, dtype=np.bool_)
 
     def is_free(self, found: Found) -> bool:
         """True when none of the candidate's lines and items is taken yet."""
@@ -108,39 +126,26 @@ class State:
         differences.append(difference)
         lefts.append(left)
 
-    def take_whole(self, rows: list[int], hits: list[int | None]) -> tuple[list[int], int]:
-        """Take line `n` with item `hits[n]` for each n in `rows`, settling the whole open
-        amount, in bulk; a line whose item an earlier line took is skipped. Returns the lines
-        taken and where their columns start, for `add_texts`.
-        """
-        line_free, item_free, open_ = self.line_free, self.item_free, self.open
-        lines, items, amounts, _, _, _, differences, lefts = self.one
-        start = len(lines)
-        taken = []
-        for n in rows:
-            i = hits[n]
-            assert i is not None
-            if item_free[i]:
-                item_free[i] = 0
-                line_free[n] = 0
-                taken.append(n)
-                lines.append(n)
-                items.append(i)
-                amounts.append(open_[i])
-                open_[i] = 0
-        count = len(taken)
-        differences.extend([0] * count)
-        lefts.extend([0] * count)
-        return taken, start
-
-    def add_texts(self, rule: Rule, confidence: int, texts: list[str | None],
-                  start: int) -> None:
-        """The rule, confidence and explanations of the matches `take_whole` just took."""
-        _, _, _, rules, confidences, explanations, _, _ = self.one
-        assert len(rules) == start and len(explanations) == start
-        rules.extend([rule] * len(texts))
-        confidences.extend([confidence] * len(texts))
-        explanations.extend(texts)
+    def take_all(self, lines: Ints, items: Ints, rule: Rule, confidences: list[int],
+                 texts: list[str | None], differences: list[int]) -> None:
+        """Take one-to-one matches in bulk (`lines[k]` with `items[k]`), each settling its
+        item's whole open amount; the rule has checked that they are free."""
+        self.line_free_mask()[lines] = False
+        self.item_free_mask()[items] = False
+        rows, taken = lines.tolist(), items.tolist()
+        open_ = self.open
+        settled = [open_[i] for i in taken]
+        for i in taken:
+            open_[i] = 0
+        columns = self.one
+        columns[0].extend(rows)
+        columns[1].extend(taken)
+        columns[2].extend(settled)
+        columns[3].extend([rule] * len(rows))
+        columns[4].extend(confidences)
+        columns[5].extend(texts)
+        columns[6].extend(differences)
+        columns[7].extend([0] * len(rows))
 
     def matches(self) -> Iterator[tuple[Found, tuple[int, ...]]]:
         """Every accepted match with what stays open of each of its items."""

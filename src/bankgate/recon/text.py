@@ -86,6 +86,8 @@ def reference_keys(reference: str) -> tuple[str, ...]:
 
     "INV-2024-001" → ("INV2024001", "2024001"); "12345678" → ("12345678",).
     """
+    if reference.isascii() and reference.isdigit():  # most are: the number is the key
+        return (reference,) if len(reference) >= _MIN_KEY else ()
     full = _ALNUM.sub("", unicodedata.normalize("NFKC", reference).upper())
     keys = [full] if len(full) >= _MIN_KEY else []
     bare = full.lstrip(_LETTERS)
@@ -99,7 +101,13 @@ def remittance_keys(text: str) -> tuple[str, ...]:
     if not _HAS_DIGIT(text):
         return ()
     found: list[str] = []
-    for token in _TOKEN.findall(unicodedata.normalize("NFKC", text)):
+    if not text.isascii():  # ASCII is its own NFKC form; the check is C-level
+        text = unicodedata.normalize("NFKC", text)
+    for token in _TOKEN.findall(text):
+        if token.isdigit():  # "12345678", the usual invoice number: its own only key
+            if len(token) >= _MIN_KEY and token not in found:
+                found.append(token)
+            continue
         full = token.upper()
         if not full.isalnum():
             full = _ALNUM.sub("", full)
