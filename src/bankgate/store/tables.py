@@ -43,6 +43,7 @@ __all__ = [
     "metadata",
     "payment_orders",
     "raw_files",
+    "serial_id",
     "statement_entries",
     "statements",
 ]
@@ -74,6 +75,12 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 def _id(name: str = "id") -> Column[str]:
     return Column(name, String(40), primary_key=True)
+
+
+def serial_id(name: str = "id") -> Column[int]:
+    """An auto-increment 64-bit key (a plain INTEGER on SQLite, so it is the rowid)."""
+    return Column(name, BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                  autoincrement=True)
 
 
 accounts = Table(
@@ -139,8 +146,7 @@ batches = Table(
 
 bank_messages = Table(
     "bank_messages", metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    serial_id(),
     Column("at", UtcDateTime, nullable=False),
     Column("bank", String(32), nullable=False),
     Column("kind", String(20), nullable=False),  # submit, status, callback
@@ -151,8 +157,7 @@ bank_messages = Table(
 
 audit_log = Table(
     "audit_log", metadata,
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    serial_id("seq"),
     Column("at", UtcDateTime, nullable=False),
     Column("actor", String(80), nullable=False),
     Column("action", String(40), nullable=False),
@@ -166,8 +171,7 @@ audit_log = Table(
 
 jobs = Table(
     "jobs", metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    serial_id(),
     Column("kind", String(40), nullable=False),
     Column("payload", Text, nullable=False),  # JSON
     Column("dedupe_key", String(120), unique=True),  # held only while queued
@@ -223,8 +227,7 @@ statements = Table(
 
 statement_entries = Table(
     "statement_entries", metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    serial_id(),
     Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False),
     Column("key_kind", String(20), nullable=False),
     Column("key_value", String(64), nullable=False),
@@ -247,8 +250,7 @@ statement_entries = Table(
 
 balances = Table(
     "balances", metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    serial_id(),
     Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False),
     Column("type", String(24), nullable=False),
     Column("amount_minor", BigInteger, nullable=False),

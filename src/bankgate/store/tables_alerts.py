@@ -19,19 +19,15 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from bankgate.store.tables import UtcDateTime, metadata
+from bankgate.store.tables import UtcDateTime, metadata, serial_id
 
 __all__ = ["alert_deliveries", "alerts"]
 
 
-def _serial() -> Column[int]:
-    return Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                  autoincrement=True)
-
 
 alerts = Table(
     "alerts", metadata,
-    _serial(),
+    serial_id(),
     Column("kind", String(40), nullable=False),
     Column("subject", String(200), nullable=False),
     Column("level", String(8), nullable=False),  # warn, critical
@@ -48,7 +44,7 @@ alerts = Table(
 
 alert_deliveries = Table(
     "alert_deliveries", metadata,
-    _serial(),
+    serial_id(),
     Column("alert_id", BigInteger().with_variant(Integer, "sqlite"), ForeignKey("alerts.id"),
            nullable=False),
     Column("channel", String(10), nullable=False),  # webhook, email

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
 
-from bankgate.store.tables import UtcDateTime, metadata
+from bankgate.store.tables import UtcDateTime, metadata, serial_id
 
 __all__ = ["file_transfers"]
 
 file_transfers = Table(
     "file_transfers", metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    serial_id(),
     Column("bank", String(32), nullable=False),
     Column("direction", String(3), nullable=False),  # "in" or "out"
     Column("name", String(200), nullable=False),

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 
 from bankgate.store.sealed import VERIFICATION, BlindIndexed, Sealed
-from bankgate.store.tables import UtcDateTime, metadata
+from bankgate.store.tables import UtcDateTime, metadata, serial_id
 
 __all__ = [
     "claim_attachments",
@@ -41,14 +41,10 @@ __all__ = [
 ]
 
 
-def _serial() -> Column[int]:
-    return Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                  autoincrement=True)
-
 
 payee_verifications = Table(
     "payee_verifications", metadata,
-    _serial(),
+    serial_id(),
     # sha256 of account, name, bank, branch — stored as its keyed tag (a plain hash of a
     # low-entropy account number is inverted by trying them all): store/sealed.py
     Column("fingerprint", BlindIndexed(VERIFICATION), nullable=False),
@@ -96,7 +92,7 @@ payroll_runs = Table(
 
 payroll_lines = Table(
     "payroll_lines", metadata,
-    _serial(),
+    serial_id(),
     Column("run_id", String(40), ForeignKey("payroll_runs.id"), nullable=False),
     Column("line_no", Integer, nullable=False),
     Column("row", String(40), nullable=False),  # where in the file: "row 7"
@@ -140,7 +136,7 @@ claims = Table(
 
 invoices = Table(
     "invoices", metadata,
-    _serial(),
+    serial_id(),
     Column("code", String(12), nullable=False),  # 发票代码; "" for fully digital invoices
     Column("number", String(20), nullable=False),  # 发票号码
     Column("issued_on", Date, nullable=False),
@@ -155,7 +151,7 @@ invoices = Table(
 
 claim_lines = Table(
     "claim_lines", metadata,
-    _serial(),
+    serial_id(),
     Column("claim_id", String(40), ForeignKey("claims.id"), nullable=False),
     Column("line_no", Integer, nullable=False),
     Column("category", String(24), nullable=False),
@@ -176,7 +172,7 @@ claim_attachments = Table(
 
 notifications = Table(
     "notifications", metadata,
-    _serial(),
+    serial_id(),
     Column("channel", String(10), nullable=False),  # email, webhook
     Column("recipient", String(254), nullable=False),
     Column("subject", String(200), nullable=False),

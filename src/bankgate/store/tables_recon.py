@@ -22,21 +22,17 @@ from sqlalchemy import (
 )
 
 from bankgate.store.sealed import Sealed
-from bankgate.store.tables import UtcDateTime, metadata
+from bankgate.store.tables import UtcDateTime, metadata, serial_id
 
 __all__ = ["expected_imports", "ledger_postings", "recon_allocations", "recon_items",
            "recon_line_locks", "recon_matches", "sync_exceptions", "voucher_counters",
            "vouchers"]
 
 
-def _auto_id() -> Column[int]:
-    return Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                  autoincrement=True)
-
 
 sync_exceptions = Table(
     "sync_exceptions", metadata,
-    _auto_id(),
+    serial_id(),
     Column("account_id", String(40), ForeignKey("accounts.id"), nullable=False),
     Column("on_date", Date, nullable=False),
     Column("kind", String(20), nullable=False),  # gap, fetch_failed, continuity, balance, ...
@@ -126,7 +122,7 @@ voucher_counters = Table(
 
 ledger_postings = Table(
     "ledger_postings", metadata,
-    _auto_id(),
+    serial_id(),
     Column("voucher_id", String(40), ForeignKey("vouchers.id"), nullable=False),
     Column("line_no", Integer, nullable=False),
     Column("ledger_account", String(40), nullable=False),  # 1002.icbc-cny, 2202, ...
