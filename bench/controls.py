@@ -42,6 +42,7 @@ from bankgate.crypto.software import SoftwareSigner, generate_private_key
 from bankgate.domain.approvals import canonical_order_bytes, order_hash
 from bankgate.policy import Facts, evaluate
 from bankgate.services.approvals import approve, release
+from bankgate.services.dispatch import failing_controls
 from bankgate.services.intake import parse_order
 from bankgate.services.payments import create_orders
 from bankgate.services.policies import policy_in_force
@@ -69,7 +70,7 @@ SCENARIOS = (("a straight-through", "a", None), ("b 1 approval + step-up", "b", 
              ("c + per order, SoftHSM2 P-256", "c", ("token", "each")),
              ("c + per order, software P-256", "c", ("software", "each")))
 PG = "postgresql+psycopg://127.0.0.1:5432/test"
-STAGES = ("create", "evaluation", "signing", "approvals", "step-up", "release")
+STAGES = ("create", "evaluation", "signing", "approvals", "step-up", "release", "gate")
 
 
 class Clock:
@@ -138,6 +139,17 @@ def _chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
+def _gate(app: App, result: Result, made: list[Any]) -> None:
+    """Dispatch's last gate (A-14) over the released orders, batch by batch of 1,000: the
+    keyed terms tag and the INV-4 checks, read-only (nothing is sent here)."""
+    for part in _chunks([o.id for o in made], 1000):
+        def check(ids: list[str] = part) -> None:
+            with app.uow() as unit:
+                refused = failing_controls(unit, unit.orders.get_many(ids))
+            assert not refused, refused
+        _timed(result, "gate", check)
+
+
 def _step_up_once(app: App, person: Person) -> None:
     """One TOTP step-up check, in a transaction rolled back (nothing recorded)."""
     with app.uow() as unit:
@@ -168,6 +180,7 @@ def run(name: str, kind: str, signing: tuple[str, str] | None, *, url: str, orde
         _timed(result, "evaluation", lambda: [evaluate(policy, o, Facts(at=clock()))
                                               for o in made])
         if kind == "a":
+            _gate(app, result, made)
             return result
         for part in _chunks(made, chunk):
             extra = _sign(result, signer, signing, part)
@@ -179,6 +192,7 @@ def run(name: str, kind: str, signing: tuple[str, str] | None, *, url: str, orde
             _timed(result, "release", lambda p=part: release(
                 uow=app.uow, sealer=app.sealer, order_ids=[o.id for o in p], user=rita.user,
                 code=rita.code(), now=clock))
+        _gate(app, result, made)
         return result
     finally:
         app.close()

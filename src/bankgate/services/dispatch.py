@@ -43,7 +43,7 @@ from bankgate.services.crashpoints import crash_point
 from bankgate.services.status import FollowUp, apply_reports, close_if_done, poll_job
 from bankgate.store import UnitOfWork
 
-__all__ = ["channel_for", "dispatch_batch"]
+__all__ = ["channel_for", "dispatch_batch", "failing_controls"]
 
 log = logging.getLogger(__name__)
 _Prepared = tuple[Batch, CompanyAccount, list[PaymentOrder], frozenset[str]]
@@ -113,7 +113,7 @@ def _prepare(unit: UnitOfWork, batch_id: str, at: datetime, follow: FollowUp,
         raise RetryLater(3600.0, f"the policy requires a bank-side confirmation for "
                                  f"{len(held)} order(s) but bank {batch.key.bank!r}'s channel "
                                  "cannot ask for one; nothing was sent", counted=False)
-    refused = _failing_controls(unit, [o for o in orders if o.status is Status.RELEASED])
+    refused = failing_controls(unit, [o for o in orders if o.status is Status.RELEASED])
     changes = Changes(at=at, actor="system:dispatch")
     for order in orders:
         if order.id in refused:
@@ -137,7 +137,7 @@ def _prepare(unit: UnitOfWork, batch_id: str, at: datetime, follow: FollowUp,
     return sending, unit.accounts.get(batch.key.debtor), to_send, held
 
 
-def _failing_controls(unit: UnitOfWork, orders: list[PaymentOrder]) -> dict[str, list[str]]:
+def failing_controls(unit: UnitOfWork, orders: list[PaymentOrder]) -> dict[str, list[str]]:
     """The orders about to leave whose controls no longer hold, with what is wrong: terms
     or requirement changed behind the gateway's back (the keyed tag), approvals missing or
     not bound to the order as it is now (A-14, INV-4 at the last gate)."""
