@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select, update
 
+from bankgate.domain.errors import InvalidField
 from bankgate.domain.recon_keys import item_keys, pack_item_keys, pack_keys, remittance_keys
 from bankgate.services.recon import reconcile, unmatch
 from bankgate.services.recon_items import import_receipts
@@ -89,3 +91,13 @@ def test_reconcile_reads_the_keys_from_the_store_not_from_the_text(gateway, worl
     run = reconcile(uow=gateway.uow, config=gateway.finance.recon, now=gateway.now,
                     account_id="boc-cny")
     assert run.confirmed == 1 and _outcome(gateway)[0][0] == "reference"
+
+
+def test_stored_item_keys_that_do_not_fit_its_references_are_refused_naming_the_item(
+        gateway, world):
+    _receipt_and_entry(gateway, world)
+    _set_keys(gateway, None, "INV20260042")  # one reference's keys, the item has two
+    with pytest.raises(InvalidField,
+                       match=r"open item it_\w+: recon keys .*: 1 references' keys, the item has"):
+        reconcile(uow=gateway.uow, config=gateway.finance.recon, now=gateway.now,
+                  account_id="boc-cny")

@@ -238,9 +238,18 @@ def _line_keys(row: Mapping[str, Any]) -> tuple[str, ...] | None:
 
 
 def _item_keys(row: Mapping[str, Any]) -> tuple[tuple[str, ...], ...] | None:
-    """The keys of each of the item's references, stored when it was created (or None)."""
+    """The keys of each of the item's references, stored when it was created (or None).
+
+    Raises:
+        InvalidField: the stored keys do not fit the item's references.
+    """
     stored = row.get("recon_keys")
-    return None if stored is None else unpack_item_keys(stored, len(row["refs"]))
+    if stored is None:
+        return None
+    try:
+        return unpack_item_keys(stored, len(row["refs"]))
+    except ValueError as exc:
+        raise InvalidField(f"open item {row['id']}: {exc}") from None
 
 
 def _item(row: Mapping[str, Any]) -> OpenItem:
