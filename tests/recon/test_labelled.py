@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -45,6 +46,25 @@ def test_the_dataclass_api_agrees_with_the_columns() -> None:
     by_columns = to_result(match_columns(world.lines, world.items, MatchConfig()))
     assert result == by_columns
     assert_each_once(result, len(lines), len(items))
+
+
+def test_keys_stored_at_import_give_the_result_of_keys_extracted_by_the_run() -> None:
+    """The generated world in the store's shape (reference keys kept per entry and item)
+    matches exactly as the same world without them, where the run extracts them; and a
+    column with some rows not stored (before migration 0015_recon_keys) as well."""
+    stored = generate(20_000, seed=7)
+    bare = generate(20_000, seed=7, stored_keys=False)
+    assert stored.lines.remittance_keys is not None and bare.lines.remittance_keys is None
+    assert any(stored.lines.remittance_keys) and any(stored.items.reference_keys or ())
+    expected = to_result(match_columns(bare.lines, bare.items, MatchConfig()))
+    assert to_result(match_columns(stored.lines, stored.items, MatchConfig())) == expected
+    line_keys, item_keys = list(stored.lines.remittance_keys), list(stored.items.reference_keys
+                                                                    or ())
+    line_keys[::3] = [None] * len(line_keys[::3])
+    item_keys[::3] = [None] * len(item_keys[::3])
+    mixed = (replace(stored.lines, remittance_keys=line_keys),
+             replace(stored.items, reference_keys=item_keys))
+    assert to_result(match_columns(*mixed, MatchConfig())) == expected
 
 
 def test_intraday_lines_stay_out_and_unrelated_lines_stay_unmatched() -> None:

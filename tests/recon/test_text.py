@@ -10,6 +10,13 @@ import pytest
 from bankgate.domain.errors import InvalidField
 from bankgate.domain.money import Money, currency
 from bankgate.domain.recon import LineStatus, Match, MatchConfig, Rule, bank_line_from_entry
+from bankgate.domain.recon_keys import (
+    item_keys,
+    pack_item_keys,
+    pack_keys,
+    unpack_item_keys,
+    unpack_keys,
+)
 from bankgate.domain.statements import EntryKey, EntryStatus, Source, StatementEntry
 from bankgate.recon.text import normalise_name, reference_keys, remittance_keys
 from tests.recon.builders import an_item
@@ -84,3 +91,23 @@ def test_a_confidence_above_100_is_refused() -> None:
     with pytest.raises(InvalidField, match=r"not within 0\.\.100"):
         Match(line_ids=("L",), item_ids=("I",), amounts_minor=(1,), rule=Rule.EXACT_ID,
               confidence=101, explanation="", auto_confirmed=True)
+
+
+@pytest.mark.parametrize("references", [(), ("INV-2024-001",), ("12", "SO-88812", "12345678")])
+def test_an_items_keys_survive_the_stored_form(references: tuple[str, ...]) -> None:
+    keys = item_keys(references)
+    assert unpack_item_keys(pack_item_keys(keys), len(references)) == keys
+    assert len(keys) == len(references)
+
+
+def test_a_lines_keys_survive_the_stored_form() -> None:
+    keys = remittance_keys("货款 发票号：INV-2024-001，订单号SO-88812")
+    assert keys and unpack_keys(pack_keys(keys)) == keys
+    assert unpack_keys(pack_keys(())) == ()
+
+
+def test_stored_item_keys_of_another_number_of_references_are_refused() -> None:
+    with pytest.raises(ValueError, match="2 references' keys, the item has 1"):
+        unpack_item_keys("INV2024001;SO88812", 1)
+    with pytest.raises(InvalidField, match="one tuple per reference"):
+        an_item(references=("INV-2024-001",), reference_keys=())

@@ -57,6 +57,9 @@ class BankLine:
     counterparty_name: str | None = None
     counterparty_account: str | None = None
     remittance: str | None = None
+    # The remittance's reference keys as stored at import (`recon_keys.remittance_keys`);
+    # None: the matcher extracts them.
+    remittance_keys: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.amount_minor == 0:
@@ -124,6 +127,9 @@ class OpenItem:
     counterparty_name: str | None = None
     counterparty_account: str | None = None
     references: tuple[str, ...] = ()  # invoice / order numbers (发票号, 订单号)
+    # The keys of each reference as stored (`recon_keys.item_keys`); None: the matcher
+    # computes them.
+    reference_keys: tuple[tuple[str, ...], ...] | None = None
 
     def __post_init__(self) -> None:
         if self.amount_minor == 0 or self.open_amount_minor == 0:
@@ -132,6 +138,9 @@ class OpenItem:
             raise InvalidField(f"open item {self.id!r}: open amount has the other sign")
         if abs(self.open_amount_minor) > abs(self.amount_minor):
             raise InvalidField(f"open item {self.id!r}: open amount exceeds the amount")
+        if self.reference_keys is not None and len(self.reference_keys) != len(self.references):
+            raise InvalidField(f"open item {self.id!r}: reference_keys must hold one tuple per "
+                               f"reference ({len(self.references)})")
 
 
 class Rule(StrEnum):

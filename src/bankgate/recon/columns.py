@@ -32,11 +32,15 @@ class LineColumns:
     counterparty_name: list[str | None]
     counterparty_account: list[str | None]
     remittance: list[str | None]
+    # The reference keys of each remittance as stored at import (`domain.recon_keys`); a row
+    # None, or the whole column None, is extracted from `remittance` by the run.
+    remittance_keys: list[tuple[str, ...] | None] | None = None
 
     def __post_init__(self) -> None:
         _same_lengths("lines", self.id, self.account, self.amount, self.currency, self.day,
                       self.booked, self.end_to_end_id, self.instruction_id,
-                      self.counterparty_name, self.counterparty_account, self.remittance)
+                      self.counterparty_name, self.counterparty_account, self.remittance,
+                      *(() if self.remittance_keys is None else (self.remittance_keys,)))
 
     def __len__(self) -> int:
         return len(self.id)
@@ -58,12 +62,16 @@ class ItemColumns:
     counterparty_name: list[str | None]
     counterparty_account: list[str | None]
     references: list[tuple[str, ...]]
+    # The keys of each reference as stored when the item was created (`domain.recon_keys.
+    # item_keys`: one tuple per reference); None as for `LineColumns.remittance_keys`.
+    reference_keys: list[tuple[tuple[str, ...], ...] | None] | None = None
 
     def __post_init__(self) -> None:
         _same_lengths("items", self.id, self.account, self.amount, self.open_amount,
                       self.currency, self.day, self.end_to_end_id, self.instruction_id,
                       self.batch_id, self.counterparty_name, self.counterparty_account,
-                      self.references)
+                      self.references,
+                      *(() if self.reference_keys is None else (self.reference_keys,)))
 
     def __len__(self) -> int:
         return len(self.id)
@@ -89,6 +97,7 @@ def line_columns(lines: Sequence[BankLine]) -> LineColumns:
         counterparty_name=[x.counterparty_name for x in lines],
         counterparty_account=[x.counterparty_account for x in lines],
         remittance=[x.remittance for x in lines],
+        remittance_keys=[x.remittance_keys for x in lines],
     )
 
 
@@ -107,4 +116,5 @@ def item_columns(items: Sequence[OpenItem]) -> ItemColumns:
         counterparty_name=[x.counterparty_name for x in items],
         counterparty_account=[x.counterparty_account for x in items],
         references=[x.references for x in items],
+        reference_keys=[x.reference_keys for x in items],
     )

@@ -15,13 +15,14 @@ from __future__ import annotations
 import random
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from bankgate.domain.recon import BankLine, LineStatus, OpenItem, OpenItemKind
+from bankgate.domain.recon_keys import reference_keys, remittance_keys
 from bankgate.recon.columns import ItemColumns, LineColumns
 
-__all__ = ["Labelled", "as_bank_lines", "as_open_items", "generate"]
+__all__ = ["Labelled", "as_bank_lines", "as_open_items", "generate", "stored_keys_of"]
 
 _START = date(2026, 10, 1).toordinal()
 _DAYS = 30
@@ -292,8 +293,13 @@ _CASES: tuple[tuple[Callable[[_World], None], int], ...] = (
 )
 
 
-def generate(n: int, *, seed: int = 1) -> Labelled:
-    """About `n` lines and as many items, labelled."""
+def generate(n: int, *, seed: int = 1, stored_keys: bool = True) -> Labelled:
+    """About `n` lines and as many items, labelled.
+
+    With `stored_keys` the columns are in the shape the store hands them over: each line's
+    remittance reference keys and each item's reference keys computed as import does
+    (`stored_keys_of`); without, the run extracts them itself.
+    """
     w = _World(n, seed)
     cases = [case for case, _ in _CASES]
     weights = [weight for _, weight in _CASES]
@@ -302,7 +308,19 @@ def generate(n: int, *, seed: int = 1) -> Labelled:
             case(w)
     lines = LineColumns(**w.line)  # type: ignore[arg-type]
     items = ItemColumns(**w.item)  # type: ignore[arg-type]
+    if stored_keys:
+        lines, items = stored_keys_of(lines, items)
     return Labelled(lines, items, w.kinds, w.truth_lines, w.truth_items)
+
+
+def stored_keys_of(lines: LineColumns, items: ItemColumns) -> tuple[LineColumns, ItemColumns]:
+    """The columns with the reference keys the store keeps (`statement_entries.recon_keys`,
+    `recon_items.recon_keys`), computed per row by the functions import calls."""
+    none: tuple[str, ...] = ()
+    return (replace(lines, remittance_keys=[remittance_keys(r) if r else none
+                                            for r in lines.remittance]),
+            replace(items, reference_keys=[tuple(map(reference_keys, refs)) if refs else ()
+                                           for refs in items.references]))
 
 
 def as_bank_lines(lines: LineColumns) -> list[BankLine]:
@@ -314,7 +332,9 @@ def as_bank_lines(lines: LineColumns) -> list[BankLine]:
                      instruction_id=lines.instruction_id[n],
                      counterparty_name=lines.counterparty_name[n],
                      counterparty_account=lines.counterparty_account[n],
-                     remittance=lines.remittance[n]) for n in range(len(lines))]
+                     remittance=lines.remittance[n],
+                     remittance_keys=None if lines.remittance_keys is None
+                     else lines.remittance_keys[n]) for n in range(len(lines))]
 
 
 def as_open_items(items: ItemColumns, kinds: list[OpenItemKind]) -> list[OpenItem]:
@@ -326,4 +346,6 @@ def as_open_items(items: ItemColumns, kinds: list[OpenItemKind]) -> list[OpenIte
                      instruction_id=items.instruction_id[i], batch_id=items.batch_id[i],
                      counterparty_name=items.counterparty_name[i],
                      counterparty_account=items.counterparty_account[i],
-                     references=items.references[i]) for i in range(len(items))]
+                     references=items.references[i],
+                     reference_keys=None if items.reference_keys is None
+                     else items.reference_keys[i]) for i in range(len(items))]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import compress
 
 import numpy as np
@@ -21,12 +21,18 @@ Named = dict[int, dict[int, str]]  # line → {item it names: the item's spellin
 
 
 def _reference_index(st: State) -> dict[str, list[tuple[int, str]]]:
-    """Each reference key → the free items carrying it, with their spelling of it."""
+    """Each reference key → the free items carrying it, with their spelling of it.
+
+    The keys are the ones stored with each item (`ItemColumns.reference_keys`), computed here
+    only for items stored without them.
+    """
     index: dict[str, list[tuple[int, str]]] = {}
-    references = st.items.references
+    references, stored = st.items.references, st.items.reference_keys
     for i in _free_with(st.item_free_mask(), references):
-        for ref in references[i]:
-            for key in reference_keys(ref):
+        kept = None if stored is None else stored[i]
+        for ref, keys in zip(references[i], kept if kept is not None else
+                             map(reference_keys, references[i]), strict=True):
+            for key in keys:
                 hits = index.setdefault(key, [])
                 if not hits or hits[-1][0] != i:
                     hits.append((i, ref))
@@ -50,9 +56,7 @@ def _naming(st: State) -> Named:
     index = _reference_index(st)
     named: Named = {}
     if index:
-        remittance = st.lines.remittance
-        rows = _free_with(st.line_free_mask(), remittance)
-        keys = map(remittance_keys, [remittance[n] or "" for n in rows])
+        rows, keys = _line_keys(st)
         found = [(n, i, ref) for n, ks in zip(rows, keys, strict=True) if ks
                  for key in ks for i, ref in index.get(key, ())]
         if found:
@@ -60,6 +64,20 @@ def _naming(st: State) -> Named:
                 named.setdefault(n, {}).setdefault(i, ref)
     st.named = named
     return named
+
+
+def _line_keys(st: State) -> tuple[list[int], Iterable[tuple[str, ...]]]:
+    """The free lines that may name an item, and their reference keys: as stored at import
+    (`LineColumns.remittance_keys`), extracted here from the remittance where not stored."""
+    remittance, stored = st.lines.remittance, st.lines.remittance_keys
+    if stored is not None and None in stored:  # rows stored before the keys were
+        stored = [remittance_keys(remittance[n] or "") if k is None else k
+                  for n, k in enumerate(stored)]
+    if stored is None:
+        rows = _free_with(st.line_free_mask(), remittance)
+        return rows, map(remittance_keys, [remittance[n] or "" for n in rows])
+    rows = _free_with(st.line_free_mask(), stored)
+    return rows, [stored[n] for n in rows]  # type: ignore[misc]  # no None left
 
 
 def _on_their_account(st: State, found: list[tuple[int, int, str]]) -> list[bool]:

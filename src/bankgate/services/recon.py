@@ -18,6 +18,7 @@ from typing import Any
 from bankgate.domain.audit_records import AuditRecord
 from bankgate.domain.errors import InvalidField
 from bankgate.domain.recon import BankLine, Match, MatchConfig, OpenItem, OpenItemKind
+from bankgate.domain.recon_keys import unpack_item_keys, unpack_keys
 from bankgate.recon import match as match_lines
 from bankgate.services._tx import UowFactory, in_transaction
 from bankgate.services.ledger import post_match, post_matches, reverse_match
@@ -226,7 +227,29 @@ def _line(row: Mapping[str, Any]) -> BankLine:
                     instruction_id=row["end_to_end_id"], bank_reference=row["bank_reference"],
                     counterparty_name=row["counterparty_name"],
                     counterparty_account=row["counterparty_account"],
-                    remittance=row["remittance"])
+                    remittance=row["remittance"], remittance_keys=_line_keys(row))
+
+
+def _line_keys(row: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The reference keys stored with the entry at import; None for an entry stored before
+    they were (the matcher then extracts them from its remittance)."""
+    stored = row.get("recon_keys")
+    return None if stored is None else unpack_keys(stored)
+
+
+def _item_keys(row: Mapping[str, Any]) -> tuple[tuple[str, ...], ...] | None:
+    """The keys of each of the item's references, stored when it was created (or None).
+
+    Raises:
+        InvalidField: the stored keys do not fit the item's references.
+    """
+    stored = row.get("recon_keys")
+    if stored is None:
+        return None
+    try:
+        return unpack_item_keys(stored, len(row["refs"]))
+    except ValueError as exc:
+        raise InvalidField(f"open item {row['id']}: {exc}") from None
 
 
 def _item(row: Mapping[str, Any]) -> OpenItem:
@@ -235,7 +258,8 @@ def _item(row: Mapping[str, Any]) -> OpenItem:
                     currency=row["currency"], expected_date=row["expected_date"],
                     end_to_end_id=row["end_to_end_id"], batch_id=row["batch_id"],
                     counterparty_name=row["counterparty_name"],
-                    counterparty_account=row["counterparty_account"], references=row["refs"])
+                    counterparty_account=row["counterparty_account"], references=row["refs"],
+                    reference_keys=_item_keys(row))
 
 
 def _audit(row: Mapping[str, Any], action: str, actor: str, at: datetime,

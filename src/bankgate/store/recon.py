@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bankgate.domain.recon_keys import item_keys, pack_item_keys
 from bankgate.errors import ConcurrentUpdate, NotFound, StoreError
 from bankgate.store._sql import insert_ignore
 from bankgate.store.tables import statement_entries
@@ -51,11 +52,16 @@ class ReconRepository:
     # -- items ---------------------------------------------------------------------------------
 
     def add_items(self, rows: Sequence[dict[str, Any]]) -> int:
-        """Insert open items new by (kind, source id); returns how many were new."""
+        """Insert open items new by (kind, source id); returns how many were new.
+
+        Each row's `recon_keys` (the reference keys the matcher looks for) is computed here
+        from its `refs` unless the row brings it.
+        """
         if not rows:
             return 0
         before = self._count(recon_items)
-        self._conn.execute(insert_ignore(self._conn, recon_items), list(rows))
+        self._conn.execute(insert_ignore(self._conn, recon_items), [
+            r if "recon_keys" in r else {**r, "recon_keys": _item_keys(r["refs"])} for r in rows])
         return self._count(recon_items) - before
 
     def open_items(self, account_id: str | None = None) -> list[dict[str, Any]]:
@@ -339,6 +345,10 @@ class LedgerRepository:
         count = self._conn.execute(select(func.count()).select_from(vouchers)).scalar_one()
         total = self._conn.execute(select(func.coalesce(func.sum(_p.amount_minor), 0)))
         return int(count), int(total.scalar_one())
+
+
+def _item_keys(refs: str) -> str:
+    return pack_item_keys(item_keys(json.loads(refs)))
 
 
 def _item(row: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from bankgate.domain import Balance, Issue, Statement, StatementEntry
+from bankgate.domain.recon_keys import pack_keys, remittance_keys
 from bankgate.store import raw_archive
 from bankgate.store._sql import insert_ignore
 from bankgate.store.tables import (
@@ -116,8 +117,14 @@ def _entry_row(account_id: str, e: StatementEntry, statement_id: str | None,
             "end_to_end_id": _clip(e.end_to_end_id, 35),
             "counterparty_name": _clip(e.counterparty_name, 140),
             "counterparty_account": _clip(e.counterparty_account, 34),
-            "remittance": _clip(e.remittance, 255), "statement_id": statement_id,
+            "remittance": _clip(e.remittance, 255), "recon_keys": _keys(e.remittance),
+            "statement_id": statement_id,
             "origin": e.source.origin[:255], "created_at": at}
+
+
+def _keys(remittance: str | None) -> str:
+    """The reference keys the matcher looks for, of the remittance as stored (clipped)."""
+    return pack_keys(remittance_keys(remittance[:255])) if remittance else ""
 
 
 def _clip(text: str | None, size: int) -> str | None:

@@ -241,6 +241,7 @@ statement_entries = Table(
     Column("counterparty_name", String(140)),
     Column("counterparty_account", Sealed("statement_entries.counterparty_account")),
     Column("remittance", String(255)),
+    Column("recon_keys", Text),  # domain.recon_keys.pack_keys of the remittance (0015)
     Column("statement_id", String(40)),
     Column("origin", String(255), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),

@@ -57,6 +57,7 @@ recon_items = Table(
     Column("counterparty_name", String(140)),
     Column("counterparty_account", Sealed("recon_items.counterparty_account")),
     Column("refs", Text, nullable=False),  # JSON list of invoice / order numbers
+    Column("recon_keys", Text),  # domain.recon_keys.pack_item_keys of refs (0015)
     Column("flow", String(24)),  # the payment's flow, for the ledger's counter account
     Column("version", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
