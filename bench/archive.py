@@ -1,4 +1,5 @@
-"""Peak RSS of `bankgate import` of one large camt.053 (L-06), on SQLite or PostgreSQL.
+"""Peak RSS and CPU seconds of `bankgate import` of one large camt.053 (L-06), on SQLite or
+PostgreSQL (CPU-s of the child process: the machine's cores are shared, wall time is noise).
 
     .venv/bin/python bench/archive.py --entries 1000000 --store sqlite
     .venv/bin/python bench/archive.py --entries 1000000 --store postgresql --file big.xml
@@ -31,13 +32,14 @@ from bankgate.settings import Settings
 account = {"id": "bench-eur", "bank": "bench", "number": "DE89370400440532013000",
            "currency": "EUR", "name": "Bench GmbH"}
 app = build_app(Settings(db_url=sys.argv[1]), {"accounts": [account]})
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 done = import_statement_path(uow=app.uow, path=Path(sys.argv[2]), now=app.now)
-seconds = time.perf_counter() - started
+seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
 app.close()
 with open("/proc/self/status", encoding="ascii") as status:
     peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 print(json.dumps({"entries": done.new_entries, "seconds": round(seconds, 1),
+                  "cpu_s": round(cpu, 2),
                   "peak_rss_mb": round(peak / 1024)}))
 """
 
