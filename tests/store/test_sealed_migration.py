@@ -1,4 +1,5 @@
-"""Migration 0010_sealed: rows written in plain text before it are sealed in place, their blind
+"""Migration 0010_sealed (upgraded to that revision: later heads are tested on their own):
+rows written in plain text before it are sealed in place, their blind
 indexes built and the unique constraint moved onto them (issue 5, INV-7), on SQLite,
 PostgreSQL and MariaDB."""
 
@@ -124,7 +125,7 @@ def test_the_migration_seals_rows_written_before_it(old_store: Engine) -> None:
     """Written in plain text at the previous heads; after the upgrade no number is left in
     plain text, and every one reads back through the store."""
     assert all(n in _everything(old_store) for n in (OURS, PAYEE, EMPLOYEE, WORKER))
-    migrate(old_store)
+    migrate(old_store, "0010_sealed")
     assert current_revision(old_store) == "0010_sealed"
     raw = _everything(old_store)
     assert [n for n in (OURS, OTHER, PAYEE, EMPLOYEE, WORKER, FINGERPRINT) if n in raw] == []
@@ -152,8 +153,8 @@ def test_the_migration_seals_rows_written_before_it(old_store: Engine) -> None:
 
 def test_after_the_migration_a_number_is_unique_per_bank_through_its_blind_index(
         old_store: Engine) -> None:
-    migrate(old_store)
-    migrate(old_store)  # a second run changes nothing
+    migrate(old_store, "0010_sealed")
+    migrate(old_store, "0010_sealed")  # a second run changes nothing
     from tests.builders import NOW, an_account
 
     with pytest.raises(IntegrityError), UnitOfWork(old_store) as unit:
@@ -169,7 +170,7 @@ def test_the_migration_refuses_to_run_without_a_key_on_a_server(
     keyless = make_engine(old_store.url.render_as_string(hide_password=False), env={})
     try:
         with pytest.raises(Exception, match="BANKGATE_SECRET_KEY"):
-            migrate(keyless)
+            migrate(keyless, "0010_sealed")
         assert OURS in _everything(old_store)  # nothing half-done: still all plain
     finally:
         keyless.dispose()
@@ -181,11 +182,11 @@ def test_a_downgrade_opens_the_envelopes_and_a_new_upgrade_seals_them_again(
 
     from bankgate.store.migrate import alembic_config
 
-    migrate(old_store)
+    migrate(old_store, "0010_sealed")
     command.downgrade(alembic_config(old_store), "0009_archive")  # 0010_sealed only
     assert current_revision(old_store) == "+".join(PREVIOUS_HEADS)
     assert all(n in _everything(old_store) for n in (OURS, PAYEE, EMPLOYEE, WORKER))
-    migrate(old_store)
+    migrate(old_store, "0010_sealed")
     assert OURS not in _everything(old_store)
     with UnitOfWork(old_store) as unit:
         assert [a.id for a in unit.accounts.by_number(OURS)] == ["acc-0"]
