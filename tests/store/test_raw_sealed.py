@@ -51,12 +51,13 @@ name = "Demo GmbH"
 
 
 def _plain_rows(engine: Engine) -> list[tuple[str, bytes]]:
-    """Every stored byte string of the archive, read through a bare engine (no key)."""
+    """Every stored byte string of the archive, read through a bare engine (no key): the
+    content of each `raw_files` row with its name and origin, and each chunk."""
     plain = create_engine(engine.url.render_as_string(hide_password=False), poolclass=NullPool)
     try:
         with plain.connect() as conn:
-            inline = [("raw_files", bytes(c)) for c in
-                      conn.execute(text("select content from raw_files")).scalars()]
+            inline = [("raw_files", bytes(c) + f" {n} {o}".encode()) for c, n, o in
+                      conn.execute(text("select content, name, origin from raw_files"))]
             chunks = [("raw_file_chunks", bytes(d)) for d in
                       conn.execute(text("select data from raw_file_chunks")).scalars()]
     finally:
@@ -96,7 +97,7 @@ def test_inv7_k14_bankgate_import_archives_sealed_reads_back_and_reimports_nothi
         rows = _plain_rows(engine)
         assert len(rows) == 1 + 1 + 3  # two raw_files rows (one inline), three chunks
         assert [t for t, data in rows if SAMPLE_NUMBER in data or LARGE_NUMBER in data] == []
-        assert all(data[:3] == b"BGS" for t, data in rows if data)
+        assert all(data[:3] == b"BGS" for t, data in rows if data[:1] != b" ")
         with UnitOfWork(engine) as unit:
             for path in (POSTFINANCE, large):
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()

@@ -13,6 +13,8 @@ inline `content` and each chunk's `data` is its own raw-bytes envelope (`crypto/
 file does not open. The sha256 stays the hash of the plaintext (the idempotency key of
 imports), and reading back checks the whole file against it, so a dropped or truncated tail
 is refused too. A chunk keeps 1 MiB of plaintext; its envelope fits MEDIUMBLOB on MariaDB.
+The file's name and origin are kept with account-like numbers masked (a bank's file name may
+carry the account: `camt.053_P_CH29…`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import IO
 
 from sqlalchemy import Connection, insert, select
 
+from bankgate.domain.parties import mask_numbers
 from bankgate.errors import FormatError, SecurityError
 from bankgate.store._sql import dialect, insert_ignore
 from bankgate.store.sealed import StoreCipher, cipher_of
@@ -88,7 +91,8 @@ def _store(conn: Connection, digest: str, size: int, pieces: Iterable[bytes], *,
     box = cipher_of(conn).box
     content = b"" if chunked else box.seal_bytes(b"".join(pieces), inline_context(digest))
     row: dict[str, object] = {
-        "sha256": digest, "name": name[:255], "origin": origin[:120], "size": size,
+        "sha256": digest, "name": mask_numbers(name)[:255],  # a bank's file name may hold
+        "origin": mask_numbers(origin)[:120], "size": size,  # the account number (INV-7)
         "received_at": at, "chunks": count, "content": content}
     if not _inserted(conn, row):
         return False
