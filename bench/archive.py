@@ -1,7 +1,9 @@
-"""Peak RSS of `bankgate import` of one large camt.053 (L-06), on SQLite or PostgreSQL.
+"""Peak RSS and CPU seconds of `bankgate import` of one large camt.053 (L-06), on SQLite or
+PostgreSQL (CPU-s of the child process: the machine's cores are shared, wall time is noise).
 
     .venv/bin/python bench/archive.py --entries 1000000 --store sqlite
     .venv/bin/python bench/archive.py --entries 1000000 --store postgresql --file big.xml
+    .venv/bin/python bench/archive.py --entries 100000 --file big.xml --archive-only
 
 The import runs in a fresh child process (its VmHWM is the import's alone) against a fresh
 SQLite file or a fresh PostgreSQL schema; the raw file is archived in the same transaction.
@@ -31,19 +33,48 @@ from bankgate.settings import Settings
 account = {"id": "bench-eur", "bank": "bench", "number": "DE89370400440532013000",
            "currency": "EUR", "name": "Bench GmbH"}
 app = build_app(Settings(db_url=sys.argv[1]), {"accounts": [account]})
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 done = import_statement_path(uow=app.uow, path=Path(sys.argv[2]), now=app.now)
-seconds = time.perf_counter() - started
+seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
 app.close()
 with open("/proc/self/status", encoding="ascii") as status:
     peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 print(json.dumps({"entries": done.new_entries, "seconds": round(seconds, 1),
+                  "cpu_s": round(cpu, 2),
                   "peak_rss_mb": round(peak / 1024)}))
 """
+# --archive-only: the raw archive alone (hash, seal, write; then read back), no parsing
+_ARCHIVE_CHILD = """
+import hashlib, json, sys, time
+from datetime import UTC, datetime
+from pathlib import Path
+from bankgate.bootstrap import build_app
+from bankgate.settings import Settings
+app = build_app(Settings(db_url=sys.argv[1]), {"accounts": []})
+path = Path(sys.argv[2])
+cpu = time.process_time()
+with app.uow() as unit:
+    digest = unit.statements.archive_raw_file(path, name=path.name, origin="bench",
+                                              at=datetime.now(UTC))
+    unit.commit()
+written, cpu = time.process_time() - cpu, time.process_time()
+check = hashlib.sha256()
+with app.uow() as unit:
+    for piece in unit.statements.raw_chunks(digest) or []:
+        check.update(piece)
+read = time.process_time() - cpu
+app.close()
+assert check.hexdigest() == digest
+with open("/proc/self/status", encoding="ascii") as status:
+    peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(json.dumps({"archive_cpu_s": round(written, 2), "read_back_cpu_s": round(read, 2),
+                  "peak_rss_mb": round(peak / 1024)}))
+"""
+_MODE = {"child": _CHILD}
 
 
 def _run(url: str, path: Path) -> dict[str, object]:
-    out = subprocess.run([sys.executable, "-c", _CHILD, url, str(path)], check=True,
+    out = subprocess.run([sys.executable, "-c", _MODE["child"], url, str(path)], check=True,
                          capture_output=True, text=True).stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
 
@@ -72,7 +103,11 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--store", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--file", type=Path, help="reuse (or write) this camt.053 file")
+    parser.add_argument("--archive-only", action="store_true",
+                        help="time only archiving the raw file and reading it back (CPU-s)")
     args = parser.parse_args()
+    if args.archive_only:
+        _MODE["child"] = _ARCHIVE_CHILD
     with tempfile.TemporaryDirectory(prefix="bankgate-archive-") as tmp:
         path = args.file or Path(tmp) / "big.xml"
         if not path.exists():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bankgate.errors import DutyConflict
@@ -29,11 +31,25 @@ def test_a05_one_person_cannot_give_two_approvals() -> None:
         check_approver(an_order(), ANNA, NEED, maker="mark", approvers=["anna"])
 
 
-def test_a05_nobody_approves_a_payment_to_their_own_account() -> None:
+def test_a05_nobody_approves_a_payment_to_their_own_account_by_its_keyed_tag() -> None:
+    """The store passes the payee account's tag in; the policy compares tags, holds no key."""
+    own = Actor(user_id="anna", roles=ANNA.roles, own_accounts=frozenset({"tag-of-payee"}))
+    with pytest.raises(DutyConflict, match="their own account"):
+        check_approver(an_order(), own, NEED, maker="mark", approvers=[],
+                       payee_tag="tag-of-payee")
+    with pytest.raises(DutyConflict, match="their own account"):
+        check_releaser(an_order(), replace(own, roles=frozenset({Role.RELEASER})), NEED,
+                       maker="mark", approvers=[], payee_tag="tag-of-payee")
+    assert check_approver(an_order(), own, NEED, maker="mark", approvers=[],
+                          payee_tag="tag-of-someone-else") is Role.APPROVER
+
+
+def test_a05_a_legacy_fingerprint_saved_before_0014_still_counts() -> None:
     own = Actor(user_id="anna", roles=ANNA.roles,
                 own_accounts=frozenset({account_fingerprint("6222 0202 0000 9000 001")}))
     with pytest.raises(DutyConflict, match="their own account"):
-        check_approver(an_order(), own, NEED, maker="mark", approvers=[])
+        check_approver(an_order(), own, NEED, maker="mark", approvers=[],
+                       payee_tag="tag-of-payee")
 
 
 def test_a05_nobody_approves_a_payment_to_themselves_by_name() -> None:

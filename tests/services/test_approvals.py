@@ -5,13 +5,14 @@ A-05, A-06, A-07, A-08, A-10, K-04 and the INV-4 checker, on SQLite and PostgreS
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bankgate.crypto.signer import Algorithm
 from bankgate.crypto.software import SoftwareSigner, generate_private_key
@@ -25,7 +26,7 @@ from bankgate.errors import (
     ReplayRefused,
     SignatureInvalid,
 )
-from bankgate.policy import builtin_policy_text
+from bankgate.policy import account_fingerprint, builtin_policy_text
 from bankgate.services.approvals import NotPending, approve, reject, release
 from bankgate.services.controls_check import check_controls
 from bankgate.services.edits import edit_order
@@ -36,7 +37,9 @@ from bankgate.services.users import (
     register_signing_key,
     reset_totp,
 )
+from bankgate.store.sealed import cipher_of
 from bankgate.store.tables_control import approvals as approvals_table
+from bankgate.store.tables_control import users
 from tests.builders import TODAY
 from tests.control_world import Person, World, control_world
 
@@ -120,6 +123,43 @@ def test_a05_nobody_approves_a_payment_to_their_own_account(world: World) -> Non
         _approve(world, anna, order.id)
     _unchanged(world, order)
     assert "approve.refused" in world.audit(order.id)
+
+
+def test_a05_inv7_own_accounts_are_stored_as_keyed_tags_not_unkeyed_hashes(
+        world: World) -> None:
+    """users.own_accounts holds the store's keyed tag of the number, never the number nor
+    the invertible SHA-256 fingerprint; the release check compares tags too."""
+    number = "6222 0202 0000 9000 001"
+    anna = world.person("anna", "approver", "releaser", own_accounts=[number])
+    with world.app.engine.connect() as conn:
+        stored = conn.execute(select(users.c.own_accounts)
+                              .where(users.c.username == "anna")).scalar_one()
+    tag = cipher_of(world.app.engine).tag("6222020200009000001")
+    assert json.loads(stored) == [tag] and len(tag) == 32
+    assert account_fingerprint(number) not in stored and "6222020200009000001" not in stored
+    bo, cy = world.person("bo", "approver"), world.person("cy", "approver")
+    order = world.order("20000.00", payee_account="6222020200009000001")
+    _approve(world, bo, order.id)
+    world.clock.tick()
+    assert _approve(world, cy, order.id)[0].status is Status.APPROVED
+    with pytest.raises(DutyConflict, match="their own account"):
+        _release(world, anna, order.id)
+
+
+def test_a05_a_user_saved_before_0014_with_a_legacy_fingerprint_is_still_refused(
+        world: World) -> None:
+    """Migration 0014 cannot turn fingerprints into tags (no numbers to tag); they keep
+    counting until the user's own accounts are entered again (docs/security.md)."""
+    anna = world.person("anna", "approver")
+    with world.app.engine.begin() as conn:
+        conn.execute(update(users).where(users.c.username == "anna").values(
+            own_accounts=json.dumps([account_fingerprint("6222020200009000001")])))
+    with world.app.uow() as unit:
+        legacy = unit.control.user(anna.user.id)
+    order = world.order("5000.00", payee_account="6222020200009000001")
+    with pytest.raises(DutyConflict, match="their own account"):
+        approve(uow=world.app.uow, sealer=world.app.sealer, order_ids=[order.id], user=legacy,
+                code=anna.code(), now=world.clock)
 
 
 def test_a06_editing_an_approved_order_voids_its_approvals_and_sends_it_back(

@@ -30,7 +30,8 @@ SCOPES: Final = frozenset({"payments:create", "payments:read", "payments:cancel"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class User:
-    """A person with a login; `own_accounts` are fingerprints, never account numbers."""
+    """A person with a login; `own_accounts` are keyed tags (or legacy fingerprints), never
+    account numbers."""
 
     id: str
     username: str

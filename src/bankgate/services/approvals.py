@@ -128,6 +128,11 @@ def route_order(changes: Changes, order: PaymentOrder, need: Requirement, rule: 
             changes.move(moved, Status.RELEASED, rule=rule)
 
 
+def _payee_tag(unit: UnitOfWork, order: PaymentOrder) -> str:
+    """The keyed tag of the order's payee account (A-05: compared with own-account tags)."""
+    return unit.control.account_tag(order.payee.account.reveal())
+
+
 def _actor(user: User) -> Actor:
     return Actor(user_id=user.actor, roles=user.roles, own_accounts=user.own_accounts,
                  name=user.display_name)
@@ -159,7 +164,7 @@ def _check_approver(unit: UnitOfWork, plan: _Plan, user: User) -> str:
     role = None
     for maker in _makers(plan.control):
         role = check_approver(plan.order, _actor(user), plan.need, maker=maker,
-                              approvers=approvers)
+                              approvers=approvers, payee_tag=_payee_tag(unit, plan.order))
     assert role is not None
     return role.value
 
@@ -317,7 +322,7 @@ def release(*, uow: UowFactory, sealer: Sealer, order_ids: Sequence[str], user: 
                                        "order as it is now")
             for maker in _makers(plan.control):
                 check_releaser(plan.order, _actor(user), plan.need, maker=maker,
-                               approvers=approvers)
+                               approvers=approvers, payee_tag=_payee_tag(unit, plan.order))
         step_up_id = _step_up(unit, plans, user=user, code=code, sealer=sealer,
                               act=ApprovalAct.RELEASE, at=at)
         changes = Changes(at=at, actor=user.actor)
@@ -343,7 +348,8 @@ def reject(*, uow: UowFactory, order_id: str, user: User, reason: str,
                              "orders awaiting approval or release can be rejected")
         # any approving role may refuse, even someone who approved before
         role = check_approver(plan.order, _actor(user), replace(plan.need, duties=frozenset()),
-                              maker="", approvers=()).value
+                              maker="", approvers=(),
+                              payee_tag=_payee_tag(unit, plan.order)).value
         unit.control.void_approvals(order_id, at)
         changes = Changes(at=at, actor=user.actor)
         changes.move(plan.order, Status.CANCELLED, reason_code="APPROVER_REFUSED",

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from bankgate.connectors.base import Capability, Channel
 from bankgate.domain import CompanyAccount, PaymentOrder
 from bankgate.domain.receipts import Receipt
-from bankgate.errors import ChannelError, NotFound
+from bankgate.errors import ChannelError, NotFound, SecurityError
 from bankgate.services._tx import UowFactory, in_transaction
 from bankgate.store import UnitOfWork
 
@@ -137,7 +137,10 @@ def receipt_document(*, uow: UowFactory, receipt_id: str) -> tuple[str, bytes]:
         row = unit.flows.receipts.get(receipt_id)
         if row is None:
             raise NotFound(f"receipt {receipt_id!r} does not exist")
-        document = unit.flows.receipts.document(row["sha256"])
+        try:
+            document = unit.flows.receipts.document(row["sha256"])
+        except SecurityError as exc:  # its envelope does not open: altered at rest
+            raise NotFound(f"receipt {receipt_id}: the stored PDF is altered ({exc})") from exc
     if document is None or hashlib.sha256(document).hexdigest() != row["sha256"]:
         raise NotFound(f"receipt {receipt_id}: the stored PDF is missing or altered")
     return f"{row['bank']}-{row['receipt_no']}.pdf", document

@@ -36,7 +36,6 @@ from bankgate.errors import (
     PermissionDenied,
     ReplayRefused,
 )
-from bankgate.policy.duties import account_fingerprint
 from bankgate.services._tx import UowFactory, in_transaction
 from bankgate.services.alerts import new_alert, raise_alert
 from bankgate.store import UnitOfWork
@@ -93,14 +92,17 @@ def create_user(*, uow: UowFactory, username: str, display_name: str, roles: Ite
         raise DomainError(f"password: must be at least {MIN_PASSWORD} characters")
     if not username.isascii() or not username.replace(".", "").replace("-", "").isalnum():
         raise DomainError(f"username: {username!r} may hold only letters, digits, '.' and '-'")
-    user = User(id=f"u-{secrets.token_hex(8)}", username=username, display_name=display_name,
-                roles=_roles(roles), own_accounts=frozenset(account_fingerprint(a)
-                                                            for a in own_accounts),
-                active=True, version=1, created_at=now())
+    numbers = [a for a in own_accounts if a.strip()]
+    draft = User(id=f"u-{secrets.token_hex(8)}", username=username, display_name=display_name,
+                 roles=_roles(roles), own_accounts=frozenset(), active=True, version=1,
+                 created_at=now())
 
     def work(unit: UnitOfWork) -> User:
         if unit.control.user_by_name(username) is not None:
             raise DomainError(f"username: {username!r} is taken")
+        # keyed tags (store/sealed.py), never the numbers nor an unkeyed hash of them
+        user = replace(draft, own_accounts=frozenset(unit.control.account_tag(a)
+                                                     for a in numbers))
         unit.control.add_user(user, _HASHER.hash(password))
         _audit(unit, at=user.created_at, actor=actor, action="user.created", subject=user.id,
                username=username, roles=sorted(user.roles))

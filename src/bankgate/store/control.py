@@ -105,6 +105,11 @@ class ControlRepository(FactsQueries):
             own_accounts=json.dumps(sorted(user.own_accounts)), active=int(user.active),
             version=user.version, created_at=user.created_at))
 
+    def account_tag(self, number: str) -> str:
+        """The keyed tag (blind index) of an account number: what `users.own_accounts` holds
+        and the duty check compares (A-05), so no unkeyed hash of a number is stored."""
+        return cipher_of(self._conn).tag(number)
+
     def user(self, user_id: str) -> User:
         """One user by id; NotFound."""
         return _to_user(self._one(select(users).where(users.c.id == user_id), "user", user_id))

@@ -145,7 +145,7 @@ class Sealed(TypeDecorator[str]):
 
 
 class SealedBytes(TypeDecorator[bytes]):
-    """A binary column sealed at rest (raw-bytes envelope, 45 bytes more than the value)."""
+    """A binary column sealed at rest (raw-bytes envelope, 41 bytes more than the value)."""
 
     impl = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
     cache_ok = True
