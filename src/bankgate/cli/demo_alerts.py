@@ -29,7 +29,7 @@ def alerts_story(app: App, say: Callable[[str], None]) -> list[dict[str, Any]]:
     """Run the watch once (as the worker does daily) and tell the open alerts."""
     outcome = run_expiry_job(uow=app.uow, config=app.security, now=app.now)
     found = [alert_view(a) for a in list_alerts(uow=app.uow)]
-    say(f"\n6. Alerts 告警 (expiry watch: {outcome})")
+    say(f"\n11. Alerts 告警 (expiry watch: {outcome})")
     for alert in found:
         say(f"   {alert['level'].upper()} {alert['kind']}: {alert['message']}")
     return found
