@@ -55,6 +55,25 @@ def expiry(config: Path | None = typer.Option(None, "--config", help="Watch file
         raise typer.Exit(EXIT_FAILED)
 
 
+@security_cli.command("seal-password")
+@one_line_errors
+def seal_password_cmd(file: Path = typer.Argument(..., help="The password file to write "
+                                                   "(0600), named by *_password_file.")
+                      ) -> None:
+    """Seal a key's password under the master key into FILE (read from the terminal or
+    standard input, never from an argument); the gateway opens it when it loads the key."""
+    import sys
+
+    from bankgate.services.tokens import seal_password_file
+
+    if sys.stdin.isatty():
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    seal_password_file(file, password.encode("utf-8"))
+    print(f"{file}: sealed under the master key")
+
+
 @security_cli.command("unlock")
 @one_line_errors
 def unlock(token_id: str = typer.Argument(..., help="LABEL#SERIAL, as the lock message says.")

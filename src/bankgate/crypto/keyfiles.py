@@ -1,7 +1,10 @@
 """Signers and verifiers from files named in configuration: keys, certificates, passwords.
 
 A private key file is an encrypted PKCS#8 PEM; its password sits in a file of its own
-(`password_file`, first line, 0600), never in the configuration. A public side is either an
+(`password_file`, first line, 0600), never in the configuration. That line may itself be
+sealed (`bgs1.…`, made by `bankgate security seal-password`): it is then opened with the
+master key (BANKGATE_SECRET_KEY / BANKGATE_SECRET_KEY_FILE), so no bank credential sits in
+plain text on disk. A public side is either an
 X.509 certificate (RSA, ECDSA) or a PEM public key (any algorithm, SM2 included: the
 `cryptography` package has no SM2 certificates). The algorithm agreed with the bank is given,
 and a key of another kind is refused (a bank cannot be talked into another algorithm).
@@ -11,10 +14,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bankgate.crypto.sealed import SecretBox, load_master_key
 from bankgate.crypto.signer import Algorithm, Signer, Verifier
-from bankgate.errors import ConfigError
+from bankgate.errors import ConfigError, SecurityError
 
-__all__ = ["load_signer", "load_verifier", "read_password", "verifier_from_pem"]
+__all__ = ["PASSWORD_CONTEXT", "load_signer", "load_verifier", "read_password",
+           "seal_password", "verifier_from_pem"]
+
+#: The context sealed password files are bound to (an envelope of another field won't open).
+PASSWORD_CONTEXT = "bankgate password file"  # noqa: S105 — a label, not a password
 
 
 def read_password(path: Path, *, where: str) -> bytes:
@@ -26,7 +34,20 @@ def read_password(path: Path, *, where: str) -> bytes:
                           f"{exc.strerror}") from exc
     if not lines or not lines[0]:
         raise ConfigError(f"{where}: the password file {path} is empty")
-    return lines[0]
+    if not lines[0].startswith(b"bgs1."):
+        return lines[0]
+    try:
+        return SecretBox(load_master_key()).open(lines[0].decode("ascii"), PASSWORD_CONTEXT)
+    except (SecurityError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}: the sealed password in {path} does not open under the "
+                          f"master key ({exc})") from exc
+
+
+def seal_password(password: bytes) -> str:
+    """A password file's line, sealed under the master key (for `read_password`)."""
+    if not password or b"\n" in password or b"\r" in password:
+        raise ConfigError("the password must be one non-empty line")
+    return SecretBox(load_master_key()).seal(password, PASSWORD_CONTEXT)
 
 
 def _read(path: Path, where: str) -> bytes:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import Engine
 
+from bankgate.atomic import write_atomically
+from bankgate.crypto.keyfiles import seal_password
 from bankgate.crypto.pin import DEFAULT_MAX_FAILURES, PinGuard
 from bankgate.domain.alerts import AlertLevel
 from bankgate.services._tx import UowFactory
@@ -14,7 +17,7 @@ from bankgate.services.alerts import new_alert, raise_alert_now
 from bankgate.store import make_engine
 from bankgate.store.security import SqlPinCounterStore
 
-__all__ = ["pin_guard", "token_failures", "unlock_token"]
+__all__ = ["pin_guard", "seal_password_file", "token_failures", "unlock_token"]
 
 
 def pin_guard(*, engine: Engine, uow: UowFactory, now: Callable[[], datetime],
@@ -49,3 +52,10 @@ def unlock_token(db_url: str, token_id: str) -> None:
         PinGuard(SqlPinCounterStore(engine)).unlock(token_id)
     finally:
         engine.dispose()
+
+
+def seal_password_file(path: Path, password: bytes) -> None:
+    """Write a key's password file sealed under the master key (0600, atomically), so the
+    bank credential is not kept in plain text on disk; `crypto.keyfiles.read_password` opens
+    it when the key is loaded."""
+    write_atomically(path, seal_password(password).encode("ascii") + b"\n", mode=0o600)
