@@ -61,7 +61,7 @@ def exact_id(st: State) -> None:
     lines, a = st.lines, st.arrays()
     e2es, instructions = lines.end_to_end_id, lines.instruction_id
     hits = _rows_of(unique, e2es)
-    open_ = np.array(st.open, dtype=np.int64)
+    open_ = st.open_array
     free, item_free = st.line_free_mask(), st.item_free_mask()
     found = np.flatnonzero(hits >= 0)
     items = hits[found]
@@ -225,7 +225,7 @@ def _account_pairs(st: State) -> tuple[Ints, Ints] | None:
         return None
     lines, numbers, hashes = _accounts(st.lines.counterparty_account, st.free_rows())
     a = st.arrays()
-    item_open = np.array(st.open, dtype=np.int64)[items]
+    item_open = st.open_array[items]
     item_ledger = a.item_ledger[items]
     amount, ledger = a.line_amount[lines], a.line_ledger[lines]
     owner, hit = join(_join_keys(item_ledger, item_hashes, item_open),

@@ -58,7 +58,7 @@ def _near_pairs(st: State) -> _Pairs | None:
     a, config = st.arrays(), st.config
     width, span = config.fee_tolerance_minor + 1, config.date_window_days + 1
     window = config.date_window_days
-    open_ = np.array(st.open, dtype=np.int64)
+    open_ = st.open_array
     item_open, item_day, item_ledger = open_[kept], a.item_day[kept], a.item_ledger[kept]
     amount, day, ledger = a.line_amount[rows], a.line_day[rows], a.line_ledger[rows]
     tolerance = fee_tolerances(amount, config.fee_tolerance_minor,

@@ -85,7 +85,7 @@ def _on_their_account(st: State, found: list[tuple[int, int, str]]) -> list[bool
     currency, and of its direction."""
     lines, items = _ints([f[0] for f in found]), _ints([f[1] for f in found])
     a = st.arrays()
-    open_ = np.array(st.open, dtype=np.int64)[items]
+    open_ = st.open_array[items]
     fits: list[bool] = (st.item_free_mask()[items]
                         & (a.line_ledger[lines] == a.item_ledger[items])
                         & ((open_ > 0) == (a.line_amount[lines] > 0))).tolist()
@@ -138,7 +138,7 @@ def _offer_alone(st: State, lines: Ints, items: Ints, refs: list[str]) -> None:
     """`_reference_found` and `offer` for lines that alone name an item, all at once."""
     a, config = st.arrays(), st.config
     free = st.item_free_mask()[items]
-    open_ = np.array(st.open, dtype=np.int64)[items]
+    open_ = st.open_array[items]
     amount = a.line_amount[lines]
     diff = open_ - amount
     days = np.abs(a.line_day[lines] - a.item_day[items])

@@ -33,7 +33,7 @@ class State:
     """Free lines and items; accepted matches; proposals below the threshold, per line."""
 
     __slots__ = ("_arrays", "config", "item_free", "items", "line_free", "lines", "many",
-                 "many_left", "named", "one", "open", "proposals", "threshold")
+                 "many_left", "named", "one", "open", "open_array", "proposals", "threshold")
 
     def __init__(self, lines: LineColumns, items: ItemColumns, config: MatchConfig) -> None:
         self.lines = lines
@@ -43,6 +43,9 @@ class State:
         self.line_free = bytearray(map(bool, lines.booked))
         self.item_free = bytearray(b"\x01") * len(items)
         self.open = list(items.open_amount)
+        # The same amounts as an array, kept equal to `open` by every take, for the
+        # vectorised passes (five rules read it; a fresh array each time cost ~0.15 s at 1M).
+        self.open_array: Ints = np.fromiter(self.open, np.int64, len(self.open))
         # One-to-one matches (nearly all of them) as columns: line, item, settled, rule,
         # confidence, explanation, difference, left open; a tuple each would cost more
         # memory than the input. Matches of several lines or items as `Found`s.
@@ -116,6 +119,7 @@ class State:
         self.item_free[i] = 0
         left = self.open[i] - settled
         self.open[i] = left
+        self.open_array[i] = left
         lines, items, amounts, rules, confidences, texts, differences, lefts = self.one
         lines.append(n)
         items.append(i)
@@ -134,7 +138,8 @@ class State:
         self.item_free_mask()[items] = False
         rows, taken = lines.tolist(), items.tolist()
         open_ = self.open
-        settled = [open_[i] for i in taken]
+        settled = self.open_array[items].tolist()
+        self.open_array[items] = 0
         for i in taken:
             open_[i] = 0
         columns = self.one
@@ -186,6 +191,7 @@ class State:
         for i, settled in zip(found.items, found.amounts, strict=True):
             self.item_free[i] = 0
             self.open[i] -= settled
+            self.open_array[i] = self.open[i]
             left.append(self.open[i])
         self.many.append(found)
         self.many_left.append(tuple(left))
