@@ -68,7 +68,7 @@ def exact_id(st: State) -> None:
     sure = found[free[found] & item_free[items] & (open_[items] == a.line_amount[found])
                  & (a.item_ledger[items] == a.line_ledger[found])]
     if shared:  # an id on several items (a payment and its return, two transfer legs)
-        doubtful = np.fromiter(map(shared.__contains__, e2es), np.bool_, len(e2es))
+        doubtful = _doubtful(st, shared, found, items)
         resolved = _resolve_shared(st, np.flatnonzero(doubtful & free), shared, hits, open_)
         sure = np.sort(np.concatenate((sure[~doubtful[sure]], resolved)))  # disjoint
     _take_whole(st, sure, hits[sure])
@@ -77,6 +77,19 @@ def exact_id(st: State) -> None:
         named |= _rows_of(unique, instructions) >= 0
     for n in np.flatnonzero(named & free).tolist():  # `_by_ids` takes only line n itself
         _by_ids(st, n, unique, shared)
+
+
+def _doubtful(st: State, shared: dict[str, list[int]], found: Ints,
+              items: Ints) -> npt.NDArray[np.bool_]:
+    """Which lines' end-to-end id several items carry (`found`: the lines whose id an item
+    carries, `items`: that item). Such an id names the first of its carriers, so only the
+    lines that hit a carrier are looked up, not all of them."""
+    carrier = np.zeros(len(st.items), dtype=np.bool_)
+    carrier[_ints(list(chain.from_iterable(shared.values())))] = True
+    e2es = st.lines.end_to_end_id
+    doubtful = np.zeros(len(e2es), dtype=np.bool_)
+    doubtful[_ints([n for n in found[carrier[items]].tolist() if e2es[n] in shared])] = True
+    return doubtful
 
 
 def _rows_of(unique: dict[str | None, int], ids: list[str | None]) -> Ints:
