@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -18,6 +19,8 @@ from bankgate.domain.recon_keys import (
     unpack_keys,
 )
 from bankgate.domain.statements import EntryKey, EntryStatus, Source, StatementEntry
+from bankgate.recon import match_columns
+from bankgate.recon.generate import generate
 from bankgate.recon.text import normalise_name, reference_keys, remittance_keys
 from tests.recon.builders import an_item
 
@@ -111,3 +114,16 @@ def test_stored_item_keys_of_another_number_of_references_are_refused() -> None:
         unpack_item_keys("INV2024001;SO88812", 1)
     with pytest.raises(InvalidField, match="one tuple per reference"):
         an_item(references=("INV-2024-001",), reference_keys=())
+
+
+def test_bulk_item_columns_whose_stored_keys_do_not_fit_the_references_are_refused() -> None:
+    """The bulk path (columns, no `OpenItem` built) checks what `OpenItem` checks: one
+    tuple of keys per reference, else the run stops naming the item."""
+    world = generate(2_000, seed=3)
+    keys = list(world.items.reference_keys or ())
+    bad = next(i for i, refs in enumerate(world.items.references) if len(refs) == 1)
+    keys[bad] = (("INV1",), ("INV2",))
+    items = replace(world.items, reference_keys=keys)
+    with pytest.raises(InvalidField, match=f"item {world.items.id[bad]!r}: its stored "
+                                           "reference keys"):
+        match_columns(world.lines, items, MatchConfig())

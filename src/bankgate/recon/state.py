@@ -14,7 +14,7 @@ from bankgate.domain.recon import MatchConfig, Rule
 from bankgate.recon.arrays import Arrays, Ints, arrays_of
 from bankgate.recon.columns import ItemColumns, LineColumns
 
-__all__ = ["Found", "State", "days_text", "money_text"]
+__all__ = ["Found", "Naming", "State", "days_text", "money_text"]
 
 
 class Found(NamedTuple):
@@ -27,6 +27,17 @@ class Found(NamedTuple):
     confidence: int
     explanation: str
     difference: int = 0  # sum of lines − sum settled (a fee deducted is negative)
+
+
+class Naming(NamedTuple):
+    """Which free items the free lines' remittances name, one row per (line, item): by line,
+    then in the order the line's keys name them; `ref` indexes `spellings`, the item's own
+    spelling of the reference."""
+
+    line: Ints
+    item: Ints
+    ref: Ints
+    spellings: list[str]
 
 
 class State:
@@ -59,7 +70,7 @@ class State:
         self.proposals: dict[int, list[Found]] = {}
         # Shared by the rules of one run: which items each line's remittance names
         # (rules_refs._naming).
-        self.named: dict[int, dict[int, str]] | None = None
+        self.named: Naming | None = None
         self._arrays: Arrays | None = None
 
     def arrays(self) -> Arrays:
