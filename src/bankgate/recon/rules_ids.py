@@ -169,10 +169,11 @@ def batch(st: State) -> None:
     items = st.items
     groups: dict[tuple[str, str, str], list[int]] = {}
     batch_ids = items.batch_id
-    for i in st.free_items():
-        batch_id = batch_ids[i]
-        if batch_id and st.open[i] == items.amount[i]:
-            groups.setdefault((items.account[i], items.currency[i], batch_id), []).append(i)
+    in_batch = np.fromiter(map(bool, batch_ids), np.bool_, len(batch_ids))
+    whole = st.item_free_mask() & in_batch & (st.open_array == st.arrays().item_amount)
+    for i in np.flatnonzero(whole).tolist():  # free and nothing settled yet
+        groups.setdefault((items.account[i], items.currency[i], batch_ids[i] or ""),
+                          []).append(i)
     by_sum: dict[tuple[str, str, int], list[tuple[str, list[int]]]] = {}
     for (account, code, batch_id), members in groups.items():
         if len(members) > 1:
@@ -180,9 +181,10 @@ def batch(st: State) -> None:
             by_sum.setdefault((account, code, total), []).append((batch_id, members))
     if not by_sum:
         return
-    lines, totals = st.lines, {total for _, _, total in by_sum}
+    lines, totals = st.lines, _ints(sorted({total for _, _, total in by_sum}))
     amounts = lines.amount
-    for n in [n for n in st.free_rows() if amounts[n] in totals]:
+    maybe = st.line_free_mask() & np.isin(st.arrays().line_amount, totals)
+    for n in np.flatnonzero(maybe).tolist():
         hits = by_sum.get((lines.account[n], lines.currency[n], amounts[n]))
         if hits:
             st.offer_best([f for f in (_batch_found(st, n, b, m) for b, m in hits) if f])
@@ -250,7 +252,7 @@ def _account_pairs(st: State) -> tuple[Ints, Ints] | None:
 
 def _accounts(column: list[str | None], rows: list[int]) -> tuple[Ints, _Objects, Ints]:
     """The rows with a counterparty account, the account normalised, and its hash."""
-    numbers = np.array(column, dtype=object)[rows]
+    numbers = np.array(list(map(column.__getitem__, rows)), dtype=object)
     kept = numbers.astype(np.bool_)
     numbers = numbers[kept]
     odd = np.flatnonzero(~np.fromiter(map(str.isdigit, numbers), np.bool_, len(numbers)))

@@ -7,6 +7,8 @@ normalised once per distinct name and compared with rapidfuzz's `ratio` (`cpdist
 
 from __future__ import annotations
 
+from itertools import chain
+
 import numpy as np
 import numpy.typing as npt
 from rapidfuzz.fuzz import ratio
@@ -100,14 +102,17 @@ def _scores(st: State, line: Ints, item: Ints) -> Ints:
     ("… Shipping 75" and "… Shipping 50", branches numbered in digits) are different
     companies however alike the rest: at most 50.
     """
-    table: dict[str, int] = {}
     names, item_names = st.lines.counterparty_name, st.items.counterparty_name
     rows, at_row = np.unique(line, return_inverse=True)
     kept, at_item = np.unique(item, return_inverse=True)
-    ours = _ints([table.setdefault(names[n] or "", len(table)) for n in rows.tolist()])
-    theirs = _ints([table.setdefault(item_names[i] or "", len(table)) for i in kept.tolist()])
+    line_names = list(map(names.__getitem__, rows.tolist()))  # all named (`_near_pairs`)
+    item_names_ = list(map(item_names.__getitem__, kept.tolist()))
+    distinct = list(dict.fromkeys(chain(line_names, item_names_)))
+    table = dict(zip(distinct, range(len(distinct)), strict=True))
+    ours = np.fromiter(map(table.__getitem__, line_names), np.int64, len(line_names))
+    theirs = np.fromiter(map(table.__getitem__, item_names_), np.int64, len(item_names_))
     ours, theirs = ours[at_row.ravel()], theirs[at_item.ravel()]
-    forms = [name_forms(name) for name in table]
+    forms = list(map(name_forms, distinct))
     same, digits = _form_codes(forms, 0), _form_codes(forms, 2)
     score = np.full(len(line), 100, dtype=np.int64)
     other = np.flatnonzero(same[ours] != same[theirs])
@@ -173,7 +178,7 @@ def _assign_best_first(st: State, ranked: list[Ints]) -> None:
         why = "; another candidate as good" if by_line[claim] else "; another line as good"
         for k in range(first, end):
             st.propose(_found(st, candidates, k, cap=cap, why=why))
-    _take_all(st, candidates, taken)
+    _take_all(st, ranked, taken)
 
 
 def _item_ties(best: Ints, best_item: Ints) -> npt.NDArray[np.bool_]:
@@ -193,14 +198,18 @@ def _item_ties(best: Ints, best_item: Ints) -> npt.NDArray[np.bool_]:
     return tie
 
 
-def _take_all(st: State, candidates: list[list[int]], taken: list[int]) -> None:
+def _take_all(st: State, ranked: list[Ints], taken: list[int]) -> None:
     """Take the best candidates chosen, the whole open amount settled."""
-    lines, confidence, items, fees, days, scores = candidates
-    st.take_all(np.array([lines[k] for k in taken], dtype=np.int64),
-                np.array([items[k] for k in taken], dtype=np.int64), Rule.FUZZY_NAME,
-                [confidence[k] for k in taken],
-                [_text(st, lines[k], fees[k], days[k], scores[k]) for k in taken],
-                [-fees[k] for k in taken])
+    at = _ints(taken)
+    lines, confidence, items, fees, days, scores = (x[at] for x in ranked)
+    texts: dict[tuple[int, int, int, str], str] = {}  # a few hundred distinct texts at 1M
+    currency = st.lines.currency
+    st.take_all(lines, items, Rule.FUZZY_NAME, confidence.tolist(),
+                [texts.get((f, d, c, currency[n])) or texts.setdefault(
+                    (f, d, c, currency[n]), _text(st, n, f, d, c))
+                 for n, f, d, c in zip(lines.tolist(), fees.tolist(), days.tolist(),
+                                       scores.tolist(), strict=True)],
+                (-fees).tolist())
 
 
 def _text(st: State, n: int, fee: int, days: int, score: int, why: str = "") -> str:
