@@ -31,6 +31,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINES = ("bankgate", "bankgate+objects", "prototype", "pandas", "nested")
+# Not in the default set: bankgate's run with each rule's CPU seconds printed apart.
+PER_RULE = "bankgate/rules"
 
 
 def _rss_mb() -> float:
@@ -53,6 +55,8 @@ def _run(engine: str, world: Any, nested_rows: int) -> tuple[Pairs | Callable[[]
     from bankgate.recon import match_columns, to_result
 
     extra: dict[str, Any] = {}
+    if engine == PER_RULE:
+        return _per_rule(world, extra)
     if engine in ("bankgate", "bankgate+objects"):
         st = match_columns(world.lines, world.items, MatchConfig())
         if engine == "bankgate+objects":
@@ -71,6 +75,28 @@ def _run(engine: str, world: Any, nested_rows: int) -> tuple[Pairs | Callable[[]
     return peers.nested_loop(world.lines, world.items, rows), extra
 
 
+def _per_rule(world: Any, extra: dict[str, Any]) -> tuple[Callable[[], Pairs],
+                                                          dict[str, Any]]:
+    """`match_columns` taken apart: the arrays, then each rule in order, each on the clock."""
+    from bankgate.domain.recon import MatchConfig
+    from bankgate.recon.engine import RULES, _collector_paused
+    from bankgate.recon.state import State
+
+    config = MatchConfig()
+    spent: dict[str, float] = {}
+    with _collector_paused():
+        st = State(world.lines, world.items, config)
+        cpu = time.process_time()
+        st.arrays()
+        spent["arrays"] = time.process_time() - cpu
+        for rule in config.rules:
+            cpu = time.process_time()
+            RULES[rule](st)
+            spent[rule.value] = time.process_time() - cpu
+    extra["rules_cpu_s"] = {k: round(v, 3) for k, v in spent.items()}
+    return st.pairs, extra
+
+
 def one(engine: str, size: int, seed: int, trace: bool, nested_rows: int) -> dict[str, Any]:
     """Build the world, then time one matcher on it; in this process."""
     from bankgate.recon.generate import generate, stored_keys_of
@@ -81,7 +107,7 @@ def one(engine: str, size: int, seed: int, trace: bool, nested_rows: int) -> dic
     import_cpu = time.process_time()
     world.lines, world.items = stored_keys_of(world.lines, world.items)
     import_cpu = time.process_time() - import_cpu
-    if engine not in ("bankgate", "bankgate+objects"):
+    if engine not in ("bankgate", "bankgate+objects", PER_RULE):
         import recon_peers  # noqa: F401  (and pandas below: imports stay outside the clock)
     if engine == "pandas":
         import pandas  # noqa: F401
@@ -131,7 +157,8 @@ def in_subprocess(engine: str, size: int, args: argparse.Namespace, trace: bool)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--engines", default=",".join(ENGINES),
+                        help=f"of {', '.join((*ENGINES, PER_RULE))}")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--nested-rows", type=int, default=30)
     parser.add_argument("--no-trace", action="store_true", help="skip the tracemalloc runs")
