@@ -11,7 +11,8 @@
     │   ├── BankUnavailable             nothing reached the bank; safe to retry
     │   │   └── CertificateExpired      our certificate for the bank expired: refused before send
     │   ├── OutcomeUnknown              it may have reached the bank; ask with status()
-    │   └── Unsupported                 the channel lacks that capability
+    │   ├── Unsupported                 the channel lacks that capability
+    │   └── CallbackMismatch            a bank's signed word on an order contradicts the order
     ├── StoreError                      the store refused or lost a race
     │   ├── NotFound
     │   ├── ConcurrentUpdate            a version compare-and-set failed
@@ -107,6 +108,12 @@ class Unsupported(ChannelError):
     """The channel does not offer this capability."""
 
     code = "unsupported"
+
+
+class CallbackMismatch(ChannelError):
+    """A validly signed callback names our order with another amount or payee (B-12)."""
+
+    code = "callback_mismatch"
 
 
 class StoreError(BankgateError):

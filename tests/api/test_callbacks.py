@@ -267,3 +267,67 @@ def test_INV7_refusals_show_no_key_material(client, gateway, bank_keys):
     for secret in secrets:
         assert secret not in text and secret not in detail
     assert "PRIVATE KEY" not in text + detail and headers["X-Bg-Signature"] not in detail
+
+
+def _paid(order: dict, *, amount: str = "1200.50", account: str = "6222020200009000001",
+          currency: str = "CNY") -> bytes:
+    """A settled callback that says what the bank paid, as the sandbox bank sends it."""
+    body = json.loads(_callback(order, "30"))
+    body.update(amount=amount, currency=currency, creditor_account=account)
+    return json.dumps(body).encode()
+
+
+def test_B12_a_callback_that_says_what_the_order_says_settles_it(client, gateway, bank_keys):
+    order = _accepted_order(client, gateway)
+    body = _paid(order)
+    answer = client.post("/api/v1/callbacks/icbc", content=body,
+                         headers=signed(bank_keys, "icbc", body))
+    assert answer.status_code == 200 and answer.json()["moved"] == 1
+    with gateway.uow() as unit:
+        assert unit.orders.get(order["id"]).status is Status.SETTLED
+        assert unit.alerts.find() == []
+
+
+@pytest.mark.parametrize(("paid", "says"), [
+    ({"amount": "1200.05"}, "says 1200.05 CNY for order"),
+    ({"amount": "1200.50", "currency": "USD"}, "says 1200.50 USD for order"),
+    ({"account": "6222020200009000002"}, "paid account 6222****0002, not the order's payee "
+                                          "account 6222****0001"),
+])
+def test_B12_a_signed_callback_that_contradicts_the_order_is_refused_alerted_and_changes_nothing(
+        client, gateway, bank_keys, paid, says):
+    order = _accepted_order(client, gateway)
+    body = _paid(order, **paid)
+    for _ in range(2):  # the bank retries until it gets a 2xx: each delivery is refused
+        answer = client.post("/api/v1/callbacks/icbc", content=body,
+                             headers=signed(bank_keys, "icbc", body))
+        assert answer.status_code == 409 and answer.json()["code"] == "callback_mismatch"
+        assert says in answer.json()["detail"]
+    with gateway.uow() as unit:
+        assert unit.orders.get(order["id"]).status is Status.ACCEPTED
+        refused = [h for h in unit.audit.for_subject(order["id"])
+                   if h["action"] == "callback.refused"]
+        [alert] = unit.alerts.find()
+    assert len(refused) == 2 and says in refused[0]["detail"]["reason"]
+    assert (alert.kind, alert.level.value, alert.seen_count) == ("callback.mismatch",
+                                                                  "critical", 2)
+    assert "6222020200009" not in alert.message  # INV-7: numbers masked
+    assert "6222020200009" not in answer.text
+
+
+@pytest.mark.parametrize("bad", [{"amount": 1200.5}, {"amount": "1200.5"},
+                                 {"currency": None}, {"account": "not-an-account"}])
+def test_B12_a_callback_whose_paid_fields_cannot_be_read_is_refused_whole(client, gateway,
+                                                                         bank_keys, bad):
+    order = _accepted_order(client, gateway)
+    body = json.loads(_paid(order))
+    if "account" in bad:
+        body["creditor_account"] = bad["account"]
+    else:
+        body.update(bad)
+    raw = json.dumps(body).encode()
+    answer = client.post("/api/v1/callbacks/icbc", content=raw,
+                         headers=signed(bank_keys, "icbc", raw))
+    assert answer.status_code == 400 and answer.json()["code"] == "invalid_callback"
+    with gateway.uow() as unit:
+        assert unit.orders.get(order["id"]).status is Status.ACCEPTED

@@ -241,3 +241,27 @@ def test_a_callback_is_read_as_a_report_and_a_forged_shape_is_refused(sandbox: R
     finally:
         channel.close()
     assert (report.outcome, report.raw) == (Outcome.SETTLED, body.encode())
+
+
+def test_B12_the_sandbox_banks_callback_says_what_was_paid_and_the_channel_reads_it():
+    """The callback body the sandbox bank renders carries amount, currency and payee
+    account, and the channel reads them as Money and an AccountNumber for the B-12 check."""
+    from datetime import UTC, datetime
+
+    from bankgate.connectors.hostapi.banks import DIALECTS
+    from bankgate.connectors.hostapi.wire import to_status_report
+    from bankgate.sandbox.dialects import dialect as bank_dialect
+    from bankgate.domain import AccountNumber, Money, currency
+    from bankgate.sandbox.records import Order, OrderLine, StatusChange, StatusMeaning
+    from bankgate.sandbox.wire import render_callback
+
+    line = OrderLine(instruction_id="abc", amount_minor=120050, payee_name="上海某某贸易有限公司",
+                     payee_account="6222020200009000001", payee_bank="icbc", remittance="INV-1")
+    order = Order(bank="icbc", batch_id="b1", bank_reference="R1", debtor_account="1",
+                  debtor_name="x", currency="CNY", line=line, status=StatusMeaning.SETTLED,
+                  error=None, error_message=None, updated_at=datetime(2026, 11, 23, tzinfo=UTC),
+                  callback_url=None)
+    body = render_callback(StatusChange(callback_id="cb1", order=order), bank_dialect("icbc"))
+    report = to_status_report(body, DIALECTS["icbc"])
+    assert report.amount == Money(Decimal("1200.50"), currency("CNY"))
+    assert report.creditor_account == AccountNumber.parse("6222020200009000001")

@@ -9,6 +9,8 @@ from typing import Final
 
 from bankgate.domain.ids import BatchId, InstructionId
 from bankgate.domain.lifecycle import Status
+from bankgate.domain.money import Money
+from bankgate.domain.parties import AccountNumber
 
 __all__ = ["OUTCOME_STATUS", "REASONS", "Outcome", "StatusReport", "SubmissionAck"]
 
@@ -61,6 +63,10 @@ class StatusReport:
     reason: str | None = None
     reported_at: datetime | None = None
     bank_reference: str | None = None
+    # What the bank says it paid, where its message says it (callbacks): checked against the
+    # order before the report may move it (B-12).
+    amount: Money | None = None
+    creditor_account: AccountNumber | None = None
     raw: bytes = field(default=b"", repr=False)
 
 

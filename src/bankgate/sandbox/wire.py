@@ -274,4 +274,6 @@ def render_callback(change: StatusChange, dialect: Dialect) -> dict[str, Any]:
             "instruction_id": order.line.instruction_id,
             "status": dialect.status(order.status),
             "error_code": _error(dialect, order.error), "error_message": order.error_message,
+            "amount": amount_text(order.line.amount_minor, order.currency),
+            "currency": order.currency, "creditor_account": order.line.payee_account,
             "at": iso_z(order.updated_at)}

@@ -26,9 +26,11 @@ from bankgate.domain import (
     bank_path,
     is_terminal,
 )
+from bankgate.domain.alerts import AlertLevel
 from bankgate.domain.audit_records import AuditRecord
-from bankgate.errors import ChannelError
+from bankgate.errors import CallbackMismatch, ChannelError
 from bankgate.services._tx import Changes, RetryLater, UowFactory, in_transaction
+from bankgate.services.alerts import new_alert, raise_alert
 from bankgate.services.batching import dispatch_job
 from bankgate.services.crashpoints import crash_point
 from bankgate.store import NewJob, UnitOfWork
@@ -37,6 +39,7 @@ __all__ = [
     "Applied",
     "FollowUp",
     "apply_callback",
+    "callback_mismatch",
     "apply_reports",
     "close_if_done",
     "poll_batch",
@@ -243,8 +246,13 @@ def _bank_has_nothing(unit: UnitOfWork, changes: Changes, batch: Batch,
 
 def apply_callback(*, uow: UowFactory, bank: str, report: StatusReport,
                    now: Callable[[], datetime]) -> Applied:
-    """Apply one bank callback; duplicates and stale ones change nothing (B-09, B-10, B-11)."""
-    def work(unit: UnitOfWork) -> Applied:
+    """Apply one bank callback; duplicates and stale ones change nothing (B-09, B-10, B-11).
+
+    Raises:
+        CallbackMismatch: the callback says another amount or payee account was paid than
+            the order's (B-12); it is refused, audited and alerted, the order unchanged.
+    """
+    def work(unit: UnitOfWork) -> Applied | str:
         orders = unit.orders.by_instruction_ids([report.instruction_id])
         order = orders.get(report.instruction_id)
         if order is None or unit.accounts.get(order.debtor).bank != bank:
@@ -253,9 +261,41 @@ def apply_callback(*, uow: UowFactory, bank: str, report: StatusReport,
                 subject_kind="request", subject_id=report.instruction_id[:40],
                 detail={"reason": "no such order at this bank", "bank_code": report.bank_code}))
             return Applied(ignored=1)
+        mismatch = callback_mismatch(order, report)
+        if mismatch:
+            _refuse_mismatch(unit, bank, order, report, mismatch, now())
+            return mismatch
         changes = Changes(at=now(), actor=f"bank:{bank}")
         applied = apply_reports(changes, orders, [report], via="callback")
         changes.flush(unit)
         return applied
 
-    return in_transaction(uow, work)
+    outcome = in_transaction(uow, work)
+    if isinstance(outcome, str):
+        raise CallbackMismatch(f"{bank}: {outcome}; the order is unchanged")
+    return outcome
+
+
+def callback_mismatch(order: PaymentOrder, report: StatusReport) -> str | None:
+    """Why the bank's word cannot be about this order as we sent it, or None (B-12)."""
+    if report.amount is not None and report.amount != order.amount:
+        return (f"the callback says {report.amount.amount:f} {report.amount.currency.code} "
+                f"for order {order.id}, which is for {order.amount.amount:f} "
+                f"{order.amount.currency.code}")
+    paid_to = report.creditor_account
+    if paid_to is not None and paid_to.digits != order.payee.account.digits:
+        return (f"the callback says order {order.id} paid account {paid_to}, not the order's "
+                f"payee account {order.payee.account}")  # both masked (INV-7)
+    return None
+
+
+def _refuse_mismatch(unit: UnitOfWork, bank: str, order: PaymentOrder, report: StatusReport,
+                     why: str, at: datetime) -> None:
+    unit.audit.append(AuditRecord(
+        at=at, actor=f"bank:{bank}", action="callback.refused", subject_kind="order",
+        subject_id=order.id, from_status=order.status.value,
+        detail={"reason": why, "bank_code": report.bank_code}))
+    raise_alert(unit, new_alert("callback.mismatch", f"order {order.id}", AlertLevel.CRITICAL,
+                                f"{bank}: {why}; the order is unchanged, look at it with the "
+                                "bank before anything else"), at=at, actor=f"bank:{bank}")
+    log.error("callback contradicts its order", extra={"bank": bank, "order": order.id})

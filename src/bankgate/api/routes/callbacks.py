@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bankgate.api.deps import gateway
 from bankgate.api.errors import ApiRefusal
-from bankgate.errors import ChannelError, SecurityError
+from bankgate.errors import CallbackMismatch, ChannelError, SecurityError
 from bankgate.services.callbacks import receive_signed_callback
 
 __all__ = ["router"]
@@ -23,7 +23,8 @@ MAX_CALLBACK_BYTES = 64 * 1024
 async def callback(request: Request, bank: str) -> dict[str, Any]:
     """Apply a callback; every valid one is acknowledged, duplicates included (B-09).
 
-    Unsigned, forged, stale and replayed callbacks are refused with 401 and audited.
+    Unsigned, forged, stale and replayed callbacks are refused with 401 and audited; a signed
+    one whose amount or payee account contradicts the order with 409 (B-12).
     """
     body = await request.body()
     if len(body) > MAX_CALLBACK_BYTES:
@@ -37,6 +38,8 @@ async def callback(request: Request, bank: str) -> dict[str, Any]:
     except SecurityError as exc:
         failure = getattr(exc, "failure", None)
         raise ApiRefusal(401, failure.value if failure else exc.code, str(exc)) from exc
+    except CallbackMismatch as exc:  # B-12: refused, audited and alerted by the service
+        raise ApiRefusal(409, exc.code, str(exc)) from exc
     except ChannelError as exc:
         raise ApiRefusal(400, "invalid_callback", str(exc)) from exc
     return {"ok": True, "moved": applied.moved, "ignored": applied.ignored > 0}

@@ -17,6 +17,7 @@ from typing import Any, Final
 from bankgate.connectors.base import SubmitLine
 from bankgate.connectors.hostapi.banks import Dialect
 from bankgate.domain import (
+    AccountNumber,
     Balance,
     BalanceType,
     Batch,
@@ -32,6 +33,7 @@ from bankgate.domain import (
     StatementEntry,
     StatusReport,
     SubmissionAck,
+    currency,
     mask_numbers,
     parse_amount,
 )
@@ -118,7 +120,31 @@ def to_status_report(line: Any, dialect: Dialect, *, raw: bytes = b"") -> Status
                         bank_code=bank_code, reason_code=reason_code, reason=reason,
                         reported_at=time_field(at, "updated_at") if at is not None else None,
                         bank_reference=_optional_text(line, "bank_reference"),
+                        amount=_paid_amount(line), creditor_account=_paid_to(line),
                         raw=raw or line_bytes(line))
+
+
+def _paid_amount(line: Mapping[str, Any]) -> Money | None:
+    """The `amount` and `currency` a callback says were paid (both or neither)."""
+    if line.get("amount") is None and line.get("currency") is None:
+        return None
+    code = text_field(line, "currency")
+    try:
+        cur = currency(code)
+    except DomainError as exc:
+        raise MalformedAnswer(f"field 'currency': {exc}") from exc
+    return signed_amount(line, "amount", cur)
+
+
+def _paid_to(line: Mapping[str, Any]) -> AccountNumber | None:
+    """The payee account a callback says was paid, if it says one."""
+    text = _optional_text(line, "creditor_account")
+    if text is None:
+        return None
+    try:
+        return AccountNumber.parse(text, field="creditor_account")
+    except DomainError as exc:
+        raise MalformedAnswer(str(exc)) from exc
 
 
 def to_submission_ack(answer: Any, batch: Batch, lines: Sequence[SubmitLine],
