@@ -250,8 +250,8 @@ def test_B12_the_sandbox_banks_callback_says_what_was_paid_and_the_channel_reads
 
     from bankgate.connectors.hostapi.banks import DIALECTS
     from bankgate.connectors.hostapi.wire import to_status_report
-    from bankgate.sandbox.dialects import dialect as bank_dialect
     from bankgate.domain import AccountNumber, Money, currency
+    from bankgate.sandbox.dialects import dialect as bank_dialect
     from bankgate.sandbox.records import Order, OrderLine, StatusChange, StatusMeaning
     from bankgate.sandbox.wire import render_callback
 
