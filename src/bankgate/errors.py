@@ -14,6 +14,7 @@
     │   ├── Unsupported                 the channel lacks that capability
     │   └── CallbackMismatch            a bank's signed word on an order contradicts the order
     ├── StoreError                      the store refused or lost a race
+    │   ├── StoreUnwritable             disk full or read-only: nothing committed (I-06)
     │   ├── NotFound
     │   ├── ConcurrentUpdate            a version compare-and-set failed
     │   └── IdempotencyConflict         an Idempotency-Key reused with another request
@@ -120,6 +121,12 @@ class StoreError(BankgateError):
     """The store refused an operation or lost a race."""
 
     code = "store_error"
+
+
+class StoreUnwritable(StoreError):
+    """The store refused to write: full disk, or read-only. Nothing of the work committed."""
+
+    code = "store_unwritable"
 
 
 class NotFound(StoreError):

@@ -52,6 +52,7 @@ _BY_CODE: dict[str, int] = {
     "authentication_failed": 401, "replay_refused": 401, "permission_denied": 403,  # issue 5
     "duty_conflict": 403, "signature_invalid": 403, "policy_error": 422,
     "duplicate_invoice": 409,  # issue 7: an invoice already claimed
+    "store_unwritable": 503,  # I-06: disk full or read-only; try again once it is fixed
 }
 
 

@@ -7,6 +7,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from bankgate.store.unwritable import unwritable
 
 __all__ = ["alembic_config", "current_revision", "migrate"]
 
@@ -27,7 +30,13 @@ def migrate(engine: Engine, revision: str = "heads") -> None:
     "heads": every branch of the migration tree. Features add their tables in their own
     migration revising 0001 (a branch), so parts of the schema can land independently.
     """
-    command.upgrade(alembic_config(engine), revision)
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    except DBAPIError as exc:
+        full = unwritable(exc, str(engine.url))
+        if full is None:
+            raise
+        raise full from exc
 
 
 def current_revision(engine: Engine) -> str | None:

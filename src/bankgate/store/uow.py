@@ -24,6 +24,7 @@ from bankgate.store.statements import (
     StatementRepository,
 )
 from bankgate.store.sync import SyncRepository
+from bankgate.store.unwritable import unwritable
 
 __all__ = ["UnitOfWork"]
 
@@ -94,3 +95,6 @@ class UnitOfWork:
                 conn.rollback()
         finally:
             conn.close()
+        full = unwritable(exc, str(self._engine.url)) if exc is not None else None
+        if full is not None:  # I-06: say so, instead of an SQL error from deep down
+            raise full from exc
