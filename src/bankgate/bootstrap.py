@@ -146,4 +146,5 @@ def _follow(raw: Mapping[str, Any]) -> FollowUp:
     unknown = sorted(set(raw) - allowed)
     if unknown:
         raise ConfigError(f"follow: unknown key {unknown[0]!r} ({', '.join(sorted(allowed))})")
-    return FollowUp(**{k: float(v) if k != "max_resends" else int(v) for k, v in raw.items()})
+    counts = {"max_resends", "poll_alert_after"}
+    return FollowUp(**{k: int(v) if k in counts else float(v) for k, v in raw.items()})

@@ -135,12 +135,14 @@ def test_bank_faults_on_submit_resolve_to_the_banks_real_status_booked_once(
     check_invariants(gateway, sandbox, orders)
 
 
-def test_INV2_a_bank_whose_status_queries_fail_for_long_is_still_followed_with_back_off(
+def test_INV2_B14_a_bank_whose_status_queries_fail_for_long_is_still_followed_and_alerted(
         gateway, sandbox, payees):
-    """INV-2: the bank accepts the batch, then refuses 30 status queries in a row. Each
+    """INV-2, B-14: the bank accepts the batch, then refuses 30 status queries in a row. Each
     failed poll queues the next round with a longer back-off (it used to retry the same
     round at the same rate until the job died of its attempts, leaving the orders unfollowed);
-    when the bank answers again, every order reaches its final word, no job is dead."""
+    from the fifth failure in a row a critical alert says so (one per bank, seen again on
+    each later failure); when the bank answers again, every order reaches its final word, no
+    job is dead."""
     sandbox.set_faults(bank=None, script=[{"op": "status", "fault": "busy"}] * 30)
     _create(gateway, _sound(payees, "icbc"), 3)
     _run_worker_until_final(gateway, timeout_s=60)
@@ -153,6 +155,21 @@ def test_INV2_a_bank_whose_status_queries_fail_for_long_is_still_followed_with_b
     assert max(rounds) >= 5, rounds  # the failed polls moved the rounds (and the back-off) on
     assert all(j["attempts"] <= 2 for j in polls)
     check_invariants(gateway, sandbox, orders_of(gateway))
+    with gateway.uow() as unit:
+        [alert] = [a for a in unit.alerts.find() if a.kind == "payment.status_unreachable"]
+    assert (alert.subject, alert.level.value) == ("bank icbc status queries", "critical")
+    assert alert.seen_count >= 2 and "3 open orders keep their status" in alert.message
+
+
+def test_B14_a_few_failed_status_queries_raise_no_alert(gateway, sandbox, payees):
+    """Below `poll_alert_after` (5) failures in a row, a bank that is briefly busy is
+    followed quietly; the count starts again after an answer."""
+    sandbox.set_faults(bank=None, script=[{"op": "status", "fault": "busy"}] * 3)
+    _create(gateway, _sound(payees, "icbc"), 2)
+    _run_worker_until_final(gateway, timeout_s=30)
+    check_invariants(gateway, sandbox, orders_of(gateway))
+    with gateway.uow() as unit:
+        assert [a.kind for a in unit.alerts.find()] == []
 
 
 def test_A14_an_order_changed_in_the_database_after_its_decision_is_never_sent(

@@ -49,7 +49,8 @@ def _dispatch(ctx: JobContext, payload: Mapping[str, Any]) -> str:
 
 def _poll(ctx: JobContext, payload: Mapping[str, Any]) -> str:
     applied = poll_batch(uow=ctx.uow, channels=ctx.channels, batch_id=payload["batch_id"],
-                         round_=int(payload.get("round", 0)), now=ctx.now, follow=ctx.follow)
+                         round_=int(payload.get("round", 0)), now=ctx.now, follow=ctx.follow,
+                         failed=int(payload.get("failed", 0)))
     if applied.moved:  # claims and transfers follow their orders at once (issue 7)
         in_transaction(ctx.uow, lambda unit: follow_now(unit, at=ctx.now()))
     return f"{applied.moved} moved, {applied.ignored} ignored"

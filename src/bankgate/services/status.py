@@ -25,6 +25,7 @@ from bankgate.domain import (
     StatusReport,
     bank_path,
     is_terminal,
+    mask_numbers,
 )
 from bankgate.domain.alerts import AlertLevel
 from bankgate.domain.audit_records import AuditRecord
@@ -65,6 +66,8 @@ class FollowUp:
     max_resends: int = 3
     #: after how long an order held for the bank-side second confirmation is reminded (B-19)
     confirmation_remind_s: float = 86400.0
+    #: after how many failed status queries in a row of one batch an alert goes out (B-14)
+    poll_alert_after: int = 5
 
     def poll_delay(self, round_: int) -> float:
         """Back-off between polls: first, doubled each round, capped."""
@@ -80,10 +83,14 @@ class Applied:
     not_found: list[str] = field(default_factory=list)
 
 
-def poll_job(batch_id: str, *, round_: int, delay_s: float) -> NewJob:
-    """The job that asks the bank about a batch's open orders."""
-    return NewJob("poll_status", {"batch_id": batch_id, "round": round_},
-                  dedupe_key=f"poll:{batch_id}", delay_s=delay_s, max_attempts=200)
+def poll_job(batch_id: str, *, round_: int, delay_s: float, failed: int = 0) -> NewJob:
+    """The job that asks the bank about a batch's open orders (`failed`: how many queries in
+    a row have failed before it)."""
+    payload: dict[str, object] = {"batch_id": batch_id, "round": round_}
+    if failed:
+        payload["failed"] = failed
+    return NewJob("poll_status", payload, dedupe_key=f"poll:{batch_id}", delay_s=delay_s,
+                  max_attempts=200)
 
 
 def apply_reports(changes: Changes, orders: Mapping[str, PaymentOrder],
@@ -151,8 +158,10 @@ def close_if_done(unit: UnitOfWork, batch: Batch, orders: Sequence[PaymentOrder]
 
 
 def poll_batch(*, uow: UowFactory, channels: Mapping[str, Channel], batch_id: str,
-               round_: int, now: Callable[[], datetime], follow: FollowUp) -> Applied:
-    """Ask the bank about the batch's open orders and apply its answers."""
+               round_: int, now: Callable[[], datetime], follow: FollowUp,
+               failed: int = 0) -> Applied:
+    """Ask the bank about the batch's open orders and apply its answers (`failed`: queries
+    of this batch that failed in a row before this one)."""
     with uow() as unit:
         batch = unit.batches.get(batch_id)
         open_ids = unit.orders.instruction_ids_in(batch_id, [s.value for s in OPEN_AT_BANK])
@@ -174,8 +183,21 @@ def poll_batch(*, uow: UowFactory, channels: Mapping[str, Channel], batch_id: st
         # (a retry of this job would poll at the same rate and die of its attempts).
         log.info("status query failed; next round queued",
                  extra={"batch": batch_id, "round": round_, "error": type(exc).__name__})
-        in_transaction(uow, lambda u: u.jobs.enqueue(poll_job(
-            batch_id, round_=round_ + 1, delay_s=follow.poll_delay(round_ + 1)), now=now()))
+        in_row, why = failed + 1, mask_numbers(f"{type(exc).__name__}: {exc}")[:300]
+
+        def next_round(unit: UnitOfWork) -> None:
+            unit.jobs.enqueue(poll_job(batch_id, round_=round_ + 1, failed=in_row,
+                                       delay_s=follow.poll_delay(round_ + 1)), now=now())
+            if in_row >= follow.poll_alert_after:  # B-14: still followed, and said so
+                raise_alert(unit, new_alert(
+                    "payment.status_unreachable", f"bank {batch.key.bank} status queries",
+                    AlertLevel.CRITICAL,
+                    f"{in_row} status queries in a row about batch {batch_id} failed "
+                    f"({why}); its {len(open_ids)} open orders keep "
+                    "their status and are asked about again every "
+                    f"{follow.poll_max_s:g} s at most until the bank answers"),
+                    at=now(), actor=f"bank:{batch.key.bank}")
+        in_transaction(uow, next_round)
         return Applied()
     crash_point("status.after_query")
     return in_transaction(uow, lambda u: _apply_poll(u, batch_id, reports, round_, now(),
