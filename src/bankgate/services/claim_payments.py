@@ -24,6 +24,7 @@ from bankgate.domain.audit_records import AuditRecord
 from bankgate.domain.claims import Claim, ClaimState, Employee, move_claim
 from bankgate.notify import DeliveryFailed, Mailer, WebhookSender
 from bankgate.services._tx import UowFactory, in_transaction
+from bankgate.services.crashpoints import crash_point
 from bankgate.services.flows_orders import pay_as_own_batches, paying_account
 from bankgate.services.intake import OrderDraft
 from bankgate.services.verification import PayeeToCheck, verify_payees
@@ -249,6 +250,7 @@ def deliver_notifications(*, uow: UowFactory, now: Callable[[], datetime],
             counts["skipped"] += 1
             continue
         error = _send(sender, message)
+        crash_point("notify.after_send")  # K-15: sent, not yet marked: it is sent again
         give_up = error is not None and message["attempts"] + 1 >= MAX_DELIVERY_ATTEMPTS
         in_transaction(uow, lambda unit, m=message, e=error, g=give_up: unit.flows.notifications
                        .mark(m["id"], sent=e is None, at=now(), error=e, give_up=g))
