@@ -345,3 +345,59 @@ def test_B09_the_bank_calls_back_five_times_per_change_and_each_order_moves_once
     logged = "\n".join(r.getMessage() + str(r.__dict__) for r in caplog.records)
     for order in created:
         assert order.payee.account.reveal() not in logged
+
+
+def _batch_notes(app) -> list[tuple[str, str]]:
+    """The `batch.not_found` decisions about the (one) batch of the orders: (to, note)."""
+    batches = {o.batch_id for o in orders_of(app) if o.batch_id}
+    with app.uow() as unit:
+        return [(r["to_status"], r["detail"]["note"]) for b in sorted(batches)
+                for r in unit.audit.for_subject(b) if r["action"] == "batch.not_found"]
+
+
+def test_B07_K06_a_batch_lost_before_the_bank_is_resent_with_the_same_ids_after_the_grace(
+        gateway, sandbox, payees):
+    """B-07, K-06: the submit is lost before the bank does anything (the connection closes,
+    so the outcome is unknown). The bank says "not found" to every status query; inside
+    `not_found_grace_s` the orders stay `unknown`; after it the same batch and instruction
+    ids go again — an answered question, not a blind resend — and each is booked once."""
+    sandbox.set_faults(bank=None, script=[{"op": "submit", "fault": "drop_before_accept"}])
+    created = _create(gateway, _sound(payees, "icbc"), 3)
+    _run_worker_until_final(gateway, timeout_s=30)
+    with gateway.uow() as unit:
+        passed = {o.id: [h["to_status"] for h in unit.audit.for_subject(o.id)]
+                  for o in created}
+    assert all("unknown" in steps and steps[-1] == "settled" for steps in passed.values())
+    assert _batch_notes(gateway) == [("ready", "bank has no record; resending the same ids")]
+    bookings = sandbox.ledger.debit_bookings()
+    assert all(bookings.get(o.instruction_id) == 1 for o in created)
+    check_invariants(gateway, sandbox, orders_of(gateway))
+
+
+def test_B07_a_bank_that_never_gets_the_batch_leaves_it_to_a_person_after_max_resends(
+        gateway, sandbox, payees):
+    """B-07: every submit is lost. After `max_resends` (3) answered resends the batch waits
+    for a person (`needs_attention`): no further automatic send, nothing booked, orders
+    `unknown` — never a new id."""
+    sandbox.set_faults(bank=None,
+                       script=[{"op": "submit", "fault": "drop_before_accept"}] * 10)
+    created = _create(gateway, _sound(payees, "icbc"), 2)
+    worker = Worker(gateway.job_context(), concurrency=2, lease_s=5)
+    try:
+        wait_for(lambda: (worker.run_once() or True) and any(
+            to == "needs_attention" for to, _ in _batch_notes(gateway)), 40,
+            "the batch to wait for a person")
+        for _ in range(20):  # and nothing more happens by itself
+            worker.run_once()
+    finally:
+        worker.close()
+    notes = _batch_notes(gateway)
+    assert [to for to, _ in notes] == ["ready", "ready", "ready", "needs_attention"]
+    assert all(o.status is Status.UNKNOWN for o in orders_of(gateway))
+    assert not any(sandbox.ledger.debit_bookings().get(o.instruction_id) for o in created)
+    [batch_id] = {o.batch_id for o in orders_of(gateway)}
+    with gateway.uow() as unit:
+        ids = {o.instruction_id for o in unit.orders.by_batch(batch_id or "")}
+        sends = unit.batches.get(batch_id or "").send_attempts
+    assert ids == {o.instruction_id for o in created}  # the same ids throughout
+    assert sends == 4  # the first send and max_resends (3) more, none after

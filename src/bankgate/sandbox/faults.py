@@ -37,6 +37,9 @@ class Fault(StrEnum):
     RATE_LIMITED = "rate_limited"
     ERROR_AFTER_BOOKING = "error_after_booking"
     DROP_AFTER_ACCEPT = "drop_after_accept"
+    # scripts only: the request is lost before the bank does anything, the caller sees the
+    # connection close as after an accept (B-07: the bank then has no record of it)
+    DROP_BEFORE_ACCEPT = "drop_before_accept"
     SLEEP_AFTER_ACCEPT = "sleep_after_accept"
     FORGED_ANSWER = "forged_answer"  # do the work; sign the answer with a key not the bank's
     UNSIGNED_ANSWER = "unsigned_answer"  # do the work; answer without a signature (B-15)

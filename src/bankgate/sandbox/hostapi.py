@@ -246,6 +246,8 @@ class _Handler(BaseHTTPRequestHandler):
                                             "too many requests; nothing was done"),
                        {"Retry-After": str(knobs.retry_after_s)})
             return
+        if decision.fault is Fault.DROP_BEFORE_ACCEPT:
+            self._drop()  # nothing done
         result = answer(body, dialect)
         if decision.fault is Fault.DROP_AFTER_ACCEPT:
             self._drop()

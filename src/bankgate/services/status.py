@@ -250,7 +250,7 @@ def _bank_has_nothing(unit: UnitOfWork, changes: Changes, batch: Batch,
     sent_at = unit.batches.last_sent_at(batch.id)
     if sent_at is not None and at - sent_at < timedelta(seconds=follow.not_found_grace_s):
         return
-    if batch.send_attempts >= follow.max_resends:
+    if batch.send_attempts > follow.max_resends:  # the first send and max_resends more
         state, note = BatchState.NEEDS_ATTENTION, "bank has no record after every resend"
     else:
         state, note = BatchState.READY, "bank has no record; resending the same ids"
