@@ -91,7 +91,8 @@ def build_app(settings: Settings, config: Mapping[str, Any] | None = None, *,
     if unknown:
         raise ConfigError(f"configuration: unknown section {unknown[0]!r} (banks, accounts, "
                           "follow, policy, flows, security, sync, recon, reports)")
-    engine = make_engine(settings.db_url, pool_size=max(5, settings.worker_concurrency + 2))
+    engine = make_engine(settings.db_url, pool_size=max(5, settings.worker_concurrency + 2),
+                         pool_timeout_s=settings.db_pool_timeout_s)
     channels: dict[str, Channel] = {}
     try:  # a configuration refused halfway leaves no connection or channel open behind it
         # one master key for the store's sealed columns and the TOTP secrets (issue 5); asked

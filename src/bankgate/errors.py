@@ -15,6 +15,7 @@
     │   └── CallbackMismatch            a bank's signed word on an order contradicts the order
     ├── StoreError                      the store refused or lost a race
     │   ├── StoreUnwritable             disk full or read-only: nothing committed (I-06)
+    │   ├── StoreBusy                   every connection of the pool in use: try again (I-03)
     │   ├── NotFound
     │   ├── ConcurrentUpdate            a version compare-and-set failed
     │   └── IdempotencyConflict         an Idempotency-Key reused with another request
@@ -127,6 +128,12 @@ class StoreUnwritable(StoreError):
     """The store refused to write: full disk, or read-only. Nothing of the work committed."""
 
     code = "store_unwritable"
+
+
+class StoreBusy(StoreError):
+    """No store connection came free in time; nothing was done, the same call may be retried."""
+
+    code = "store_busy"
 
 
 class NotFound(StoreError):

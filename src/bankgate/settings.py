@@ -21,6 +21,8 @@ class Settings:
     db_url: str
     config_file: Path | None = None  # banks and channels (TOML); see docs/configuration.md
     worker_concurrency: int = 4
+    # how long a request waits for a free store connection before it is refused (I-03)
+    db_pool_timeout_s: float = 10.0
     test_hooks: bool = False  # crash points for the crash tests (BANKGATE_TEST_HOOKS=1)
 
     @classmethod
@@ -34,5 +36,6 @@ class Settings:
             db_url=url,
             config_file=Path(config) if config else None,
             worker_concurrency=int(env.get("BANKGATE_WORKER_CONCURRENCY", "4")),
+            db_pool_timeout_s=float(env.get("BANKGATE_DB_POOL_TIMEOUT_S", "10")),
             test_hooks=env.get("BANKGATE_TEST_HOOKS") == "1",
         )

@@ -53,6 +53,7 @@ _BY_CODE: dict[str, int] = {
     "duty_conflict": 403, "signature_invalid": 403, "policy_error": 422,
     "duplicate_invoice": 409,  # issue 7: an invoice already claimed
     "store_unwritable": 503,  # I-06: disk full or read-only; try again once it is fixed
+    "store_busy": 503,  # I-03: every store connection in use; nothing done, retry
 }
 
 

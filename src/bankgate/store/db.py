@@ -22,7 +22,7 @@ from bankgate.store.sealed import attach_cipher
 __all__ = ["dialect_of", "make_engine"]
 
 
-def make_engine(url: str, *, pool_size: int = 5,
+def make_engine(url: str, *, pool_size: int = 5, pool_timeout_s: float = 10.0,
                 env: Mapping[str, str] | None = None) -> Engine:
     """An engine for `url`; `sqlite:///path`, `postgresql+psycopg://...`, `mysql+pymysql://...`.
 
@@ -34,7 +34,7 @@ def make_engine(url: str, *, pool_size: int = 5,
     except ArgumentError as exc:
         raise ConfigError(f"BANKGATE_DB_URL: {exc}") from exc
     backend = parsed.get_backend_name()
-    engine = _engine(url, parsed, backend, pool_size)
+    engine = _engine(url, parsed, backend, pool_size, pool_timeout_s)
     attach_cipher(engine, _key_resolver(backend, parsed.database, env))
     return engine
 
@@ -50,20 +50,22 @@ def _key_resolver(backend: str, database: str | None,
                                       where=where)
 
 
-def _engine(url: str, parsed: URL, backend: str, pool_size: int) -> Engine:
+def _engine(url: str, parsed: URL, backend: str, pool_size: int,
+            pool_timeout_s: float) -> Engine:
     if backend == "sqlite":
         return _sqlite_engine(url, parsed.database)
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, pool_size=pool_size, max_overflow=pool_size,
-                             pool_pre_ping=True)
+                             pool_timeout=pool_timeout_s, pool_pre_ping=True)
     if backend in ("mysql", "mariadb"):
         if "+" not in parsed.drivername:
             parsed = parsed.set(drivername=f"{backend}+pymysql")
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
         return create_engine(parsed, pool_size=pool_size, max_overflow=pool_size,
-                             pool_pre_ping=True, isolation_level="READ COMMITTED")
+                             pool_timeout=pool_timeout_s, pool_pre_ping=True,
+                             isolation_level="READ COMMITTED")
     raise ConfigError(f"BANKGATE_DB_URL: unsupported database {backend!r} "
                       "(sqlite, postgresql, mysql/mariadb)")
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from bankgate.errors import StoreBusy
 from bankgate.store.accounts import AccountRepository
 from bankgate.store.alerts import AlertRepository
 from bankgate.store.audit import AuditRepository
@@ -58,7 +60,12 @@ class UnitOfWork:
     def __enter__(self) -> UnitOfWork:
         if self._conn is not None:
             raise RuntimeError("a UnitOfWork is not re-entrant; make a new one")
-        conn = self._engine.connect()
+        try:
+            conn = self._engine.connect()
+        except PoolTimeout as exc:  # I-03: refused whole and said so, before anything is done
+            pool = self._engine.pool
+            raise StoreBusy(f"the store's connections are all in use ({pool.status()}); "
+                            "nothing was done, try again shortly") from exc
         conn.begin()
         self._conn = conn
         self.accounts = AccountRepository(conn)
