@@ -13,6 +13,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -286,3 +287,23 @@ def test_the_chain_holds_on_every_store_mariadb_too(any_store_url: str) -> None:
         assert _verify(engine).broken.seq == 2
     finally:
         engine.dispose()
+
+
+def test_i08_a_clock_that_jumps_back_neither_reorders_nor_breaks_the_chain(engine: Engine
+                                                                           ) -> None:
+    """I-08: the wall clock is set back an hour between two writes. The sequence numbers
+    order the chain, not the timestamps: it verifies, reads back in the order written, and
+    the earlier-stamped record is still the later link."""
+    _append(engine, 1, 3)
+    with UnitOfWork(engine) as unit:  # the clock went back: stamped an hour before the others
+        unit.audit.append(replace(_record(4), at=T0 - dt.timedelta(hours=1)))
+        unit.commit()
+    _append(engine, 5, 2)
+    report = _verify(engine)
+    assert report.broken is None and report.checked == 6
+    with UnitOfWork(engine) as unit:
+        chain = list(unit.audit.chain())
+        by_subject = unit.audit.for_subject("ord-4")
+    assert [r.seq for r in chain] == list(range(1, 7))
+    assert [r.subject_id for r in chain] == [f"ord-{n}" for n in range(1, 7)]
+    assert chain[3].at < chain[0].at and by_subject[0]["seq"] == 4
