@@ -67,15 +67,17 @@ class _Unsure(Exception):
     """Something the scanner cannot judge with certainty: the lxml census decides."""
 
 
-def scan_repeated_references(stream: IO[bytes], number: int) -> frozenset[str] | None:
+def scan_repeated_references(stream: IO[bytes], number: int, *,
+                             chunk: int = _CHUNK) -> frozenset[str] | None:
     """The bank references that repeat among the entries of statement `number` (1-based,
     counted as `stream_camt` counts them) of the camt file read from `stream`'s position;
     `None` when the bytes hold anything this scan cannot judge with certainty.
 
     Never raises for the file's content (a read error of the stream itself propagates).
+    `chunk` is how many bytes are read at a time (small in tests, to cut everywhere).
     """
     try:
-        return _Scan(stream, number).run()
+        return _Scan(stream, number, chunk).run()
     except _Unsure:
         return None
 
@@ -88,8 +90,8 @@ class _Scan:
     only where it decides something (not inside statements before the one counted).
     """
 
-    def __init__(self, stream: IO[bytes], number: int) -> None:
-        self.stream, self.number = stream, number
+    def __init__(self, stream: IO[bytes], number: int, chunk: int) -> None:
+        self.stream, self.number, self.chunk = stream, number, chunk
         self.buf = b""
         self.read_bytes = 0
         self.eof = False
@@ -108,7 +110,7 @@ class _Scan:
         """Append the next chunk to `buf`; False at the end of the stream."""
         if self.eof:
             return False
-        chunk = self.stream.read(_CHUNK)
+        chunk = self.stream.read(self.chunk)
         if not chunk:
             self.eof = True
             return False
@@ -311,7 +313,7 @@ class _Scan:
     def head(self) -> int:
         """Read up to the message's start tag (`BkToCstmr*`) with a small exact tokenizer:
         the namespaces in force there; where the scan of the message starts."""
-        while len(self.buf) < 64 and self.more():
+        while len(self.buf) < 1024 and self.more():
             pass
         pos = len(_BOM) if self.buf.startswith(_BOM) else 0
         declaration = _DECLARATION.match(self.buf, pos)
