@@ -42,7 +42,8 @@ def scan(data: bytes, number: int, chunk: int = 1 << 18) -> frozenset[str] | Non
 
 # -- generated statements -------------------------------------------------------------------
 
-REFERENCES = st.sampled_from(["A", "B", "C", "Zoë-7", "中文", "R 1", "x/y"])
+REFERENCES = st.sampled_from(["A", "B", "C", "Zoë-7", "中文", "R 1", "x/y", "Ntry 2", "Stmt 3",
+                             "AcctSvcrRef 4"])
 PADS = st.sampled_from(["", " ", "\n  ", "\t", "\r\n "])
 GAPS = st.sampled_from(["", "\n", "\n    "])
 
@@ -323,3 +324,40 @@ def test_every_sample_statement_gets_the_lxml_census_from_the_scan(path):
         got = scan(data, number)
         assert got == lxml_census(data, number) or (got is None and not plain), number
         assert got is not None or not plain, number
+
+
+LEGAL_BUT_TRICKY = [
+    ("a '>' and '/>' in a statement's attribute", "<Stmt a='x/>'><Id>S</Id>{entries}<Ntry>"
+     "<AcctSvcrRef>A</AcctSvcrRef></Ntry></Stmt>"),
+    ("a '>' in a reference's attribute",
+     "<Stmt><Id>S</Id>{entries}<Ntry><AcctSvcrRef Tp='a>b'>A</AcctSvcrRef></Ntry></Stmt>"),
+    ("the word Ntry in a nested reference, the entry's own after it",
+     "<Stmt><Id>S</Id>{entries}<Ntry><NtryDtls><Refs><AcctSvcrRef>Ntry x</AcctSvcrRef></Refs>"
+     "</NtryDtls><AcctSvcrRef/><AcctSvcrRef>A</AcctSvcrRef></Ntry></Stmt>"),
+    ("the word AcctSvcrRef in text",
+     "<Stmt><Id>S</Id>{entries}<Ntry><AddtlNtryInf>AcctSvcrRef </AddtlNtryInf>"
+     "<AcctSvcrRef>A</AcctSvcrRef></Ntry></Stmt>"),
+    ("a '>' in text", "<Stmt><Id>S</Id>{entries}<Ntry><Nm>a->b</Nm><AcctSvcrRef>A"
+     "</AcctSvcrRef></Ntry></Stmt>"),
+    ("Stmt as text between entries", "<Stmt><Id>S</Id>{entries}<Ntry><AcctSvcrRef>A"
+     "</AcctSvcrRef></Ntry></Stmt>"),
+]
+
+
+@pytest.mark.parametrize(("case", "statement"), LEGAL_BUT_TRICKY,
+                         ids=[c for c, _ in LEGAL_BUT_TRICKY])
+@pytest.mark.parametrize("chunk", [3, 1 << 18])
+def test_legal_but_tricky_files_get_the_lxml_answer_or_none(case, statement, chunk):
+    entries = "<Ntry><AcctSvcrRef>A</AcctSvcrRef></Ntry><Ntry><AcctSvcrRef>B</AcctSvcrRef></Ntry>"
+    data = (f"<Document xmlns='{NS}'><BkToCstmrStmt>{statement.format(entries=entries)}"
+            "</BkToCstmrStmt></Document>").encode()
+    expected = lxml_census(data, 1)
+    assert expected == frozenset({"A"})
+    assert scan(data, 1, chunk) in (expected, None), case
+
+
+def test_the_word_ntry_in_a_nested_reference_does_not_lose_the_depth():
+    data = (f"<Document xmlns='{NS}'><BkToCstmrStmt>{LEGAL_BUT_TRICKY[2][1]}"
+            "</BkToCstmrStmt></Document>").replace("{entries}", "<Ntry><AcctSvcrRef>A"
+                                                  "</AcctSvcrRef></Ntry>").encode()
+    assert scan(data, 1) == lxml_census(data, 1) == frozenset({"A"})

@@ -52,6 +52,8 @@ _REFERENCE_TAG: Final = re.compile(rb"<(/?)(?:([^\s<>/:]+):)?AcctSvcrRef(?=[\s/>
 _ODD: Final = re.compile(rb"<[!?]")
 _ANY_TAG: Final = re.compile(rb"<(/?)([^\s<>/!?]+)((?:\s+[^\s=<>/]+\s*=\s*(?:\"[^\"<]*\"|"
                              rb"'[^'<]*'))*)\s*(/?)>")
+#: A watched tag's attributes as far as its first `>` (a value holding `>` fails).
+_ATTRIBUTES: Final = re.compile(rb"""(?:\s+[^\s=<>/]+\s*=\s*(?:"[^"<>]*"|'[^'<>]*'))*\s*/?""")
 _ATTRIBUTE: Final = re.compile(rb"""([^\s=<>/]+)\s*=\s*(?:"([^"<]*)"|'([^'<]*)')""")
 _DECLARATION: Final = re.compile(rb"<\?xml(\s[^<>?]*)?\?>")
 _ENCODING: Final = re.compile(rb"""encoding\s*=\s*["']([^"']*)["']""")
@@ -212,7 +214,7 @@ class _Scan:
                 return limit
             tag = _tag_at(buf, entry, _ENTRY_TAG)
             if tag is None:
-                self.at = entry.end()
+                self.at = max(self.at, entry.end())
                 continue
             closing, _, rest = tag.groups()
             if closing:
@@ -245,8 +247,8 @@ class _Scan:
                 self.at = limit
                 return limit
             tag = _tag_at(buf, entry, _ENTRY_TAG)
-            if tag is None:
-                self.at = entry.end()
+            if tag is None:  # the word in text, maybe in a reference already read
+                self.at = max(self.at, entry.end())
                 continue
             _end_tag(tag)  # a start tag: an entry inside the entry
             self.moved(tag, _STATEMENT)
@@ -404,7 +406,12 @@ def _next_tag(buf: bytes, name: re.Pattern[bytes], tag: re.Pattern[bytes], start
 def _tag_at(buf: bytes, hit: re.Match[bytes], tag: re.Pattern[bytes]) -> re.Match[bytes] | None:
     """The tag whose name is `hit`, if `hit` is a tag's name (not text or an attribute)."""
     found = tag.match(buf, buf.rfind(b"<", 0, hit.start()))
-    return found if found is not None and found.start(3) == hit.end() else None
+    if found is None or found.start(3) != hit.end():
+        return None
+    rest = found.group(3)
+    if (b'"' in rest or b"'" in rest) and _ATTRIBUTES.fullmatch(rest) is None:
+        raise _Unsure  # a ">" in an attribute value: the tag does not end where it seems
+    return found
 
 
 def _end_tag(tag: re.Match[bytes]) -> None:
