@@ -48,11 +48,13 @@ _STATEMENT_TAG: Final = re.compile(rb"<(/?)(?:([^\s<>/:]+):)?(?:Stmt|Rpt|Ntfctn)
                                    rb"([^<>]*)>")
 _ENTRY_TAG: Final = re.compile(rb"<(/?)(?:([^\s<>/:]+):)?Ntry(?=[\s/>])([^<>]*)>")
 _REFERENCE_TAG: Final = re.compile(rb"<(/?)(?:([^\s<>/:]+):)?AcctSvcrRef(?=[\s/>])([^<>]*)>")
+_REFERENCE_END: Final = b"</AcctSvcrRef>"
+_LT, _GT, _SLASH = b"<>/"
 #: Comments, CDATA, processing instructions (anything `<!`, `<?`): don't know from there.
 _ODD: Final = re.compile(rb"<[!?]")
 _ANY_TAG: Final = re.compile(rb"<(/?)([^\s<>/!?]+)((?:\s+[^\s=<>/]+\s*=\s*(?:\"[^\"<]*\"|"
                              rb"'[^'<]*'))*)\s*(/?)>")
-#: A watched tag's attributes as far as its first `>` (a value holding `>` fails).
+#: A watched tag's attributes as far as its first `>`: a value holding `>` fails.
 _ATTRIBUTES: Final = re.compile(rb"""(?:\s+[^\s=<>/]+\s*=\s*(?:"[^"<>]*"|'[^'<>]*'))*\s*/?""")
 _ATTRIBUTE: Final = re.compile(rb"""([^\s=<>/]+)\s*=\s*(?:"([^"<]*)"|'([^'<]*)')""")
 _DECLARATION: Final = re.compile(rb"<\?xml(\s[^<>?]*)?\?>")
@@ -160,9 +162,10 @@ class _Scan:
             self.depth += _opened(self.buf, self.accounted, upto)
             self.accounted = upto
 
-    def moved(self, tag: re.Match[bytes], inside: int) -> None:
-        """Past a tag that opens or closes a container: depth 0 inside the next one."""
-        self.at = self.accounted = tag.end()
+    def moved(self, end: int, inside: int) -> None:
+        """Past a tag (ending at `end`) that opens or closes a container: depth 0 inside
+        the next one."""
+        self.at = self.accounted = end
         self.depth, self.inside = 0, inside
 
     def between(self, limit: int) -> int | None:
@@ -173,21 +176,21 @@ class _Scan:
                 self.account(limit)
                 self.at = limit
                 return limit
-            self.account(tag.start())
-            closing, prefix, rest = tag.groups()
+            start, end, closing, prefix, rest = tag
+            self.account(start)
             if closing or self.depth:
                 raise _Unsure  # not a child of the message: lxml's rules skip it
             self.statements += 1
             self.target = self.statements == self.number
             if rest.endswith(b"/"):
-                self.at = self.accounted = tag.end()
+                self.at = self.accounted = end
                 if self.target:
                     self.result = frozenset()
                     return 0
                 continue
             if self.target:
                 self.namespace = self.resolve(prefix, rest)
-            self.moved(tag, _STATEMENT)
+            self.moved(end, _STATEMENT)
             return None
 
     def in_statement(self, limit: int) -> int | None:
@@ -196,16 +199,17 @@ class _Scan:
         while True:
             entry = _ENTRY_NAME.search(buf, self.at, limit)
             gap_end = entry.start() if entry is not None else limit
-            tag = _next_tag(buf, _STATEMENT_NAME, _STATEMENT_TAG, self.at, gap_end)
+            tag = _next_tag(buf, _STATEMENT_NAME, _STATEMENT_TAG, self.at, gap_end) \
+                if gap_end > self.at else None  # entries follow each other: mostly no gap
             if tag is not None:  # the statement's end (a start would be one inside it)
                 _end_tag(tag)
                 if self.target:
-                    self.account(tag.start())
+                    self.account(tag[0])
                     if self.depth:
                         raise _Unsure
                     self.result = frozenset(self.repeated)
                     return 0
-                self.moved(tag, _BETWEEN)
+                self.moved(tag[1], _BETWEEN)
                 return None
             if entry is None:
                 if self.target:
@@ -216,21 +220,21 @@ class _Scan:
             if tag is None:
                 self.at = max(self.at, entry.end())
                 continue
-            closing, _, rest = tag.groups()
+            start, end, closing, _, rest = tag
             if closing:
                 raise _Unsure
             if self.target:
-                self.account(tag.start())
-                if self.depth:
-                    raise _Unsure  # an entry deeper down: lxml skips it
-                if b"xmlns" in rest:
-                    raise _Unsure
+                self.account(start)
+                if self.depth or b"xmlns" in rest:
+                    raise _Unsure  # an entry deeper down (lxml skips it), or a new scope
             if rest.endswith(b"/"):
-                self.at = self.accounted = tag.end()
+                self.at = self.accounted = end
                 continue
-            self.moved(tag, _ENTRY)
+            self.moved(end, _ENTRY)
             self.found = not self.target
-            return None
+            stop = self.in_entry(limit)  # called from here, not from `run`: one call less
+            if stop is not None:
+                return stop
 
     def in_entry(self, limit: int) -> int | None:
         """In an entry: its own reference (in the statement counted), then its end."""
@@ -251,7 +255,7 @@ class _Scan:
                 self.at = max(self.at, entry.end())
                 continue
             _end_tag(tag)  # a start tag: an entry inside the entry
-            self.moved(tag, _STATEMENT)
+            self.moved(tag[1], _STATEMENT)
             return None
 
     def references(self, end: int, limit: int) -> int | None:
@@ -263,9 +267,9 @@ class _Scan:
             if tag is None:
                 self.at = max(self.at, end)
                 return None
-            self.account(tag.start())
-            self.at = self.accounted = tag.end()
-            closing, prefix, rest = tag.groups()
+            start, self.at, closing, prefix, rest = tag
+            self.account(start)
+            self.accounted = self.at
             if closing:
                 _end_tag(tag)
                 self.depth -= 1
@@ -273,19 +277,19 @@ class _Scan:
             if rest.endswith(b"/"):
                 continue
             own = not self.depth and self.resolve(prefix, rest) == self.namespace
-            after = buf.find(b"<", tag.end(), limit)
+            after = buf.find(b"<", self.at, limit)
             if after < 0:  # its text runs on into the next chunk
-                self.at = self.accounted = tag.start()
-                return tag.start()
-            close = _REFERENCE_TAG.match(buf, after)
-            if close is None or not close.group(1) or close.group(2) != prefix:
+                self.at = self.accounted = start
+                return start
+            close = _closing_reference(buf, after, prefix)
+            if close < 0:
                 if own:
                     raise _Unsure  # markup inside the reference
                 self.depth += 1
                 continue
-            _end_tag(close)
-            self.at = self.accounted = close.end()
-            if own and self.count(buf[tag.end():after]):
+            text = buf[self.at:after]
+            self.at = self.accounted = close
+            if own and self.count(text):
                 self.found = True
                 return None
 
@@ -390,8 +394,12 @@ def _opened(buf: bytes, start: int, end: int) -> int:
     return lt - 2 * ends - empty
 
 
+#: A watched tag: start, end, is an end tag, prefix, the rest (attributes, "/").
+_Tag = tuple[int, int, bool, bytes | None, bytes]
+
+
 def _next_tag(buf: bytes, name: re.Pattern[bytes], tag: re.Pattern[bytes], start: int,
-              end: int) -> re.Match[bytes] | None:
+              end: int) -> _Tag | None:
     """The first tag named by `name` in `buf[start:end]` (not its word in text)."""
     while True:
         hit = name.search(buf, start, end)
@@ -403,21 +411,44 @@ def _next_tag(buf: bytes, name: re.Pattern[bytes], tag: re.Pattern[bytes], start
         start = hit.end()
 
 
-def _tag_at(buf: bytes, hit: re.Match[bytes], tag: re.Pattern[bytes]) -> re.Match[bytes] | None:
-    """The tag whose name is `hit`, if `hit` is a tag's name (not text or an attribute)."""
-    found = tag.match(buf, buf.rfind(b"<", 0, hit.start()))
-    if found is None or found.start(3) != hit.end():
+def _tag_at(buf: bytes, hit: re.Match[bytes], tag: re.Pattern[bytes]) -> _Tag | None:
+    """The tag whose name is `hit`, if `hit` is a tag's name (not text or an attribute).
+
+    `<Name>` and `</Name>` are read from their bytes (every `<` starts a tag here), the
+    other forms by `tag`.
+    """
+    first, last = hit.span()
+    if buf[last] == _GT:
+        if first >= 1 and buf[first - 1] == _LT:
+            return first - 1, last + 1, False, None, b""
+        if first >= 2 and buf[first - 2] == _LT and buf[first - 1] == _SLASH:
+            return first - 2, last + 1, True, None, b""
+    found = tag.match(buf, buf.rfind(b"<", 0, first))
+    if found is None or found.start(3) != last:
         return None
-    rest = found.group(3)
-    if (b'"' in rest or b"'" in rest) and _ATTRIBUTES.fullmatch(rest) is None:
+    closing, prefix, rest = found.groups()
+    if len(rest) > 1 and _ATTRIBUTES.fullmatch(rest) is None:
         raise _Unsure  # a ">" in an attribute value: the tag does not end where it seems
-    return found
+    return found.start(), found.end(), bool(closing), prefix, rest
 
 
-def _end_tag(tag: re.Match[bytes]) -> None:
+def _end_tag(tag: _Tag) -> None:
     """Refuse a start tag where only an end tag can be (or an end tag with attributes)."""
-    if not tag.group(1) or tag.group(3).strip():
+    if not tag[2] or tag[4].strip():
         raise _Unsure
+
+
+def _closing_reference(buf: bytes, at: int, prefix: bytes | None) -> int:
+    """The end of the `AcctSvcrRef` end tag (with `prefix`) at `at`, or -1 if another tag
+    is there."""
+    if prefix is None and buf.startswith(_REFERENCE_END, at):
+        return at + len(_REFERENCE_END)
+    close = _REFERENCE_TAG.match(buf, at)
+    if close is None or not close.group(1) or close.group(2) != prefix:
+        return -1
+    if close.group(3).strip():
+        raise _Unsure
+    return close.end()
 
 
 def _declared(scope: _Scope, attributes: bytes) -> _Scope:
