@@ -3,21 +3,25 @@
 `stream_camt` needs to know, before it streams a statement of more than its buffer, which
 entry-level bank references (`Ntry/AcctSvcrRef`, not the ones in `NtryDtls/TxDtls/Refs`)
 repeat in it. `scan_repeated_references` answers from a scan of the bytes with `re` and
-`bytes.count` (C loops, 1 MiB at a time: constant memory, L-06) instead of a second libxml2
-parse, and gives the same set as the lxml census (`camt._census`) — or `None`, "don't know",
-whenever the bytes hold anything it cannot judge with certainty: a comment, CDATA or a
-processing instruction after the message's start, a namespace declaration inside it, a `>`
-outside a tag's end, an encoding other than UTF-8, a `&` or a line break inside a counted
-reference, a reference with child elements, a prefix it cannot resolve, or a statement,
-entry or message element where the schema does not put one. The caller then runs the lxml
-census, so an odd file costs time, never a wrong key; a broken file is still refused by the
-main pass, which reads every byte with lxml.
+`bytes` methods (C loops over 256 KiB chunks: constant memory, L-06) instead of a second
+libxml2 parse, and gives the same set as the lxml census (`camt._census`) — or `None`,
+"don't know", whenever the bytes hold anything it cannot judge with certainty: a comment,
+CDATA or a processing instruction after the message's start tag, a namespace declared on
+the statement, an entry or a reference, a `>` inside a watched tag's attribute, an encoding
+other than UTF-8, a `&` or a line break inside a counted reference, a reference with child
+elements, a prefix not declared, or a statement, entry or message element where the schema
+does not put one. The caller then runs the lxml census, so an odd file costs time, never a
+wrong key; a broken file is still refused by the main pass, which reads every byte with lxml.
 
-How depth is known without a parser: with no comments, CDATA or processing instructions,
-every `<` opens a tag and, when `<` and `>` are equally many, every `>` closes one; then the
-elements opened between two points are the `<` minus the `</` minus the `/>`, and those
-closed are the `</`. Only the tags of the elements that matter (`Stmt`, `Rpt`, `Ntfctn`,
-`Ntry`, `AcctSvcrRef`, `BkToCstmr*`) are looked at one by one.
+What is looked at: the head up to the message element (`BkToCstmr*`) by a small exact
+tokenizer (the namespaces in force); then only the tags named `Stmt`/`Rpt`/`Ntfctn` between
+statements, `Ntry` in statements, and `AcctSvcrRef` inside the entries of the statement
+counted, up to each entry's own. Depth, where it decides something (is this entry a child
+of the statement, this reference a child of the entry), comes from counting: with no
+comments, CDATA or processing instructions every `<` starts a tag, `</` an end tag, and
+`/>` an empty one (once no stray `>` is about), so the elements left open between two points
+are the `<` minus twice the `</` minus the `/>`. Inside an entry nothing else matters: the
+elements opened there close there, and a nested entry or message would be seen.
 """
 
 from __future__ import annotations
