@@ -228,14 +228,15 @@ class _Scan:
             if closing:
                 raise _Unsure
             if self.target:
-                self.account(start)
+                if start > self.accounted:
+                    self.account(start)
                 if self.depth or b"xmlns" in rest:
                     raise _Unsure  # an entry deeper down (lxml skips it), or a new scope
             if rest.endswith(b"/"):
                 self.at = self.accounted = end
                 continue
-            self.moved(end, _ENTRY)
-            self.found = not self.target
+            self.at = self.accounted = end
+            self.depth, self.inside, self.found = 0, _ENTRY, not self.target
             stop = self.in_entry(limit)  # called from here, not from `run`: one call less
             if stop is not None:
                 return stop
@@ -258,19 +259,25 @@ class _Scan:
             if tag is None:  # the word in text, maybe in a reference already read
                 self.at = max(self.at, entry.end())
                 continue
-            _end_tag(tag)  # a start tag: an entry inside the entry
-            self.moved(tag[1], _STATEMENT)
+            if not tag[2] or tag[4]:  # a start tag: an entry inside the entry
+                _end_tag(tag)
+            self.at = self.accounted = tag[1]
+            self.depth, self.inside = 0, _STATEMENT
             return None
 
     def references(self, end: int, limit: int) -> int | None:
         """The `AcctSvcrRef` elements in `buf[at:end]`: the entry's own (a child in the
         statement's namespace) is counted; where to carry on if one runs past `limit`."""
-        buf = self.buf
+        buf, search = self.buf, _REFERENCE_NAME.search
         while True:
-            tag = _next_tag(buf, _REFERENCE_NAME, _REFERENCE_TAG, self.at, end)
-            if tag is None:
+            hit = search(buf, self.at, end)
+            if hit is None:
                 self.at = max(self.at, end)
                 return None
+            tag = _tag_at(buf, hit, _REFERENCE_TAG)
+            if tag is None:
+                self.at = hit.end()
+                continue
             start, self.at, closing, prefix, rest = tag
             self.account(start)
             self.accounted = self.at
