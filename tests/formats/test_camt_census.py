@@ -23,6 +23,7 @@ from bankgate.errors import FormatError
 from bankgate.formats.iso20022 import camt
 from bankgate.formats.iso20022.camt import _census, read_camt, stream_camt
 from bankgate.formats.iso20022.camt_census import scan_repeated_references
+from bankgate.formats.stream import StatementEvent
 from tests.formats.camt_files import entry, write_camt053
 from tests.samples import SAMPLES, needs_samples
 
@@ -243,19 +244,23 @@ def census_calls(monkeypatch):
     return calls
 
 
-def _keys(path: Path, buffer: int | None) -> list[tuple[str, str]]:
+def _events(path: Path, buffer: int | None) -> list[StatementEvent]:
     with path.open("rb") as stream:
-        return [(e.key.kind, e.key.value) for e in stream_camt(stream, path.name, buffer=buffer)
-                if isinstance(e, StatementEntry)]
+        return list(stream_camt(stream, path.name, buffer=buffer))
+
+
+def _keys(events: list[StatementEvent]) -> list[tuple[str, str]]:
+    return [(e.key.kind, e.key.value) for e in events if isinstance(e, StatementEntry)]
 
 
 def test_streaming_past_the_buffer_uses_the_scan_and_gives_the_whole_reader_s_keys(
         tmp_path, census_calls):
     path = tmp_path / "long.xml"
     write_camt053(path, 200, _repeats)
-    whole = _keys(path, None)
-    assert _keys(path, 50) == whole
+    events = _events(path, None)
+    assert _events(path, 50) == events  # the entries, their keys, start and end
     assert census_calls == []  # the scan answered
+    whole = _keys(events)
     kinds = {n: whole[n][0] for n in (3, 120, 40, 51, 60, 199, 10, 150, 4)}
     assert kinds == {3: "composite", 120: "composite", 40: "composite", 51: "composite",
                      60: "composite", 199: "composite", 10: "composite", 150: "composite",
@@ -266,9 +271,9 @@ def test_with_the_scan_unsure_the_lxml_census_gives_the_same_keys(tmp_path, cens
                                                                    monkeypatch):
     path = tmp_path / "long.xml"
     write_camt053(path, 200, _repeats)
-    whole = _keys(path, None)
+    events = _events(path, None)
     monkeypatch.setattr(camt, "scan_repeated_references", lambda stream, number: None)
-    assert _keys(path, 50) == whole
+    assert _events(path, 50) == events
     assert census_calls == [1]
 
 
@@ -276,9 +281,10 @@ def test_a_comment_in_the_statement_sends_the_census_to_lxml(tmp_path, census_ca
     path = tmp_path / "commented.xml"
     write_camt053(path, 200, lambda n: (entry(n, ref="TWICE-1")[0] + "<!-- checked -->",
                                         entry(n)[1]) if n in (3, 120) else None)
-    whole = _keys(path, None)
-    assert _keys(path, 50) == whole
+    events = _events(path, None)
+    assert _events(path, 50) == events
     assert census_calls == [1]
+    whole = _keys(events)
     assert whole[3][0] == whole[120][0] == "composite"
 
 
