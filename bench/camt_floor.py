@@ -30,6 +30,7 @@ from bankgate.domain import (
     currency,
 )
 from bankgate.formats.iso20022.camt import CAMT_TAGS, _census, _free_entry, _is_entry, stream_camt
+from bankgate.formats.iso20022.camt_census import scan_repeated_references
 from bankgate.formats.iso20022.camt_entries import Converter, _specs
 from bankgate.formats.iso20022.camt_fields import pull
 from bankgate.formats.stream import Occurrences
@@ -79,9 +80,15 @@ def convert(path: Path) -> None:
 
 
 def census(path: Path) -> None:
-    """The reference census alone (the second parse a statement over 10,000 entries gets)."""
+    """The lxml reference census alone (a second parse: where the raw-byte scan steps aside)."""
     with path.open("rb") as stream:
         _census(stream, path.name, 1)
+
+
+def census_scan(path: Path) -> None:
+    """The raw-byte census alone (what a statement over 10,000 entries gets first)."""
+    with path.open("rb") as stream:
+        assert scan_repeated_references(stream, 1) is not None
 
 
 def stream(path: Path) -> None:
@@ -132,7 +139,7 @@ def main() -> None:
         generate_camt053(args.entries, path)
         stages: list[tuple[str, Callable[[], None]]] = [
             (f.__name__, partial(f, path)) for f in (
-                parse_only, visit_every_element, pull_fields, convert, census, stream,
+                parse_only, visit_every_element, pull_fields, convert, census, census_scan, stream,
                 bare_walk)]
         stages.append(("construction_only", partial(construction_only, args.entries)))
         for name, work in stages:

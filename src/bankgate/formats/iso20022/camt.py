@@ -27,6 +27,7 @@ from bankgate.domain import (
     StatementEntry,
 )
 from bankgate.errors import FormatError
+from bankgate.formats.iso20022.camt_census import scan_repeated_references
 from bankgate.formats.iso20022.camt_entries import (
     Converter,
     entry_reference,
@@ -78,7 +79,8 @@ def stream_camt(stream: IO[bytes], origin: str, *,
     Up to `buffer` entries of a statement are held until its end, which settles whether a
     bank reference repeats (then those entries fall back to composite keys). A longer
     statement in a seekable stream is first counted by a quick pass over its references
-    (`census`), then streamed in constant memory; `buffer=None` holds whole statements.
+    (`census`: a scan of the raw bytes, or lxml where the scan does not know), then
+    streamed in constant memory; `buffer=None` holds whole statements.
     The entries and their keys are the same either way.
 
     Raises:
@@ -130,7 +132,8 @@ def _free_entry(element: etree._Element) -> None:
 
 
 def _census(stream: IO[bytes], origin: str, number: int) -> frozenset[str]:
-    """The bank references that repeat in statement `number` (a quick pass, bounded memory)."""
+    """The bank references that repeat in statement `number` (a second parse, bounded
+    memory): what `scan_repeated_references` answers without parsing, where it can."""
     counts = Occurrences()
     repeated: set[str] = set()
     count = 0
@@ -192,12 +195,18 @@ class _Statement:
         return None
 
     def census(self) -> frozenset[str]:
+        """The repeated references of this statement: from the raw bytes where they are
+        plain (`camt_census`), else from a second parse."""
         stream, start = self.rewind or (None, 0)
         assert stream is not None
         here = stream.tell()
-        stream.seek(start)
         try:
-            return _census(stream, self.origin, self.number)
+            stream.seek(start)
+            found = scan_repeated_references(stream, self.number)
+            if found is None:
+                stream.seek(start)
+                found = _census(stream, self.origin, self.number)
+            return found
         finally:
             stream.seek(here)
 
