@@ -19,15 +19,7 @@ from bankgate.errors import StoreUnwritable
 from bankgate.services._tx import in_transaction
 from bankgate.store import UnitOfWork, make_engine
 from tests.formats.camt_files import write_camt053
-
-CONFIG = """
-[[accounts]]
-id = "de-eur"
-bank = "demo"
-number = "DE89370400440532013000"
-currency = "EUR"
-name = "Demo GmbH"
-"""
+from tests.store.test_raw_sealed import CONFIG  # an account the generated files are for
 
 
 def _read_only(url: str) -> str:
