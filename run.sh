@@ -17,9 +17,9 @@ pick_python() {
   exit 2
 }
 
-setup() {  # a virtualenv in .venv with bankgate and its test tools, re-done when pyproject changes
+setup() {  # a virtualenv in .venv with bankgate and its test tools, re-done when pyproject, setup.py or the C half change
   local stamp=.venv/.bankgate-installed want
-  want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+  want=$(cat pyproject.toml setup.py src/bankgate/formats/_speedups.pyx | sha256sum | cut -d" " -f1)
   if [ ! -x .venv/bin/python ]; then
     echo "== creating .venv" >&2
     "$(pick_python)" -m venv .venv

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Final
+from typing import Any, Final
 
 from lxml import etree
 
@@ -31,15 +31,8 @@ from bankgate.domain import (
     currency,
 )
 from bankgate.errors import DomainError, FormatError
-from bankgate.formats.iso20022.camt_fields import (
-    DETAIL_PATHS,
-    ENTRY_PATHS,
-    Spec,
-    build_spec,
-    datetime_of,
-    first,
-    pull,
-)
+from bankgate.formats.iso20022.camt_fields import ENTRY_PLAN, datetime_of
+from bankgate.formats.speedups import maker, pull_values
 from bankgate.formats.stream import Occurrences
 
 __all__ = ["Converter", "reference_of", "rekey_repeated", "repeated_references"]
@@ -52,16 +45,19 @@ _BALANCE_TYPES: Final = {
 }
 _STATUS: Final = {"BOOK": EntryStatus.BOOKED, "PDNG": EntryStatus.PENDING,
                   "INFO": EntryStatus.INFO}
-_SPECS: dict[str, tuple[Spec, Spec]] = {}
 _MONEY_MAX: Final = 8192
-
-
-def _specs(namespace: str) -> tuple[Spec, Spec]:
-    found = _SPECS.get(namespace)
-    if found is None:
-        found = _SPECS[namespace] = (build_spec(ENTRY_PATHS, namespace),
-                                     build_spec(DETAIL_PATHS, namespace))
-    return found
+#: Entries and their parts are built from values in these orders (`speedups.maker`).
+_new_entry: Final = maker(StatementEntry, (
+    "key", "amount", "status", "booking_date", "value_date", "bank_reference", "end_to_end_id",
+    "counterparty_name", "counterparty_account", "remittance", "source", "raw",
+    "account_servicer_reference", "instruction_id", "is_reversal", "bank_transaction_code",
+    "transactions"))
+_new_detail: Final = maker(EntryDetail, (
+    "amount", "end_to_end_id", "instruction_id", "transaction_id", "uetr",
+    "account_servicer_reference", "counterparty_name", "counterparty_account", "remittance",
+    "structured_reference", "return_reason"))
+_new_source: Final = maker(Source, ("origin", "where"))
+_new_key: Final = maker(EntryKey, ("kind", "value"))
 
 
 def namespace_of(tag: str) -> str:
@@ -92,7 +88,7 @@ class Converter:
 
     def __init__(self, tag: str, origin: str, where: str) -> None:
         self.ns = namespace_of(tag)
-        self.entry_spec, self.detail_spec = _specs(self.ns)
+        self.href = self.ns[1:-1].encode() if self.ns else None
         self.origin, self.where = origin, where
         self._money: dict[tuple[str, str, int], Money] = {}
         self._paths: dict[str, str] = {}
@@ -139,12 +135,12 @@ class Converter:
         except DomainError as exc:
             raise self.fail(where, str(exc)) from exc
 
-    def money(self, node: etree._Element | None, parent: str, *, sign: int = 1) -> Money:
-        """The amount of an `Amt` element in the element at `parent` (an XPath)."""
-        text = (node.text or "").strip() if node is not None else ""
-        if node is None or not text:
+    def money(self, amount: tuple[str, str] | None, parent: str, *, sign: int = 1) -> Money:
+        """The amount of an `Amt` element (its text and `Ccy`) in the element at `parent`
+        (an XPath)."""
+        if amount is None or not amount[0]:
             raise self.fail(parent + "/Amt", "the amount is missing")
-        code = node.get("Ccy") or ""
+        text, code = amount
         key = (text, code, sign)
         found = self._money.get(key)
         if found is None:  # the place is spelt out only for a new amount, not per entry
@@ -178,71 +174,60 @@ class Converter:
         if when is None:
             raise self.fail(f"{where}/Dt", "the balance has no date, nor the statement one")
         return Balance(account="", type=_BALANCE_TYPES.get(code, BalanceType.OTHER), code=code,
-                       amount=self.money(self.child(node, "Amt"), where, sign=sign),
+                       amount=self.money(_amount_of(self.child(node, "Amt")), where,
+                                         sign=sign),
                        as_of=self.moment(when, f"{where}/Dt"),
                        source=Source(origin=self.origin, where=self.where + where))
 
     def entry(self, node: etree._Element, n: int, seen: Occurrences) -> StatementEntry:
         """The `n`th entry of the statement; `seen` counts twins for composite keys."""
-        texts: dict[str, str] = {}
-        elements: dict[str, list[etree._Element]] = {}
-        pull(node, self.entry_spec, texts, elements)
+        (amt, indicator, reversal, sts, sts_cd, booked, booked_at, valued, valued_at,
+         servicer_ref, domain, family, sub_family, proprietary, info,
+         transactions) = pull_values(node, ENTRY_PLAN, self.href)
         where = f"/Ntry[{n}]"
-        sign = -1 if texts.get("CdtDbtInd") == "DBIT" else 1
-        amount = self.money(first(elements, "Amt"), where, sign=sign)
-        status_code = texts.get("Sts/Cd") or texts.get("Sts") or "BOOK"
-        booking = self.date(texts.get("BookgDt/Dt") or texts.get("BookgDt/DtTm"), where,
-                            "/BookgDt")
-        value = self.date(texts.get("ValDt/Dt") or texts.get("ValDt/DtTm"), where, "/ValDt")
-        found = elements.get("NtryDtls/TxDtls")
-        details = tuple(self.detail(d, sign, where, i) for i, d in enumerate(found, 1)) \
-            if found else ()
+        sign = -1 if indicator == "DBIT" else 1
+        amount = self.money(amt, where, sign=sign)
+        booking = self.date(booked or booked_at, where, "/BookgDt")
+        value = self.date(valued or valued_at, where, "/ValDt")
+        details = tuple(self.detail(d, sign, where, i) for i, d in enumerate(transactions, 1)) \
+            if transactions else ()
         one = details[0] if len(details) == 1 else _NO_DETAIL
-        servicer_ref = texts.get("AcctSvcrRef")
-        remittance = one.remittance or texts.get("AddtlNtryInf")
+        remittance = one.remittance or info
         key = _entry_key(servicer_ref, details, booking, amount, one.counterparty_name or "",
                          remittance or "", seen)
-        return StatementEntry(
-            key=key, amount=amount, status=_STATUS.get(status_code, EntryStatus.INFO),
-            booking_date=booking, value_date=value, bank_reference=servicer_ref,
-            end_to_end_id=one.end_to_end_id, counterparty_name=one.counterparty_name,
-            counterparty_account=one.counterparty_account, remittance=remittance,
-            source=Source(origin=self.origin, where=self.where + where),
-            account_servicer_reference=servicer_ref, instruction_id=one.instruction_id,
-            is_reversal=texts.get("RvslInd") == "true", bank_transaction_code=_bank_code(texts),
-            transactions=details)
+        code = "/".join(p for p in (domain, family, sub_family) if p) if domain else proprietary
+        return _new_entry(
+            key, amount, _STATUS.get(sts_cd or sts or "BOOK", EntryStatus.INFO), booking, value,
+            servicer_ref, one.end_to_end_id, one.counterparty_name, one.counterparty_account,
+            remittance, _new_source(self.origin, self.where + where), b"", servicer_ref,
+            one.instruction_id, reversal == "true", code, details)
 
-    def detail(self, node: etree._Element, sign: int, entry: str, n: int) -> EntryDetail:
-        """The `n`th transaction (TxDtls) of the entry at `entry` (an XPath)."""
-        texts: dict[str, str] = {}
-        elements: dict[str, list[etree._Element]] = {}
-        pull(node, self.detail_spec, texts, elements)
-        amount_node = first(elements, "AmtDtls/TxAmt/Amt")
-        if amount_node is None:
-            amount_node = first(elements, "Amt")
-        amount = self.money(amount_node, f"{entry}/NtryDtls/TxDtls[{n}]", sign=sign) \
-            if amount_node is not None else None
-        name, name_in_party, iban, other_id = _PARTY_PATHS[sign]
-        lines = elements.get("RmtInf/Ustrd")
-        remittance = " ".join(t for t in (u.text.strip() for u in lines if u.text) if t) \
-            if lines else None
-        return EntryDetail(
-            amount=amount, end_to_end_id=_clean_ref(texts.get("Refs/EndToEndId")),
-            instruction_id=texts.get("Refs/InstrId"), transaction_id=texts.get("Refs/TxId"),
-            uetr=texts.get("Refs/UETR"), account_servicer_reference=texts.get("Refs/AcctSvcrRef"),
-            counterparty_name=texts.get(name) or texts.get(name_in_party),
-            counterparty_account=texts.get(iban) or texts.get(other_id),
-            remittance=remittance or None,
-            structured_reference=texts.get("RmtInf/Strd/CdtrRefInf/Ref"),
-            return_reason=texts.get("RtrInf/Rsn/Cd"))
+    def detail(self, values: list[Any], sign: int, entry: str, n: int) -> EntryDetail:
+        """The `n`th transaction (TxDtls, its values by DETAIL_PLAN) of the entry at `entry`
+        (an XPath)."""
+        (tx_amt, amt, end_to_end, instruction, tx_id, uetr, servicer_ref, debtor,
+         debtor_in_party, creditor, creditor_in_party, debtor_iban, debtor_other,
+         creditor_iban, creditor_other, lines, creditor_ref, return_reason) = values
+        found = tx_amt or amt
+        amount = self.money(found, f"{entry}/NtryDtls/TxDtls[{n}]", sign=sign) \
+            if found is not None else None
+        if sign > 0:  # the counterparty of a credit is its debtor, of a debit its creditor
+            name, account = debtor or debtor_in_party, debtor_iban or debtor_other
+        else:
+            name, account = creditor or creditor_in_party, creditor_iban or creditor_other
+        return _new_detail(
+            amount, None if end_to_end == "NOTPROVIDED" else end_to_end, instruction, tx_id,
+            uetr, servicer_ref, name, account,
+            " ".join(lines) if lines else None,
+            creditor_ref, return_reason)
+
+
+def _amount_of(node: etree._Element | None) -> tuple[str, str] | None:
+    """An `Amt` element's stripped text and `Ccy`, as `pull_values` gives an AMOUNT."""
+    return None if node is None else ((node.text or "").strip(), node.get("Ccy") or "")
 
 
 _NO_DETAIL: Final = EntryDetail()
-#: The counterparty of a credit is its debtor, of a debit its creditor.
-_PARTY_PATHS: Final = {
-    sign: (f"RltdPties/{party}/Nm", f"RltdPties/{party}/Pty/Nm",
-           f"RltdPties/{party}Acct/Id/IBAN", f"RltdPties/{party}Acct/Id/Othr/Id")
-    for sign, party in ((1, "Dbtr"), (-1, "Cdtr"))}
 
 
 def reference_of(entry: StatementEntry) -> str | None:
@@ -271,7 +256,7 @@ def _entry_key(servicer_ref: str | None, details: tuple[EntryDetail, ...],
     """The entry's identity: the bank's reference (made unique later), else UETR/TxId,
     else a composite key with an occurrence number."""
     if servicer_ref:
-        return EntryKey("bank_reference", servicer_ref[:64])
+        return _new_key("bank_reference", servicer_ref[:64])
     if len(details) == 1 and details[0].uetr:
         return EntryKey("uetr", details[0].uetr)
     if len(details) == 1 and details[0].transaction_id:
@@ -280,15 +265,3 @@ def _entry_key(servicer_ref: str | None, details: tuple[EntryDetail, ...],
     return composite_entry_key(booking_date=booking or date.min, amount=amount,
                                counterparty=f"{counterparty}|{servicer_ref or ''}",
                                remittance=remittance, occurrence=seen.add(fields))
-
-
-def _clean_ref(ref: str | None) -> str | None:
-    return None if ref in (None, "NOTPROVIDED") else ref
-
-
-def _bank_code(texts: dict[str, str]) -> str | None:
-    domain = texts.get("BkTxCd/Domn/Cd")
-    if domain:
-        parts = (domain, texts.get("BkTxCd/Domn/Fmly/Cd"), texts.get("BkTxCd/Domn/Fmly/SubFmlyCd"))
-        return "/".join(p for p in parts if p)
-    return texts.get("BkTxCd/Prtry/Cd")

@@ -1,89 +1,41 @@
-"""Pulling the fields of a camt element in one walk, guided by the paths we read.
+"""The fields of camt entries and transactions, and the dates they carry.
 
-An entry is read by walking its children once and descending only into the children on a
-path we want (`Spec`, built once per namespace), matching fully qualified tags with one dict
-lookup each. This replaced a walk of the whole subtree that built a path string per element
-(29 → ~9 µs an entry on the bench file; see docs/benchmarks.md), which in turn replaced ~20
-`findtext` calls (~6 µs each).
+An entry is read by `speedups.pull_values`, which walks the element's children once,
+descending only where a wanted path goes, and fills one slot per field below (in C when the
+package was compiled with it). Before, a walk in Python filled dicts (~9 µs an entry on the
+bench file, and an lxml proxy per element), which in turn replaced ~20 `findtext` calls (~6
+µs each); see docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Final
 
-from lxml import etree
+from bankgate.formats.speedups import AMOUNT, NONE, RECORD, TEXTS, Plan, plan_of
 
-__all__ = ["DETAIL_PATHS", "ENTRY_PATHS", "Spec", "build_spec", "datetime_of",
-           "first", "pull"]
+__all__ = ["DETAIL_FIELDS", "DETAIL_PLAN", "ENTRY_FIELDS", "ENTRY_PLAN", "datetime_of"]
 
-#: What one entry (`Ntry`) gives, by local-name path; `*` marks elements kept whole.
-ENTRY_PATHS: Final = (
-    "*Amt", "CdtDbtInd", "RvslInd", "Sts", "Sts/Cd", "BookgDt/Dt", "BookgDt/DtTm", "ValDt/Dt",
-    "ValDt/DtTm", "AcctSvcrRef", "BkTxCd/Domn/Cd", "BkTxCd/Domn/Fmly/Cd",
-    "BkTxCd/Domn/Fmly/SubFmlyCd", "BkTxCd/Prtry/Cd", "AddtlNtryInf", "*NtryDtls/TxDtls")
-#: What one transaction (`TxDtls`) gives.
-DETAIL_PATHS: Final = (
-    "*AmtDtls/TxAmt/Amt", "*Amt", "Refs/EndToEndId", "Refs/InstrId", "Refs/TxId", "Refs/UETR",
-    "Refs/AcctSvcrRef", "RltdPties/Dbtr/Nm", "RltdPties/Dbtr/Pty/Nm", "RltdPties/Cdtr/Nm",
-    "RltdPties/Cdtr/Pty/Nm", "RltdPties/DbtrAcct/Id/IBAN", "RltdPties/DbtrAcct/Id/Othr/Id",
-    "RltdPties/CdtrAcct/Id/IBAN", "RltdPties/CdtrAcct/Id/Othr/Id", "*RmtInf/Ustrd",
-    "RmtInf/Strd/CdtrRefInf/Ref", "RtrInf/Rsn/Cd")
-
-
-class Spec:
-    """A tree of wanted children: qualified tag → (text key, element key, deeper Spec)."""
-
-    __slots__ = ("children",)
-
-    def __init__(self) -> None:
-        self.children: dict[str, tuple[str | None, str | None, Spec | None]] = {}
-
-    def add(self, steps: list[str], namespace: str, key: str, whole: bool) -> None:
-        tag = namespace + steps[0]
-        text_key, element_key, deeper = self.children.get(tag, (None, None, None))
-        if len(steps) == 1:
-            if whole:
-                element_key = key
-            else:
-                text_key = key
-        else:
-            deeper = deeper or Spec()
-            deeper.add(steps[1:], namespace, key, whole)
-        self.children[tag] = (text_key, element_key, deeper)
-
-
-def build_spec(paths: Iterable[str], namespace: str) -> Spec:
-    """The Spec of `paths` for elements in `namespace` ("{urn:...}" or "")."""
-    spec = Spec()
-    for path in paths:
-        whole = path.startswith("*")
-        key = path.lstrip("*")
-        spec.add(key.split("/"), namespace, key, whole)
-    return spec
-
-
-def pull(node: etree._Element, spec: Spec, texts: dict[str, str],
-         elements: dict[str, list[etree._Element]]) -> None:
-    """Fill `texts` (first non-empty stripped text per path) and `elements` (every element
-    per `*` path, in document order) from `node`'s subtree."""
-    wanted = spec.children
-    for child in node:
-        found = wanted.get(child.tag)
-        if found is None:
-            continue  # not on a wanted path (comments and PIs are dropped by the parser)
-        text_key, element_key, deeper = found
-        if text_key is not None and text_key not in texts:
-            text = child.text
-            if text is not None:
-                text = text.strip()
-                if text:
-                    texts[text_key] = text
-        if element_key is not None:
-            elements.setdefault(element_key, []).append(child)
-        if deeper is not None:
-            pull(child, deeper, texts, elements)
+#: What one transaction (`TxDtls`) gives, slot by slot (`Converter.detail` unpacks them in
+#: this order).
+DETAIL_FIELDS: Final = (
+    ("AmtDtls/TxAmt/Amt", AMOUNT), ("Amt", AMOUNT), ("Refs/EndToEndId", NONE),
+    ("Refs/InstrId", NONE), ("Refs/TxId", NONE), ("Refs/UETR", NONE),
+    ("Refs/AcctSvcrRef", NONE), ("RltdPties/Dbtr/Nm", NONE), ("RltdPties/Dbtr/Pty/Nm", NONE),
+    ("RltdPties/Cdtr/Nm", NONE), ("RltdPties/Cdtr/Pty/Nm", NONE),
+    ("RltdPties/DbtrAcct/Id/IBAN", NONE), ("RltdPties/DbtrAcct/Id/Othr/Id", NONE),
+    ("RltdPties/CdtrAcct/Id/IBAN", NONE), ("RltdPties/CdtrAcct/Id/Othr/Id", NONE),
+    ("RmtInf/Ustrd", TEXTS), ("RmtInf/Strd/CdtrRefInf/Ref", NONE), ("RtrInf/Rsn/Cd", NONE))
+DETAIL_PLAN: Final = plan_of(DETAIL_FIELDS)
+#: What one entry (`Ntry`) gives, slot by slot (`Converter.entry` unpacks them in this
+#: order); its transactions come as value lists of DETAIL_PLAN.
+ENTRY_FIELDS: Final = (
+    ("Amt", AMOUNT), ("CdtDbtInd", NONE), ("RvslInd", NONE), ("Sts", NONE), ("Sts/Cd", NONE),
+    ("BookgDt/Dt", NONE), ("BookgDt/DtTm", NONE), ("ValDt/Dt", NONE), ("ValDt/DtTm", NONE),
+    ("AcctSvcrRef", NONE), ("BkTxCd/Domn/Cd", NONE), ("BkTxCd/Domn/Fmly/Cd", NONE),
+    ("BkTxCd/Domn/Fmly/SubFmlyCd", NONE), ("BkTxCd/Prtry/Cd", NONE), ("AddtlNtryInf", NONE),
+    ("NtryDtls/TxDtls", RECORD))
+ENTRY_PLAN: Final[Plan] = plan_of(ENTRY_FIELDS, {"NtryDtls/TxDtls": DETAIL_PLAN})
 
 
 _DATES: dict[str, datetime] = {}
@@ -107,9 +59,3 @@ def datetime_of(text: str) -> datetime:
             _DATES.clear()
         _DATES[text] = found
     return found
-
-
-def first(elements: Mapping[str, list[etree._Element]], key: str) -> etree._Element | None:
-    """The first element kept under `key`, if any."""
-    found = elements.get(key)
-    return found[0] if found else None
