@@ -23,7 +23,7 @@ from typing import Any, Final, TypeVar
 from lxml import etree
 
 __all__ = ["AMOUNT", "COMPILED", "NONE", "RECORD", "TEXTS", "Plan", "Want", "maker",
-           "plan_of", "pull_values"]
+           "plan_of", "pull_values", "python_maker", "python_pull_values"]
 
 T = TypeVar("T")
 
@@ -83,8 +83,10 @@ def _wants(tree: dict[str, Any]) -> tuple[Want, ...]:
 
 # -- the Python twins
 
-def _py_pull(element: etree._Element, plan: Plan, namespace: bytes | None) -> list[object]:
-    out: list[object] = [None] * plan.size
+def python_pull_values(element: etree._Element, plan: Plan,
+                       namespace: bytes | None) -> list[Any]:
+    """`pull_values` in Python, whether or not the C half is built."""
+    out: list[Any] = [None] * plan.size
     _py_walk(element, _qualified(plan.wants, namespace), out)
     return out
 
@@ -133,7 +135,8 @@ def _py_walk(node: etree._Element, wanted: dict[str, tuple[Want, Any]],
                     out[want.slot].append(text)
             else:
                 assert want.record is not None  # plan_of sets it for every RECORD
-                out[want.slot].append(_py_pull(child, want.record, _namespace_of(child)))
+                out[want.slot].append(python_pull_values(child, want.record,
+                                                         _namespace_of(child)))
         if deeper is not None:
             _py_walk(child, deeper, out)
 
@@ -144,6 +147,8 @@ def _namespace_of(element: etree._Element) -> bytes | None:
 
 
 class _PyMaker:
+    """`maker`'s constructor in Python: the dataclass's own `__init__`, by keyword."""
+
     def __init__(self, cls: type[Any], names: tuple[str, ...]) -> None:
         self.cls, self.names = cls, names
 
@@ -181,7 +186,7 @@ def pull_values(element: etree._Element, plan: Plan, namespace: bytes | None) ->
     texts; RECORD a list of value lists, one per element. A field absent is None.
     """
     if _C is None:
-        return _py_pull(element, plan, namespace)
+        return python_pull_values(element, plan, namespace)
     found = _PLANS.get(id(plan))
     if found is None:
         found = _PLANS[id(plan)] = (plan, _C.compile_plan(plan.wants, plan.size))
@@ -196,12 +201,25 @@ def maker(cls: type[T], names: tuple[str, ...]) -> Callable[..., T]:
         TypeError: `cls` is not a slots dataclass, has a `__post_init__` (whose checks the
             C maker would skip), or `names` are not exactly its fields.
     """
-    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    _check_makeable(cls, names)
+    made: Callable[..., T] = _C.Maker(cls, names) if _C is not None else _PyMaker(cls, names)
+    return made
+
+
+def python_maker(cls: type[T], names: tuple[str, ...]) -> Callable[..., T]:
+    """`maker` in Python, whether or not the C half is built."""
+    _check_makeable(cls, names)
+    made: Callable[..., T] = _PyMaker(cls, names)
+    return made
+
+
+def _check_makeable(cls: type[Any], names: tuple[str, ...]) -> None:
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{getattr(cls, '__name__', cls)!r} is not a dataclass")
+    fields = {f.name for f in dataclasses.fields(cls)}
     if set(names) != fields or len(names) != len(fields):
         raise TypeError(f"{cls.__name__}: names must be its fields {sorted(fields)}, once")
     if hasattr(cls, "__post_init__"):
         raise TypeError(f"{cls.__name__} checks its values in __post_init__; build it whole")
     if any(type(cls.__dict__.get(name)).__name__ != "member_descriptor" for name in names):
         raise TypeError(f"{cls.__name__} is not a slots dataclass")
-    made: Callable[..., T] = _C.Maker(cls, names) if _C is not None else _PyMaker(cls, names)
-    return made
