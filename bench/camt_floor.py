@@ -31,8 +31,9 @@ from bankgate.domain import (
 )
 from bankgate.formats.iso20022.camt import CAMT_TAGS, _census, _free_entry, _is_entry, stream_camt
 from bankgate.formats.iso20022.camt_census import scan_repeated_references
-from bankgate.formats.iso20022.camt_entries import Converter, _specs
-from bankgate.formats.iso20022.camt_fields import pull
+from bankgate.formats.iso20022.camt_entries import Converter
+from bankgate.formats.iso20022.camt_fields import ENTRY_PLAN
+from bankgate.formats.speedups import COMPILED, pull_values, python_pull_values
 from bankgate.formats.stream import Occurrences
 from bankgate.formats.xml import iter_elements
 from formats import generate_camt053, run_bare_lxml
@@ -62,14 +63,18 @@ def visit_every_element(path: Path) -> None:
 
 
 def pull_fields(path: Path) -> None:
-    """The same, and the reader's own walk: the text of every path it models."""
-    entry_spec, detail_spec = _specs(_NS)
+    """The same, and the reader's own walk: the text of every path it models (in C when
+    built)."""
+    href = _NS[1:-1].encode()
     for entry in _entries(path):
-        texts: dict[str, str] = {}
-        found: dict[str, list[etree._Element]] = {}
-        pull(entry, entry_spec, texts, found)
-        for detail in found.get("NtryDtls/TxDtls", ()):
-            pull(detail, detail_spec, {}, {})
+        pull_values(entry, ENTRY_PLAN, href)
+
+
+def pull_fields_python(path: Path) -> None:
+    """The same walk by its Python twin."""
+    href = _NS[1:-1].encode()
+    for entry in _entries(path):
+        python_pull_values(entry, ENTRY_PLAN, href)
 
 
 def convert(path: Path) -> None:
@@ -139,9 +144,10 @@ def main() -> None:
         generate_camt053(args.entries, path)
         stages: list[tuple[str, Callable[[], None]]] = [
             (f.__name__, partial(f, path)) for f in (
-                parse_only, visit_every_element, pull_fields, convert, census, census_scan, stream,
-                bare_walk)]
+                parse_only, visit_every_element, pull_fields, pull_fields_python, convert,
+                census, census_scan, stream, bare_walk)]
         stages.append(("construction_only", partial(construction_only, args.entries)))
+        print(f"the C half is {'built' if COMPILED else 'not built'}")
         for name, work in stages:
             print(f"{name:22s} {_best_us(work, args.entries, args.runs):6.1f} µs CPU an entry",
                   flush=True)
