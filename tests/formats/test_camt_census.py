@@ -20,9 +20,10 @@ from hypothesis import strategies as st
 
 from bankgate.domain import StatementEntry
 from bankgate.errors import FormatError
+from bankgate.formats import speedups
 from bankgate.formats.iso20022 import camt
 from bankgate.formats.iso20022.camt import _census, read_camt, stream_camt
-from bankgate.formats.iso20022.camt_census import scan_repeated_references
+from bankgate.formats.iso20022.camt_census import _scan_in_c, scan_repeated_references
 from bankgate.formats.stream import StatementEvent
 from tests.formats.camt_files import entry, write_camt053
 from tests.samples import SAMPLES, needs_samples
@@ -38,7 +39,23 @@ def lxml_census(data: bytes, number: int) -> frozenset[str]:
 
 
 def scan(data: bytes, number: int, chunk: int = 1 << 18) -> frozenset[str] | None:
-    return scan_repeated_references(io.BytesIO(data), number, chunk=chunk)
+    """The census as the reader gets it (the C census first, when built), checked against
+    the Python scan alone: where that one answers, both answer the same."""
+    got = scan_repeated_references(io.BytesIO(data), number, chunk=chunk)
+    in_python = python_scan(data, number, chunk)
+    assert in_python is None or got == in_python, (number, data)
+    return got
+
+
+def python_scan(data: bytes, number: int, chunk: int = 1 << 18) -> frozenset[str] | None:
+    return scan_repeated_references(io.BytesIO(data), number, chunk=chunk, compiled=False)
+
+
+def c_scan(data: bytes, number: int, chunk: int = 1 << 18) -> frozenset[str] | None:
+    return _scan_in_c(io.BytesIO(data), number, chunk)
+
+
+needs_c = pytest.mark.skipif(not speedups.COMPILED, reason="the C half is not built here")
 
 
 # -- generated statements -------------------------------------------------------------------
@@ -136,6 +153,8 @@ def test_the_scan_finds_what_the_lxml_census_finds_and_answers_for_plain_files(f
     for number in range(1, count + 1):
         expected = lxml_census(data, number)
         assert scan(data, number, chunk) == expected, (number, data)
+        if speedups.COMPILED and b":" not in data.split(b"BkToCstmr", 1)[1]:
+            assert c_scan(data, number, chunk) == expected, (number, data)  # C answers too
 
 
 ODD = [
@@ -174,8 +193,11 @@ def _one_statement(inner: str, *, head: str = "<?xml version='1.0' encoding='UTF
 @pytest.mark.parametrize(("case", "inner"), ODD, ids=[c for c, _ in ODD])
 def test_what_the_scan_cannot_judge_it_leaves_to_lxml(case, inner):
     data = _one_statement(inner)
-    assert scan(data, 1) is None, case
-    assert scan(data, 1, chunk=5) is None, case
+    assert python_scan(data, 1) is None, case
+    assert python_scan(data, 1, chunk=5) is None, case
+    for chunk in (1 << 18, 5):  # the C census judges a '>' in a quoted value; nothing else
+        assert scan(data, 1, chunk) in ((None, lxml_census(data, 1)) if "'a>b'" in inner
+                                        else (None,)), case
 
 
 @pytest.mark.parametrize(("case", "data"), [
@@ -389,3 +411,30 @@ def test_mangled_files_never_make_the_scan_raise_nor_disagree_with_a_file_lxml_r
         except FormatError:
             continue  # the main pass refuses the file too
         assert got in (None, expected), (number, data)
+
+
+# -- the C census (formats/_speedups.pyx) ---------------------------------------------------
+
+@needs_c
+@pytest.mark.parametrize("chunk", [1, 13, 1 << 18])
+def test_the_c_census_answers_a_plain_long_statement_cut_anywhere(tmp_path, chunk):
+    path = tmp_path / "long.xml"
+    write_camt053(path, 300, _repeats)
+    data = path.read_bytes()
+    assert c_scan(data, 1, chunk) == lxml_census(data, 1) == python_scan(data, 1, chunk)
+    assert lxml_census(data, 1)  # the file has repeats to find
+
+
+@needs_c
+@pytest.mark.parametrize(("case", "reference", "c_answers"), [
+    ("only a no-break space: the entry's next reference counts", "\u00a0", False),
+    ("ideographic spaces around it", "\u3000A\u3000", True),
+    ("Chinese", "中文", True),
+])
+def test_the_c_census_leaves_unicode_spaces_to_python_s_strip(case, reference, c_answers):
+    inner = f"<Ntry><AcctSvcrRef>{reference}</AcctSvcrRef><AcctSvcrRef>B</AcctSvcrRef></Ntry>"
+    data = _one_statement(inner)  # "A" twice around it
+    census = lxml_census(data, 1)
+    assert census == frozenset({"A"}), case
+    assert scan(data, 1) == census, case
+    assert c_scan(data, 1) == (census if c_answers else None), case

@@ -18,7 +18,7 @@ from cpython.object cimport PyTypeObject, descrsetfunc
 from cpython.ref cimport Py_TYPE
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdlib cimport free, malloc
-from libc.string cimport strcmp, strlen
+from libc.string cimport memchr, memcmp, strcmp, strlen
 from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport LXML_VERSION_STRING, _Element
 
@@ -87,16 +87,21 @@ cdef inline bint _is_text(tree.xmlNode* node) noexcept nogil:
                                  or node.type == tree.XML_CDATA_SECTION_NODE)
 
 
+cdef inline object _content(tree.xmlNode* node):
+    cdef const char* content = <const char*>node.content
+    if content is NULL:
+        return ""
+    return PyUnicode_DecodeUTF8(content, strlen(content), NULL)
+
+
 cdef object _joined(tree.xmlNode* first):
     """The text of `first` and the text nodes right after it, as lxml's `.text` gives it."""
     cdef tree.xmlNode* node = first
     if not _is_text(node.next):
-        return PyUnicode_DecodeUTF8(<const char*>node.content,
-                                    strlen(<const char*>node.content), NULL)
+        return _content(node)
     parts = []
     while _is_text(node):
-        parts.append(PyUnicode_DecodeUTF8(<const char*>node.content,
-                                          strlen(<const char*>node.content), NULL))
+        parts.append(_content(node))
         node = node.next
     return "".join(parts)
 
@@ -128,7 +133,7 @@ cdef struct Namespace:
 cdef inline bint _in(tree.xmlNode* node, Namespace* ns) noexcept nogil:
     if ns.href is NULL:
         return node.ns is NULL
-    if node.ns is NULL:
+    if node.ns is NULL or node.ns.href is NULL:
         return False
     if node.ns is ns.known:
         return True
@@ -206,6 +211,9 @@ cdef class Maker:
         self.cls = cls
         self.new = object.__new__
         self.setters = tuple(cls.__dict__[name] for name in names)
+        for slot in self.setters:
+            if (<PyTypeObject*>Py_TYPE(slot)).tp_descr_set is NULL:
+                raise TypeError(f"{cls.__name__}: {slot!r} is not a settable slot")
         self.n = len(self.setters)
 
     def __call__(self, *values):
@@ -221,3 +229,212 @@ cdef class Maker:
             if setter(slot, obj, values[i]) < 0:
                 raise TypeError(f"cannot set a field of {self.cls.__name__}")
         return obj
+
+
+# -- the camt census over raw bytes (formats/iso20022/camt_census.py)
+
+cdef enum:
+    CENSUS_MORE = 0  # the bytes given are judged: give the next ones
+    CENSUS_DONE = 1  # the statement counted has ended: `references` is complete
+    CENSUS_UNSURE = 2  # something this scan does not judge: ask the Python scan
+
+
+cdef inline bint _space(unsigned char c) noexcept nogil:
+    return c == 32 or c == 9 or c == 10 or c == 13
+
+
+cdef inline bint _name_end(unsigned char c) noexcept nogil:
+    return _space(c) or c == 47 or c == 62 or c == 60  # / > <
+
+
+cdef inline bint _named(const unsigned char* s, Py_ssize_t n, const char* name) noexcept nogil:
+    return n == <Py_ssize_t>strlen(name) and memcmp(s, name, n) == 0
+
+
+cdef class CensusScan:
+    """The entry-level references of statement `number`, from the bytes after the message's
+    start tag, for the plainest files only: no prefixes, no namespace declarations, no
+    comments, CDATA or processing instructions, every tag whole and where the schema puts
+    it. Anything else is CENSUS_UNSURE, and the Python scan (which knows more) decides.
+
+    `feed` reads whole tags from a buffer (up to the last `<`, so none is cut) and keeps
+    where it is between calls: the depth inside the message, the statements seen, whether
+    the current entry's own reference was read. `references` gathers each entry's first
+    non-empty reference (ASCII spaces stripped; raw UTF-8, which the caller decodes and
+    strips).
+    """
+
+    cdef Py_ssize_t number
+    cdef Py_ssize_t statements
+    cdef Py_ssize_t depth  # elements open inside the message
+    cdef bint target  # inside the statement counted
+    cdef bint found  # the current entry's reference is read
+    cdef public list references
+
+    def __init__(self, Py_ssize_t number):
+        self.number = number
+        self.statements = self.depth = 0
+        self.target = self.found = False
+        self.references = []
+
+    def feed(self, const unsigned char[::1] buf not None, Py_ssize_t pos, Py_ssize_t end):
+        """(status, where it stopped) after judging the tags that start in `buf[pos:end]`;
+        `end` is the position of a `<` (or the buffer's end) so that no tag is cut. With
+        CENSUS_MORE, the bytes from where it stopped are to be given again with the next."""
+        cdef Py_ssize_t i = pos, j, name_at, name_len, text_at
+        cdef int status, kept
+        cdef bint closing, empty
+        cdef unsigned char c
+        if end > buf.shape[0] or pos < 0:
+            raise ValueError("positions outside the buffer")
+        while True:
+            i = _next_lt(buf, i, end)  # text: only a reference's text is wanted
+            if i >= end:
+                return CENSUS_MORE, end
+            j = i + 1
+            if j >= buf.shape[0]:
+                return CENSUS_UNSURE, i
+            c = buf[j]
+            if c == 33 or c == 63:  # <! <?
+                return CENSUS_UNSURE, i
+            closing = c == 47
+            if closing:
+                j += 1
+            name_at = j
+            while j < buf.shape[0] and not _name_end(buf[j]):
+                if buf[j] == 58:  # a prefix
+                    return CENSUS_UNSURE, i
+                j += 1
+            name_len = j - name_at
+            if name_len == 0 or (name_len >= 9 and memcmp(&buf[name_at], b"BkToCstmr", 9) == 0):
+                return CENSUS_UNSURE, i  # no name, or a message inside the message
+            j = _tag_end(buf, j, closing)
+            if j < 0:
+                return CENSUS_UNSURE, i
+            empty = buf[j - 2] == 47  # "/>"
+            i = j
+            if closing:
+                if self.depth == 0:
+                    return CENSUS_UNSURE, i  # the message ends before the statement counted
+                self.depth -= 1
+                if self.target and self.depth == 0:
+                    return CENSUS_DONE, i
+                continue
+            status = self._start(&buf[name_at], name_len, empty)
+            if status == CENSUS_UNSURE:
+                return CENSUS_UNSURE, name_at - 1
+            if status == 3:  # a reference to read: its text runs to the next `<`
+                text_at = i
+                i = _next_lt(buf, i, end)
+                if i >= end:  # its end tag is not in these bytes: read it again with more
+                    self.depth -= 1
+                    return CENSUS_MORE, name_at - 1
+                if not _is_reference_end(buf, i):
+                    return CENSUS_UNSURE, i  # markup inside the reference
+                kept = self._reference(buf, text_at, i)
+                if kept == CENSUS_UNSURE:
+                    return CENSUS_UNSURE, i
+                self.found = kept == 1
+                j = _tag_end(buf, i + 2 + 11, True)
+                if j < 0:
+                    return CENSUS_UNSURE, i
+                i = j
+                self.depth -= 1
+
+    cdef int _start(self, const unsigned char* name, Py_ssize_t n, bint empty) except -1:
+        """Take a start tag at the current depth: 3 when it opens the current entry's
+        reference, CENSUS_UNSURE where the schema puts no such element."""
+        cdef bint statement = (_named(name, n, "Stmt") or _named(name, n, "Rpt")
+                               or _named(name, n, "Ntfctn"))
+        cdef Py_ssize_t level = self.depth
+        if statement:
+            if level != 0:
+                return CENSUS_UNSURE
+            self.statements += 1
+            self.target = self.statements == self.number
+            if empty and self.target:
+                return CENSUS_UNSURE  # an empty statement counted: let the Python scan say
+        elif self.target and _named(name, n, "Ntry"):
+            if level != 1:
+                return CENSUS_UNSURE  # an entry deeper down: lxml's rules skip it
+            self.found = False
+        if not empty:
+            self.depth += 1
+        if (self.target and level == 2 and not self.found and not empty
+                and _named(name, n, "AcctSvcrRef")):
+            return 3
+        return 0
+
+    cdef int _reference(self, const unsigned char[::1] buf, Py_ssize_t start,
+                        Py_ssize_t stop) except -1:
+        """Keep the reference in `buf[start:stop]` with its ASCII spaces stripped: 1 kept,
+        0 empty, CENSUS_UNSURE where the parser would change its text. The caller strips
+        other spaces and steps aside when nothing is left (the entry's next reference would
+        count then)."""
+        cdef Py_ssize_t k
+        while start < stop and _space(buf[start]):
+            start += 1
+        while stop > start and _space(buf[stop - 1]):
+            stop -= 1
+        if start == stop:
+            return 0
+        for k in range(start, stop):
+            if buf[k] == 38 or buf[k] == 13:  # & (the parser resolves it), \r (it folds it)
+                return CENSUS_UNSURE
+        self.references.append(bytes(buf[start:stop]))  # the caller strips the rest
+        return 1
+
+
+cdef Py_ssize_t _tag_end(const unsigned char[::1] buf, Py_ssize_t j, bint closing) noexcept:
+    """The position after the `>` of the tag whose name ends at `j`, or -1 where its
+    attributes are not plain `name="value"` pairs (no `<`, no namespace declaration)."""
+    cdef Py_ssize_t n = buf.shape[0], at
+    cdef unsigned char quote
+    while True:
+        while j < n and _space(buf[j]):
+            j += 1
+        if j >= n:
+            return -1
+        if buf[j] == 62:
+            return j + 1
+        if buf[j] == 47:
+            return j + 2 if not closing and j + 1 < n and buf[j + 1] == 62 else -1
+        if closing:
+            return -1
+        at = j  # an attribute's name
+        while j < n and not _name_end(buf[j]) and buf[j] != 61:
+            j += 1
+        if j == at or (j - at >= 5 and memcmp(&buf[at], b"xmlns", 5) == 0):
+            return -1
+        while j < n and _space(buf[j]):
+            j += 1
+        if j >= n or buf[j] != 61:  # =
+            return -1
+        j += 1
+        while j < n and _space(buf[j]):
+            j += 1
+        if j >= n or (buf[j] != 34 and buf[j] != 39):
+            return -1
+        quote = buf[j]
+        j += 1
+        while j < n and buf[j] != quote:
+            if buf[j] == 60:
+                return -1
+            j += 1
+        if j >= n:
+            return -1
+        j += 1
+
+
+cdef inline Py_ssize_t _next_lt(const unsigned char[::1] buf, Py_ssize_t i,
+                                Py_ssize_t end) noexcept:
+    """The position of the next `<` in `buf[i:end]`, or `end`."""
+    if i >= end:
+        return end
+    found = <const unsigned char*>memchr(&buf[i], 60, end - i)
+    return end if found is NULL else found - &buf[0]
+
+
+cdef inline bint _is_reference_end(const unsigned char[::1] buf, Py_ssize_t i) noexcept:
+    return (i + 13 < buf.shape[0] and buf[i + 1] == 47
+            and memcmp(&buf[i + 2], b"AcctSvcrRef", 11) == 0 and _name_end(buf[i + 13]))

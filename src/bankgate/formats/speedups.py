@@ -22,7 +22,8 @@ from typing import Any, Final, TypeVar
 
 from lxml import etree
 
-__all__ = ["AMOUNT", "COMPILED", "NONE", "RECORD", "TEXTS", "Plan", "Want", "maker",
+__all__ = ["AMOUNT", "CENSUS_DONE", "CENSUS_MORE", "COMPILED", "NONE", "RECORD", "TEXTS",
+           "Plan", "Want", "census_scanner", "maker",
            "plan_of", "pull_values", "python_maker", "python_pull_values"]
 
 T = TypeVar("T")
@@ -33,6 +34,10 @@ NONE: Final = 0
 AMOUNT: Final = 1
 TEXTS: Final = 2
 RECORD: Final = 3
+#: What the C census says after a `feed`: give more bytes, or the statement has ended
+#: (anything else: it does not know).
+CENSUS_MORE: Final = 0
+CENSUS_DONE: Final = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +197,13 @@ def pull_values(element: etree._Element, plan: Plan, namespace: bytes | None) ->
         found = _PLANS[id(plan)] = (plan, _C.compile_plan(plan.wants, plan.size))
     result: list[Any] = _C.pull(element, found[1], namespace)
     return result
+
+
+def census_scanner(number: int) -> Any | None:
+    """The C census of statement `number`'s references (`camt_census`), None when the C
+    half is not built: `feed(buf, pos, end)` → (status, where), `references` found so far.
+    """
+    return _C.CensusScan(number) if _C is not None else None
 
 
 def maker(cls: type[T], names: tuple[str, ...]) -> Callable[..., T]:

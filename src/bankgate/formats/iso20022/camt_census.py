@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from typing import IO, Final
 
+from bankgate.formats.speedups import CENSUS_DONE, CENSUS_MORE, census_scanner
 from bankgate.formats.stream import Occurrences
 from bankgate.formats.xml import MAX_XML_BYTES
 
@@ -75,19 +76,74 @@ class _Unsure(Exception):
     """Something the scanner cannot judge with certainty: the lxml census decides."""
 
 
-def scan_repeated_references(stream: IO[bytes], number: int, *,
-                             chunk: int = _CHUNK) -> frozenset[str] | None:
+def scan_repeated_references(stream: IO[bytes], number: int, *, chunk: int = _CHUNK,
+                             compiled: bool = True) -> frozenset[str] | None:
     """The bank references that repeat among the entries of statement `number` (1-based,
     counted as `stream_camt` counts them) of the camt file read from `stream`'s position;
     `None` when the bytes hold anything this scan cannot judge with certainty.
 
     Never raises for the file's content (a read error of the stream itself propagates).
     `chunk` is how many bytes are read at a time (small in tests, to cut everywhere).
+    The plainest files are judged by the C census first (`_speedups.CensusScan`, when
+    built and `compiled`); where it does not know, this scan starts again from there.
     """
+    if compiled:
+        start = stream.tell()
+        found = _scan_in_c(stream, number, chunk)
+        if found is not None:
+            return found
+        stream.seek(start)
     try:
         return _Scan(stream, number, chunk).run()
     except _Unsure:
         return None
+
+
+def _scan_in_c(stream: IO[bytes], number: int, chunk: int) -> frozenset[str] | None:
+    """The C census after this module's head: whole tags a chunk at a time, the references
+    counted as they come (constant memory); None where it does not know."""
+    kernel = census_scanner(number)
+    if kernel is None:
+        return None
+    scan = _Scan(stream, number, chunk)
+    try:
+        pos = scan.head()
+    except _Unsure:
+        return None
+    counts, repeated = Occurrences(), set()
+    while True:
+        cut = scan.buf.rfind(b"<")
+        if cut <= pos:  # no whole tag yet
+            if len(scan.buf) - pos > _MAX_CARRY or not _more(scan):
+                return None
+            continue
+        status, stop = kernel.feed(scan.buf, pos, cut)
+        try:
+            for raw in kernel.references:
+                text = raw.decode("utf-8").strip()
+                if not text:
+                    return None  # only spaces Python strips: the next one would count
+                if counts.add(text) == 2:
+                    repeated.add(text)
+        except UnicodeDecodeError:
+            return None
+        kernel.references.clear()
+        if status == CENSUS_DONE:
+            return frozenset(repeated)
+        if status != CENSUS_MORE or not _more(scan, keep=stop):
+            return None  # it does not know, or the statement does not end
+        if len(scan.buf) > _MAX_CARRY + chunk:
+            return None  # a text of megabytes in a reference
+        pos = 0
+
+
+def _more(scan: _Scan, keep: int = 0) -> bool:
+    """Drop what is judged (`buf[:keep]`) and read the next chunk; False at the end."""
+    scan.buf = scan.buf[keep:]
+    try:
+        return scan.more()
+    except _Unsure:  # past the size limit
+        return False
 
 
 class _Scan:
