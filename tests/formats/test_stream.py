@@ -89,10 +89,18 @@ def test_collect_rebuilds_whole_statements_from_the_events(tmp_path):
     assert len(statement.entries) == 30 and statement.closing is not None
 
 
-def test_occurrences_count_the_same_once_spilled_to_fingerprints():
-    exact, spilled = Occurrences(exact=10**9), Occurrences(exact=5)
+@pytest.mark.parametrize("compiled", [True, False], ids=["C table", "Python arrays"])
+def test_occurrences_count_the_same_once_spilled_to_fingerprints(compiled):
+    exact, spilled = Occurrences(exact=10**9), Occurrences(exact=5, compiled=compiled)
     keys = [("a", n % 7, None) for n in range(200)] + [(n,) for n in range(50)]
     assert [exact.add(k) for k in keys] == [spilled.add(k) for k in keys]
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["C table", "Python arrays"])
+def test_occurrences_keep_counting_as_the_fingerprint_table_grows(compiled):
+    counts = Occurrences(exact=10, compiled=compiled)
+    keys = [f"ref-{n % 70_000}" for n in range(140_000)]  # 70k distinct: the table doubles
+    assert [counts.add(k) for k in keys] == [1] * 70_000 + [2] * 70_000
 
 
 def test_the_stream_checks_find_what_check_statement_finds():

@@ -17,7 +17,8 @@ both over every sample and generated files, and compare.
 from cpython.object cimport PyTypeObject, descrsetfunc
 from cpython.ref cimport Py_TYPE
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.stdlib cimport free, malloc
+from libc.stdint cimport uint32_t, uint64_t
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memchr, memcmp, strcmp, strlen
 from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport LXML_VERSION_STRING, _Element
@@ -438,3 +439,73 @@ cdef inline Py_ssize_t _next_lt(const unsigned char[::1] buf, Py_ssize_t i,
 cdef inline bint _is_reference_end(const unsigned char[::1] buf, Py_ssize_t i) noexcept:
     return (i + 13 < buf.shape[0] and buf[i + 1] == 47
             and memcmp(&buf[i + 2], b"AcctSvcrRef", 11) == 0 and _name_end(buf[i + 13]))
+
+
+# -- occurrence counts by fingerprint (formats/stream.py Occurrences)
+
+cdef struct _Slot:
+    uint64_t hi  # never 0 in a used slot: 0 marks an empty one
+    uint32_t lo
+    uint32_t count
+
+
+cdef class FingerprintCounts:
+    """How many times each 96-bit fingerprint was added: open addressing in one C array of
+    16-byte slots, at most 3/4 full (the Python twin keeps two `array`s and a dict)."""
+
+    cdef _Slot* slots
+    cdef Py_ssize_t size
+    cdef Py_ssize_t used
+
+    def __cinit__(self):
+        self.size, self.used = 1 << 16, 0
+        self.slots = <_Slot*>calloc(self.size, sizeof(_Slot))
+        if self.slots is NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        free(self.slots)
+
+    def __len__(self):
+        return self.used
+
+    def add(self, const unsigned char[::1] digest not None, uint32_t n=1):
+        """Count `n` more of the fingerprint `digest` (12 bytes); its count now."""
+        cdef uint64_t hi = 0
+        cdef uint32_t lo = 0
+        cdef int k
+        if digest.shape[0] != 12:
+            raise ValueError("a fingerprint is 12 bytes")
+        for k in range(8):
+            hi |= (<uint64_t>digest[k]) << (8 * k)
+        for k in range(4):
+            lo |= (<uint32_t>digest[8 + k]) << (8 * k)
+        hi |= 1
+        if (self.used + 1) * 4 > self.size * 3:
+            self._grow()
+        return self._add(hi, lo, n)
+
+    cdef uint32_t _add(self, uint64_t hi, uint32_t lo, uint32_t n) noexcept:
+        cdef Py_ssize_t mask = self.size - 1
+        cdef Py_ssize_t i = <Py_ssize_t>(hi & <uint64_t>mask)
+        while self.slots[i].hi != 0:
+            if self.slots[i].hi == hi and self.slots[i].lo == lo:
+                self.slots[i].count += n
+                return self.slots[i].count
+            i = (i + 1) & mask
+        self.slots[i].hi, self.slots[i].lo, self.slots[i].count = hi, lo, n
+        self.used += 1
+        return n
+
+    cdef int _grow(self) except -1:
+        cdef _Slot* old = self.slots
+        cdef Py_ssize_t old_size = self.size, i
+        cdef _Slot* new = <_Slot*>calloc(old_size * 2, sizeof(_Slot))
+        if new is NULL:
+            raise MemoryError()
+        self.slots, self.size, self.used = new, old_size * 2, 0
+        for i in range(old_size):
+            if old[i].hi != 0:
+                self._add(old[i].hi, old[i].lo, old[i].count)
+        free(old)
+        return 0

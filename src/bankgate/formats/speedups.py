@@ -23,7 +23,7 @@ from typing import Any, Final, TypeVar
 from lxml import etree
 
 __all__ = ["AMOUNT", "CENSUS_DONE", "CENSUS_MORE", "COMPILED", "NONE", "RECORD", "TEXTS",
-           "Plan", "Want", "census_scanner", "maker",
+           "Plan", "Want", "census_scanner", "fingerprint_counts", "maker",
            "plan_of", "pull_values", "python_maker", "python_pull_values"]
 
 T = TypeVar("T")
@@ -204,6 +204,12 @@ def census_scanner(number: int) -> Any | None:
     half is not built: `feed(buf, pos, end)` → (status, where), `references` found so far.
     """
     return _C.CensusScan(number) if _C is not None else None
+
+
+def fingerprint_counts() -> Any | None:
+    """A C table of occurrence counts by 96-bit fingerprint (`stream.Occurrences`), None
+    when the C half is not built: `add(digest12, n=1)` → the count now; `len()`."""
+    return _C.FingerprintCounts() if _C is not None else None
 
 
 def maker(cls: type[T], names: tuple[str, ...]) -> Callable[..., T]:

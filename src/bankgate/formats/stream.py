@@ -20,9 +20,10 @@ from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
 from bankgate.domain import Issue, Money, Statement, StatementEntry
+from bankgate.formats.speedups import fingerprint_counts
 
 __all__ = ["Occurrences", "StatementCheck", "StatementEnd", "StatementEvent", "StatementStart",
            "collect", "events_of"]
@@ -110,13 +111,17 @@ _FIRST_SIZE: Final = 1 << 16
 class Occurrences:
     """How many times each key was seen so far: `add(key)` returns 1 the first time, then 2...
 
-    Exact (a dict) for the first `exact` distinct keys, then 96-bit fingerprints in two flat
-    arrays (open addressing, at most 3/4 full); keys are tuples of values with a stable repr.
+    Exact (a dict) for the first `exact` distinct keys, then 96-bit fingerprints (blake2b
+    of the key's repr): in the C half's table of 16-byte slots when built and `compiled`,
+    else in two flat arrays (12 bytes a slot); both open addressing, at most 3/4 full. Keys
+    are tuples of values with a stable repr.
     """
 
-    def __init__(self, exact: int = _EXACT_UP_TO) -> None:
+    def __init__(self, exact: int = _EXACT_UP_TO, *, compiled: bool = True) -> None:
         self._exact: dict[object, int] | None = {}
         self._limit = exact
+        self._compiled = compiled
+        self._c: Any = None  # the C table once spilled (speedups.fingerprint_counts)
         self._hi = array("Q")
         self._lo = array("I")
         self._repeats: dict[tuple[int, int], int] = {}
@@ -130,10 +135,18 @@ class Occurrences:
             if len(self._exact) > self._limit:
                 self._spill(self._exact)
             return n
+        if self._c is not None:
+            count: int = self._c.add(_digest(key))
+            return count
         return self._add_fingerprint(_fingerprint(key), 1)
 
     def _spill(self, exact: dict[object, int]) -> None:
         self._exact = None
+        self._c = fingerprint_counts() if self._compiled else None
+        if self._c is not None:
+            for key, n in exact.items():
+                self._c.add(_digest(key), n)
+            return
         self._resize(_FIRST_SIZE)
         for key, n in exact.items():
             self._add_fingerprint(_fingerprint(key), n)
@@ -174,6 +187,10 @@ class Occurrences:
         return count
 
 
+def _digest(key: object) -> bytes:
+    return hashlib.blake2b(repr(key).encode(), digest_size=12).digest()
+
+
 def _fingerprint(key: object) -> tuple[int, int]:
-    digest = hashlib.blake2b(repr(key).encode(), digest_size=12).digest()
+    digest = _digest(key)
     return int.from_bytes(digest[:8], "little") | 1, int.from_bytes(digest[8:], "little")
