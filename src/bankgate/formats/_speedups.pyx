@@ -443,33 +443,32 @@ cdef inline bint _is_reference_end(const unsigned char[::1] buf, Py_ssize_t i) n
 
 # -- occurrence counts by fingerprint (formats/stream.py Occurrences)
 
-cdef struct _Slot:
-    uint64_t hi  # never 0 in a used slot: 0 marks an empty one
-    uint32_t lo
-    uint32_t count
-
-
 cdef class FingerprintCounts:
-    """How many times each 96-bit fingerprint was added: open addressing in one C array of
-    16-byte slots, at most 3/4 full (the Python twin keeps two `array`s and a dict)."""
+    """How many times each 96-bit fingerprint was added: open addressing over two C arrays
+    (12 bytes a slot, as the Python twin's two `array`s), at most 3/4 full; counts above 1
+    live in a dict by fingerprint (few: twins and repeated references)."""
 
-    cdef _Slot* slots
+    cdef uint64_t* his  # never 0 in a used slot: 0 marks an empty one
+    cdef uint32_t* los
     cdef Py_ssize_t size
     cdef Py_ssize_t used
+    cdef dict repeats
 
     def __cinit__(self):
-        self.size, self.used = 1 << 16, 0
-        self.slots = <_Slot*>calloc(self.size, sizeof(_Slot))
-        if self.slots is NULL:
+        self.size, self.used, self.repeats = 1 << 16, 0, {}
+        self.his = <uint64_t*>calloc(self.size, sizeof(uint64_t))
+        self.los = <uint32_t*>calloc(self.size, sizeof(uint32_t))
+        if self.his is NULL or self.los is NULL:
             raise MemoryError()
 
     def __dealloc__(self):
-        free(self.slots)
+        free(self.his)
+        free(self.los)
 
     def __len__(self):
         return self.used
 
-    def add(self, const unsigned char[::1] digest not None, uint32_t n=1):
+    def add(self, const unsigned char[::1] digest not None, Py_ssize_t n=1):
         """Count `n` more of the fingerprint `digest` (12 bytes); its count now."""
         cdef uint64_t hi = 0
         cdef uint32_t lo = 0
@@ -483,29 +482,40 @@ cdef class FingerprintCounts:
         hi |= 1
         if (self.used + 1) * 4 > self.size * 3:
             self._grow()
-        return self._add(hi, lo, n)
+        if self._put(hi, lo):
+            if n > 1:
+                self.repeats[(hi, lo)] = n
+            return n
+        count = self.repeats.get((hi, lo), 1) + n
+        self.repeats[(hi, lo)] = count
+        return count
 
-    cdef uint32_t _add(self, uint64_t hi, uint32_t lo, uint32_t n) noexcept:
+    cdef bint _put(self, uint64_t hi, uint32_t lo) noexcept:
+        """Put a fingerprint in the table; False when it was there already."""
         cdef Py_ssize_t mask = self.size - 1
         cdef Py_ssize_t i = <Py_ssize_t>(hi & <uint64_t>mask)
-        while self.slots[i].hi != 0:
-            if self.slots[i].hi == hi and self.slots[i].lo == lo:
-                self.slots[i].count += n
-                return self.slots[i].count
+        while self.his[i] != 0:
+            if self.his[i] == hi and self.los[i] == lo:
+                return False
             i = (i + 1) & mask
-        self.slots[i].hi, self.slots[i].lo, self.slots[i].count = hi, lo, n
+        self.his[i], self.los[i] = hi, lo
         self.used += 1
-        return n
+        return True
 
     cdef int _grow(self) except -1:
-        cdef _Slot* old = self.slots
+        cdef uint64_t* old_his = self.his
+        cdef uint32_t* old_los = self.los
         cdef Py_ssize_t old_size = self.size, i
-        cdef _Slot* new = <_Slot*>calloc(old_size * 2, sizeof(_Slot))
-        if new is NULL:
+        cdef uint64_t* his = <uint64_t*>calloc(old_size * 2, sizeof(uint64_t))
+        cdef uint32_t* los = <uint32_t*>calloc(old_size * 2, sizeof(uint32_t))
+        if his is NULL or los is NULL:
+            free(his)
+            free(los)
             raise MemoryError()
-        self.slots, self.size, self.used = new, old_size * 2, 0
+        self.his, self.los, self.size, self.used = his, los, old_size * 2, 0
         for i in range(old_size):
-            if old[i].hi != 0:
-                self._add(old[i].hi, old[i].lo, old[i].count)
-        free(old)
+            if old_his[i] != 0:
+                self._put(old_his[i], old_los[i])
+        free(old_his)
+        free(old_los)
         return 0

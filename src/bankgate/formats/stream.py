@@ -112,9 +112,9 @@ class Occurrences:
     """How many times each key was seen so far: `add(key)` returns 1 the first time, then 2...
 
     Exact (a dict) for the first `exact` distinct keys, then 96-bit fingerprints (blake2b
-    of the key's repr): in the C half's table of 16-byte slots when built and `compiled`,
-    else in two flat arrays (12 bytes a slot); both open addressing, at most 3/4 full. Keys
-    are tuples of values with a stable repr.
+    of the key's repr) in two flat arrays of 12 bytes a slot (open addressing, at most 3/4
+    full), probed in C when the C half is built and `compiled`. Keys are tuples of values
+    with a stable repr.
     """
 
     def __init__(self, exact: int = _EXACT_UP_TO, *, compiled: bool = True) -> None:
