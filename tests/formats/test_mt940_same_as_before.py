@@ -96,14 +96,14 @@ _SUB = st.sampled_from(["?00", "?20", "?21", "?22", "?29", "?60", "?63", "?30", 
 _WORD = st.sampled_from(["EREF+E2E-1 ", "SVWZ+Rechnung ", "KREF+K", "IBAN+DE1", "NOTPROVIDED",
                          "Max Mustermann", " ", "a+b", "EREF+", "nonref", "/EREF/R7/", "/REMI/",
                          "/NAME/J DOE/", "/IBAN/NL91/", "/CNTP/NL9/ABNA/", "x/y", "12", "Ü"])
-_INFO = st.one_of(
+INFO = st.one_of(
     st.builds(lambda code, parts: code + "".join(parts),
               st.sampled_from(["166", "835", "16", "1x6", ""]),
               st.lists(st.one_of(_SUB, _WORD), max_size=12)),
     st.builds("".join, st.lists(_WORD, max_size=8)),
     st.text(alphabet="?/+ab12\n EREF", max_size=30),
 )
-_ENTRY = st.tuples(_LINE61, st.one_of(st.none(), _INFO))
+_ENTRY = st.tuples(_LINE61, st.one_of(st.none(), INFO))
 
 
 def _statement(number: int, entries: list[tuple[str, str | None]], envelope: bool,
@@ -119,19 +119,29 @@ _BALANCE = _mostly(["C240229EUR100,00", "D240229EUR5,", "C240229EUR1,00\n:NS:x"]
                   ["C240229EUR1,001", "C240229XXX1,00", "X"])
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.lists(_ENTRY, max_size=6), st.booleans(),
-                          st.tuples(_BALANCE, _BALANCE)), min_size=1, max_size=3),
-       st.sampled_from(["\n", "\r\n", "\r"]), st.booleans())
-def test_generated_files_read_exactly_as_before(statements, line_end: str, control: bool):
+def _file(statements: list[tuple[list[tuple[str, str | None]], bool, tuple[str, str]]],
+          line_end: str, control: bool) -> bytes:
     text = "".join(_statement(n, entries, envelope, balances)
                    for n, (entries, envelope, balances) in enumerate(statements, 1))
     if control:
         text = text.replace(":86:", ":86:\x01", 1).replace("\n-", "\n\x7f-", 1)
-    assert_same(text.replace("\n", line_end).encode("utf-8"))
+    return text.replace("\n", line_end).encode("utf-8")
+
+
+#: Whole files: 1-3 statements (some in SWIFT envelopes), any line ends, control bytes.
+MT940_FILE = st.builds(
+    _file, st.lists(st.tuples(st.lists(_ENTRY, max_size=6), st.booleans(),
+                              st.tuples(_BALANCE, _BALANCE)), min_size=1, max_size=3),
+    st.sampled_from(["\n", "\r\n", "\r"]), st.booleans())
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(MT940_FILE)
+def test_generated_files_read_exactly_as_before(data: bytes):
+    assert_same(data)
 
 
 @settings(max_examples=1500, deadline=None)
-@given(_INFO)
+@given(INFO)
 def test_generated_86_fields_give_the_details_they_gave_before(text: str):
     assert same_details(text)

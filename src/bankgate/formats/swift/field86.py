@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bankgate.formats.speedups import maker
+from bankgate.formats.swift.compiled import C
 
 __all__ = ["Details", "read_field86"]
 
@@ -46,7 +47,11 @@ _new_details: Final = maker(Details, ("remittance", "counterparty_name", "counte
 def read_field86(text: str) -> Details:
     """Details of an entry from its `:86:` text, whatever the dialect."""
     flat = text.replace("\n", "")
-    if _GVC.match(flat) and _SUBFIELD.search(flat):
+    if C is not None:  # the compiled `_structured`, which also tells the dialect
+        found: Details | None = C.structured86(flat, _new_details)
+        if found is not None:
+            return found
+    elif _GVC.match(flat) and _SUBFIELD.search(flat):
         return _structured(flat)
     if _SLASH_KEY.search(flat):
         return _slashed(flat)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import IO, Final, NamedTuple
@@ -29,6 +29,7 @@ from bankgate.domain import (
 )
 from bankgate.errors import DomainError, FormatError
 from bankgate.formats.speedups import maker
+from bankgate.formats.swift.compiled import C
 from bankgate.formats.swift.field86 import read_field86
 
 __all__ = ["detect_mt94x", "read_mt940"]
@@ -51,6 +52,17 @@ _BALANCE: Final = re.compile(r"^([CD])(\d{6})([A-Z]{3})([\d,.]+)$")
 #: bank's reference what follows it, and later rows are supplementary details.
 _LINE61: Final = re.compile(
     r"(\d{6})(\d{4})?(R?[CD]|E[CD])[A-Z]?(\d[\d,]*)([A-Z][A-Z0-9 ]{3})")
+_Head61 = tuple[str, str | None, str, str, str, int]
+
+
+def _py_head61(row: str) -> _Head61 | None:
+    """Value date, entry date or None, mark, amount, type code and where the head ends."""
+    match = _LINE61.match(row)
+    return (*match.groups(), match.end()) if match else None  # type: ignore[return-value]
+
+
+#: The compiled twin gives the same tuples (test_mt940_compiled.py).
+_head61: Final[Callable[[str], _Head61 | None]] = C.head61 if C is not None else _py_head61
 _BALANCE_TAGS: Final = {"60F": BalanceType.OPENING_BOOKED, "60M": BalanceType.OPENING_BOOKED,
                         "62F": BalanceType.CLOSING_BOOKED, "62M": BalanceType.CLOSING_BOOKED,
                         "64": BalanceType.CLOSING_AVAILABLE,
@@ -211,16 +223,16 @@ class _Reader:
     def entry(self, field: _Field, info: str, cur: Currency, refs: Counter[str | None],
               seen: Counter[tuple[object, ...]]) -> StatementEntry:
         first = field.value.partition("\n")[0]  # later rows: details we do not keep
-        match = _LINE61.match(first)
-        if match is None:
+        head = _head61(first)
+        if head is None:
             shown = (field.value.splitlines() or [""])[0]
             raise self.fail(field, f"{shown!r} is not a statement line "
                             "(value date, D/C mark, amount, type code, reference)")
-        day, mmdd, mark, amount, code = match.groups()
+        day, mmdd, mark, amount, code, end = head
         value_date = self.day(day, field)
         booking = self.booking_day(value_date, mmdd)
         signed = self.signed(amount, mark[-1] == "D", cur, field)
-        ref, _, bank_text = first[match.end():].partition("//")
+        ref, _, bank_text = first[end:].partition("//")
         bank_ref = _bank_ref_of(bank_text)
         details = read_field86(info)
         key: EntryKey
