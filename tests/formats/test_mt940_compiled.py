@@ -31,6 +31,7 @@ def read_in_python(data: bytes, monkeypatch: pytest.MonkeyPatch) -> object:
     with monkeypatch.context() as patch:
         patch.setattr(mt940, "_head61", mt940._py_head61)
         patch.setattr(field86, "C", None)
+        patch.setattr(mt940, "C", None)
         return outcome(data)
 
 

@@ -5,11 +5,18 @@ Each function gives exactly what its Python twin gives, character for character:
 
 - `head61(row)`: what `mt940._LINE61.match(row)` finds (the fixed head of a `:61:` row);
 - `structured86(flat, new_details)`: `field86._structured(flat)` for a structured `:86:`
-  (GVC, then `?NN` subfields), None for any other dialect.
+  (GVC, then `?NN` subfields), None for any other dialect;
+- `has_control(text)`: whether `mt940._CONTROL` finds a control character;
+- `fields(pieces, cls)`: the loop of `mt940._fields` after its split;
+- `entries(reader, fields, cur, parts)`: `mt940._Reader.entries`; the reader is asked for
+  what this does not do itself (dates, amounts and composite keys not yet seen, and any
+  line that is not a statement line, which the reader refuses naming its line).
 
 A regex `\\d` in a str pattern is a Unicode decimal digit (sre's `Py_UNICODE_ISDECIMAL`):
 so is `decimal` here. The tests run both halves over every sample and generated text.
 """
+
+from collections import Counter
 
 cdef extern from "Python.h":
     bint Py_UNICODE_ISDECIMAL(Py_UCS4 ch)
@@ -19,11 +26,11 @@ cdef frozenset _SEPA_KEYS = frozenset(("EREF", "KREF", "MREF", "CRED", "SVWZ", "
                                        "ABWE", "IBAN"))
 
 
-cdef inline bint decimal(Py_UCS4 c):
+cdef inline bint decimal(Py_UCS4 c) noexcept:
     return Py_UNICODE_ISDECIMAL(c)
 
 
-cdef inline bint upper(Py_UCS4 c):
+cdef inline bint upper(Py_UCS4 c) noexcept:
     return u'A' <= c <= u'Z'
 
 
@@ -88,9 +95,18 @@ cdef Py_ssize_t _subfield_at(str flat, Py_ssize_t n) noexcept:
 def structured86(str flat, new_details):
     """`field86._structured(flat)` when `flat` is a structured `:86:` (three digits, `?`,
     a `?NN` somewhere), built by `new_details`; None otherwise."""
-    cdef Py_ssize_t n = len(flat), p, q, code
-    cdef list remit = [None] * 14, names32 = [], names33 = [], accounts = []
-    cdef bint twice = False
+    cdef tuple found = _structured(flat)
+    return None if found is None else new_details(*found)
+
+
+cdef tuple _structured(str flat):
+    """`structured86`'s values (remittance, name, account, end-to-end id, code), or None."""
+    cdef Py_ssize_t n = len(flat), p, q, code, slot, last = -1, count = 0, k
+    cdef int mask = 0
+    cdef int slots[14]
+    cdef bint in_order = True, has31 = False, has32 = False, has33 = False
+    cdef list remit = []
+    cdef str value, remittance, text, name32 = "", name33 = "", account31 = ""
     if n < 6 or not (decimal(flat[0]) and decimal(flat[1]) and decimal(flat[2])) \
             or flat[3] != u'?' or _subfield_at(flat, n) < 0:
         return None
@@ -103,63 +119,203 @@ def structured86(str flat, new_details):
         while q < n and flat[q] != u'?':
             q += 1
         code = _ascii_code(flat[p], flat[p + 1])
-        value = flat[p + 2:q]
-        if 20 <= code <= 29 or 60 <= code <= 63:
+        if 20 <= code <= 29 or 60 <= code <= 63:  # remittance: each code's first value
             slot = code - 20 if code <= 29 else code - 50
-            if remit[slot] is None:
-                remit[slot] = value
-        elif code == 32:
-            names32.append(value)
+            if not (mask >> slot) & 1:
+                mask |= 1 << slot
+                in_order = in_order and slot > last
+                last = slot
+                slots[count] = slot
+                count += 1
+                remit.append(flat[p + 2:q])
+        elif code == 32:  # ?32 and ?33 continue each other, in that order; all values
+            has32 = True
+            name32 += flat[p + 2:q]
         elif code == 33:
-            names33.append(value)
+            has33 = True
+            name33 += flat[p + 2:q]
         elif code == 31:
-            accounts.append(value)
+            has31 = True
+            account31 += flat[p + 2:q]
         p = q
-    remittance = "".join([v for v in remit if v is not None])
-    sepa = _sepa_parts(remittance) if "+" in remittance else None
-    name = account = None
-    if names32 or names33:  # ?32 and ?33 continue each other, in that order
-        name = ("".join(names32) + "".join(names33)).strip() or None
-    if accounts:
-        account = "".join(accounts).strip() or None
-    if sepa is None:
+    if in_order:
+        remittance = "".join(remit)
+    else:  # in code order, as the Python reading joins them
+        ordered = [None] * 14
+        for k in range(count):
+            ordered[slots[k]] = remit[k]
+        remittance = "".join([v for v in ordered if v is not None])
+    name = ((name32 + name33).strip() or None) if has32 or has33 else None
+    account = (account31.strip() or None) if has31 else None
+    if "+" not in remittance:
         text = remittance.strip()
-        return new_details(text or None, name, account, None, flat[:3])
-    text = sepa.get("SVWZ", remittance).strip()
-    return new_details(text or None, name, account or sepa.get("IBAN"),
-                       _ref(sepa.get("EREF")), flat[:3])
+        return (text or None, name, account, None, flat[:3])
+    cdef list sepa = _sepa_parts(remittance)
+    text = (<str>(sepa[0] if sepa[0] is not None else remittance)).strip()
+    return (text or None, name, account or sepa[1], _ref(sepa[2]), flat[:3])
 
 
-cdef inline Py_ssize_t _ascii_code(Py_UCS4 a, Py_UCS4 b):
+cdef inline Py_ssize_t _ascii_code(Py_UCS4 a, Py_UCS4 b) noexcept:
     """The number of two ASCII digits; -1 for other decimal digits (never a known code)."""
     if u'0' <= a <= u'9' and u'0' <= b <= u'9':
         return (<Py_ssize_t>a - 48) * 10 + (<Py_ssize_t>b - 48)  # 48: '0'
     return -1
 
 
-cdef dict _sepa_parts(str text):
-    """`field86._sepa_parts`: SEPA keywords and their stripped values; a later key wins."""
-    cdef list pieces = text.split("+"), value = []
-    cdef dict parts = {}
-    cdef Py_ssize_t i, last = len(pieces) - 1
-    key = None
-    for i in range(last):
-        piece = <str>pieces[i]
-        found = piece[len(piece) - 4:] if len(piece) > 4 else piece  # no negative index
-        if found not in _SEPA_KEYS:
-            found = "BIC" if piece.endswith("BIC") else None
-        if found is None:
-            value.append(piece)
-            continue
-        if key is not None:
-            value.append(piece[:len(piece) - len(found)])
-            parts[key] = "+".join(value).strip()
-        key, value = found, []
-    if key is not None:
-        value.append(pieces[last])
-        parts[key] = "+".join(value).strip()
-    return parts
+cdef list _sepa_parts(str text):
+    """[SVWZ, IBAN, EREF] of `field86._sepa_parts(text)` (None where absent): each key
+    ends at a `+`, its value runs to the next key; a later key wins."""
+    cdef list found = [None, None, None]
+    cdef Py_ssize_t n = len(text), j, size, value_at = -1, kind = -1, next_kind
+    for j in range(n + 1):
+        if j < n:
+            if text[j] != u'+':
+                continue
+            size = _sepa_key(text, j)
+            if size == 0:
+                continue
+            next_kind = _KIND[text[j - size:j]]
+        if kind >= 0:  # the value of the key before, up to this key (or the end)
+            found[kind] = text[value_at:(j - size if j < n else n)].strip()
+        if j < n:
+            kind, value_at = next_kind, j + 1
+    return found
+
+
+#: Where a key's value goes in `_sepa_parts`' list; -1: a key whose value is not used.
+cdef dict _KIND = {"SVWZ": 0, "IBAN": 1, "EREF": 2, "KREF": -1, "MREF": -1, "CRED": -1,
+                   "ABWA": -1, "ABWE": -1, "BIC": -1}
+
+
+cdef Py_ssize_t _sepa_key(str text, Py_ssize_t j):
+    """The length of the SEPA key that ends right before the `+` at `j`: 4, 3 (BIC) or 0.
+
+    A four-letter key is tried first, as `field86._sepa_parts` (and the regex before it) do.
+    """
+    if j >= 4 and text[j - 4:j] in _SEPA_KEYS:
+        return 4
+    if j >= 3 and text[j - 3] == u'B' and text[j - 2] == u'I' and text[j - 1] == u'C':
+        return 3
+    return 0
 
 
 cdef _ref(ref):
     return None if not ref or ref.upper() in ("NOTPROVIDED", "NONREF") else ref
+
+
+def has_control(str text):
+    """Whether `text` holds a control character `mt940._CONTROL` removes."""
+    cdef Py_UCS4 c
+    for c in text:
+        if c < 0x20 and c != 0x09 and c != 0x0a and c != 0x0d or c == 0x7f:
+            return True
+    return False
+
+
+def fields(list pieces, cls):
+    """`mt940._fields` after its split: a `cls` (tag, value, line) per tag and its value."""
+    cdef Py_ssize_t i, line = 1 + (<str>pieces[0]).count("\n"), n = len(pieces)
+    cdef list out = []
+    for i in range(1, n, 2):
+        value = <str>pieces[i + 1]
+        out.append(tuple.__new__(cls, (pieces[i], value.lstrip("\n").rstrip(), line)))
+        line += value.count("\n") + 1  # + the line end the split took before the next tag
+    return out
+
+
+def entries(reader, list fields, cur, tuple parts):
+    """`mt940._Reader.entries`: the statement's entries, asking `reader` for what is not
+    at hand (a date, an amount, a composite key) and for a whole line it cannot read."""
+    cdef Py_ssize_t i, n = len(fields)
+    cdef list lines = [], out = []
+    cdef object field
+    refs = Counter()
+    for i in range(n):
+        field = fields[i]
+        if field[0] != "61":
+            continue
+        following = fields[i + 1] if i + 1 < n else None
+        lines.append((field, following[1] if following is not None and following[0] == "86"
+                      else ""))
+        ref = _bank_ref(<str>field[1])
+        refs[ref] = refs.get(ref, 0) + 1
+    seen = Counter()
+    context = _Context(reader, cur, refs, seen, parts)
+    for field, info in lines:
+        out.append(context.entry(field, info))
+    return tuple(out)
+
+
+cdef str _first_row(str value):
+    cdef Py_ssize_t end = value.find("\n")
+    return value if end < 0 else value[:end]
+
+
+cdef _bank_ref(str value):
+    """`mt940._bank_ref`: what follows the first `//` on the first row, None if nothing."""
+    cdef str first = _first_row(value)
+    cdef Py_ssize_t at = first.find("//")
+    return None if at < 0 else _bank_ref_of(first[at + 2:])
+
+
+cdef _bank_ref_of(str text):
+    ref = text.strip()
+    return None if not ref or ref.upper() == "NONREF" else ref
+
+
+cdef class _Context:
+    """One statement's reading: its reader, caches and builders."""
+
+    cdef object reader, cur, refs, seen, origin, new_entry, new_key, new_source, new_details
+    cdef object read_field86, booked
+    cdef dict days, bookings, signed
+
+    def __init__(self, reader, cur, refs, seen, tuple parts):
+        self.reader, self.cur, self.refs, self.seen = reader, cur, refs, seen
+        self.origin = reader.origin
+        self.days, self.bookings, self.signed = reader._days, reader._bookings, reader._signed
+        (self.new_entry, self.new_key, self.new_source, self.new_details, self.read_field86,
+         self.booked) = parts
+
+    cdef entry(self, field, str info):
+        """`_Reader.entry`, or the reader's own when the line is not a statement line."""
+        cdef str first = _first_row(<str>field[1]), ref, bank_text
+        cdef Py_ssize_t at
+        head = head61(first)
+        if head is None:  # the reader says what is wrong, naming the line
+            return self.reader.entry(field, info, self.cur, self.refs, self.seen)
+        day, mmdd, mark, amount, code, end = head
+        value_date = self.days.get(day)
+        if value_date is None:
+            value_date = self.reader.day(day, field)
+        booking = self.bookings.get((value_date, mmdd))
+        if booking is None:
+            booking = self.reader.booking_day(value_date, mmdd)
+        debit = mark[len(mark) - 1] == "D"
+        signed = self.signed.get((amount, debit))
+        if signed is None:
+            signed = self.reader.signed(amount, debit, self.cur, field)
+        bank_text = first[end:]
+        at = bank_text.find("//")
+        if at < 0:
+            ref, bank_text = bank_text, ""
+        else:
+            ref, bank_text = bank_text[:at], bank_text[at + 2:]
+        bank_ref = _bank_ref_of(bank_text)
+        details = _structured(info.replace("\n", ""))
+        if details is None:  # another dialect: the Python reading
+            found = self.read_field86(info)
+            details = (found.remittance, found.counterparty_name, found.counterparty_account,
+                       found.end_to_end_id, found.code)
+        remittance, name, account, end_to_end_id, gvc = details
+        if bank_ref and self.refs[bank_ref] == 1:
+            key = self.new_key("bank_reference", bank_ref[:64])
+        else:
+            key = self.reader.composite(booking, signed, ref, code, info, self.seen)
+        customer_ref = ref.strip()
+        return self.new_entry(
+            key, signed, self.booked, booking, value_date, bank_ref,
+            end_to_end_id or (customer_ref if customer_ref not in ("", "NONREF") else None),
+            name, account, remittance,
+            self.new_source(self.origin, f"line {field[2]}"), b"", None, None,
+            mark[0] == "R", code + "/" + gvc if gvc else code, ())

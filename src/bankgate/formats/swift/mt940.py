@@ -30,7 +30,7 @@ from bankgate.domain import (
 from bankgate.errors import DomainError, FormatError
 from bankgate.formats.speedups import maker
 from bankgate.formats.swift.compiled import C
-from bankgate.formats.swift.field86 import read_field86
+from bankgate.formats.swift.field86 import _new_details, read_field86
 
 __all__ = ["detect_mt94x", "read_mt940"]
 
@@ -63,6 +63,9 @@ def _py_head61(row: str) -> _Head61 | None:
 
 #: The compiled twin gives the same tuples (test_mt940_compiled.py).
 _head61: Final[Callable[[str], _Head61 | None]] = C.head61 if C is not None else _py_head61
+#: What the compiled `entries` builds with (swift/_mt940_speedups.pyx).
+_PARTS: Final = (_new_entry, _new_key, _new_source, _new_details, read_field86,
+                 EntryStatus.BOOKED)
 _BALANCE_TAGS: Final = {"60F": BalanceType.OPENING_BOOKED, "60M": BalanceType.OPENING_BOOKED,
                         "62F": BalanceType.CLOSING_BOOKED, "62M": BalanceType.CLOSING_BOOKED,
                         "64": BalanceType.CLOSING_AVAILABLE,
@@ -124,13 +127,16 @@ def _unwrap(text: str) -> str:
     """
     if "{" in text:
         text = _ENVELOPE.sub("", text).replace("{4:", "")
-    if _CONTROL.search(text):
+    if C.has_control(text) if C is not None else _CONTROL.search(text):
         text = _CONTROL.sub("", text)
     return _TERMINATOR.sub("\n", "\n" + text)[1:]
 
 
 def _fields(text: str, origin: str) -> list[_Field]:
     pieces = _TAG_LINE.split("\n" + text)  # [before the first tag, tag, value, tag, ...]
+    if C is not None:  # the same loop in C
+        made: list[_Field] = C.fields(pieces, _Field)
+        return made
     fields: list[_Field] = []
     line = 1 + pieces[0].count("\n")  # the "\n" put in front stands for the tag's line end
     for i in range(1, len(pieces), 2):
@@ -213,6 +219,9 @@ class _Reader:
                        source=Source(origin=self.origin, where=f"line {field.line}"))
 
     def entries(self, cur: Currency) -> tuple[StatementEntry, ...]:
+        if C is not None:  # the same loop in C, asking this reader for what it cannot do
+            made: tuple[StatementEntry, ...] = C.entries(self, self.fields, cur, _PARTS)
+            return made
         fields = self.fields
         lines = [(f, fields[i + 1].value if i + 1 < len(fields) and fields[i + 1].tag == "86"
                   else "") for i, f in enumerate(fields) if f.tag == "61"]
@@ -235,15 +244,8 @@ class _Reader:
         ref, _, bank_text = first[end:].partition("//")
         bank_ref = _bank_ref_of(bank_text)
         details = read_field86(info)
-        key: EntryKey
-        if bank_ref and refs[bank_ref] == 1:
-            key = _new_key("bank_reference", bank_ref[:64])
-        else:
-            identical = (booking, signed, ref, info)
-            seen[identical] += 1
-            key = composite_entry_key(booking_date=booking, amount=signed,
-                                      counterparty=f"{ref}|{code}", remittance=info,
-                                      occurrence=seen[identical])
+        key = _new_key("bank_reference", bank_ref[:64]) if bank_ref and refs[bank_ref] == 1 \
+            else self.composite(booking, signed, ref, code, info, seen)
         customer_ref = ref.strip()
         return _new_entry(
             key, signed, EntryStatus.BOOKED, booking, value_date, bank_ref,
@@ -252,6 +254,15 @@ class _Reader:
             details.counterparty_name, details.counterparty_account, details.remittance,
             _new_source(self.origin, f"line {field.line}"), b"", None, None, mark[0] == "R",
             code + "/" + details.code if details.code else code, ())
+
+    def composite(self, booking: date, signed: Money, ref: str, code: str, info: str,
+                  seen: Counter[tuple[object, ...]]) -> EntryKey:
+        """The key of a line without a reference of its own (or one it shares)."""
+        identical = (booking, signed, ref, info)
+        seen[identical] += 1
+        return composite_entry_key(booking_date=booking, amount=signed,
+                                   counterparty=f"{ref}|{code}", remittance=info,
+                                   occurrence=seen[identical])
 
     def signed(self, text: str, debit: bool, cur: Currency, field: _Field) -> Money:
         """The amount of a :61: line, negative for a debit (amounts repeat: kept by text)."""
