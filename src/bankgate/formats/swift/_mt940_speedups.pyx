@@ -18,12 +18,12 @@ so is `decimal` here. The tests run both halves over every sample and generated 
 
 from collections import Counter
 
+from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
+
 cdef extern from "Python.h":
     bint Py_UNICODE_ISDECIMAL(Py_UCS4 ch)
 
 _REMITTANCE_CODES = (*range(20, 30), *range(60, 64))  # remittance ?NN, in reading order
-cdef frozenset _SEPA_KEYS = frozenset(("EREF", "KREF", "MREF", "CRED", "SVWZ", "ABWA",
-                                       "ABWE", "IBAN"))
 
 
 cdef inline bint decimal(Py_UCS4 c) noexcept:
@@ -83,11 +83,12 @@ def head61(str row):
     return row[:6], entry, mark, amount, row[i:i + 4], i + 4
 
 
-cdef Py_ssize_t _subfield_at(str flat, Py_ssize_t n) noexcept:
+cdef Py_ssize_t _subfield_at(int kind, void* data, Py_ssize_t n) noexcept:
     """Where the first `?NN` after the GVC starts, -1 if none (`field86._SUBFIELD`)."""
     cdef Py_ssize_t i
     for i in range(3, n - 2):
-        if flat[i] == u'?' and decimal(flat[i + 1]) and decimal(flat[i + 2]):
+        if PyUnicode_READ(kind, data, i) == u'?' and decimal(PyUnicode_READ(kind, data, i + 1)) \
+                and decimal(PyUnicode_READ(kind, data, i + 2)):
             return i
     return -1
 
@@ -102,23 +103,27 @@ def structured86(str flat, new_details):
 cdef tuple _structured(str flat):
     """`structured86`'s values (remittance, name, account, end-to-end id, code), or None."""
     cdef Py_ssize_t n = len(flat), p, q, code, slot, last = -1, count = 0, k
-    cdef int mask = 0
+    cdef int mask = 0, kind = PyUnicode_KIND(flat)
+    cdef void* data = PyUnicode_DATA(flat)
     cdef int slots[14]
     cdef bint in_order = True, has31 = False, has32 = False, has33 = False
     cdef list remit = []
-    cdef str value, remittance, text, name32 = "", name33 = "", account31 = ""
-    if n < 6 or not (decimal(flat[0]) and decimal(flat[1]) and decimal(flat[2])) \
-            or flat[3] != u'?' or _subfield_at(flat, n) < 0:
+    cdef str remittance, text, name32 = "", name33 = "", account31 = ""
+    if n < 6 or not (decimal(PyUnicode_READ(kind, data, 0))
+                     and decimal(PyUnicode_READ(kind, data, 1))
+                     and decimal(PyUnicode_READ(kind, data, 2))) \
+            or PyUnicode_READ(kind, data, 3) != u'?' or _subfield_at(kind, data, n) < 0:
         return None
     p = 3
     while p + 1 < n:  # `(\d{2})([^?]*)` findall from the GVC's `?`
-        if not (decimal(flat[p]) and decimal(flat[p + 1])):
+        if not (decimal(PyUnicode_READ(kind, data, p))
+                and decimal(PyUnicode_READ(kind, data, p + 1))):
             p += 1
             continue
         q = p + 2
-        while q < n and flat[q] != u'?':
+        while q < n and PyUnicode_READ(kind, data, q) != u'?':
             q += 1
-        code = _ascii_code(flat[p], flat[p + 1])
+        code = _ascii_code(PyUnicode_READ(kind, data, p), PyUnicode_READ(kind, data, p + 1))
         if 20 <= code <= 29 or 60 <= code <= 63:  # remittance: each code's first value
             slot = code - 20 if code <= 29 else code - 50
             if not (mask >> slot) & 1:
@@ -147,10 +152,10 @@ cdef tuple _structured(str flat):
         remittance = "".join([v for v in ordered if v is not None])
     name = ((name32 + name33).strip() or None) if has32 or has33 else None
     account = (account31.strip() or None) if has31 else None
-    if "+" not in remittance:
+    cdef list sepa = _sepa_parts(remittance)
+    if sepa is None:
         text = remittance.strip()
         return (text or None, name, account, None, flat[:3])
-    cdef list sepa = _sepa_parts(remittance)
     text = (<str>(sepa[0] if sepa[0] is not None else remittance)).strip()
     return (text or None, name, account or sepa[1], _ref(sepa[2]), flat[:3])
 
@@ -163,40 +168,56 @@ cdef inline Py_ssize_t _ascii_code(Py_UCS4 a, Py_UCS4 b) noexcept:
 
 
 cdef list _sepa_parts(str text):
-    """[SVWZ, IBAN, EREF] of `field86._sepa_parts(text)` (None where absent): each key
-    ends at a `+`, its value runs to the next key; a later key wins."""
-    cdef list found = [None, None, None]
-    cdef Py_ssize_t n = len(text), j, size, value_at = -1, kind = -1, next_kind
+    """[SVWZ, IBAN, EREF] of `field86._sepa_parts(text)` (None where absent), or None when
+    the text has no key: each key ends at a `+` and its value runs to the next key; a later
+    key wins."""
+    cdef list found = None
+    cdef Py_ssize_t n = len(text), j, size = 0, value_at = -1
+    cdef int which = -1, next_which = -1, kind = PyUnicode_KIND(text)
+    cdef void* data = PyUnicode_DATA(text)
     for j in range(n + 1):
         if j < n:
-            if text[j] != u'+':
+            if PyUnicode_READ(kind, data, j) != u'+':
                 continue
-            size = _sepa_key(text, j)
-            if size == 0:
+            next_which = _sepa_key(kind, data, j, &size)
+            if next_which < 0:
                 continue
-            next_kind = _KIND[text[j - size:j]]
-        if kind >= 0:  # the value of the key before, up to this key (or the end)
-            found[kind] = text[value_at:(j - size if j < n else n)].strip()
+            if found is None:
+                found = [None, None, None]
+        if which >= 0 and which < 3:  # the value of the key before, up to here
+            found[which] = text[value_at:(j - size if j < n else n)].strip()
         if j < n:
-            kind, value_at = next_kind, j + 1
+            which, value_at = next_which, j + 1
     return found
 
 
-#: Where a key's value goes in `_sepa_parts`' list; -1: a key whose value is not used.
-cdef dict _KIND = {"SVWZ": 0, "IBAN": 1, "EREF": 2, "KREF": -1, "MREF": -1, "CRED": -1,
-                   "ABWA": -1, "ABWE": -1, "BIC": -1}
+cdef int _sepa_key(int kind, void* data, Py_ssize_t j, Py_ssize_t* size) noexcept:
+    """Which SEPA key ends right before the `+` at `j`: 0 SVWZ, 1 IBAN, 2 EREF, 3 another
+    (KREF, MREF, CRED, ABWA, ABWE, BIC), -1 none; its length goes to `size`.
 
-
-cdef Py_ssize_t _sepa_key(str text, Py_ssize_t j):
-    """The length of the SEPA key that ends right before the `+` at `j`: 4, 3 (BIC) or 0.
-
-    A four-letter key is tried first, as `field86._sepa_parts` (and the regex before it) do.
+    A four-letter key is tried before BIC, as `field86._sepa_parts` (and the regex before
+    it) do.
     """
-    if j >= 4 and text[j - 4:j] in _SEPA_KEYS:
-        return 4
-    if j >= 3 and text[j - 3] == u'B' and text[j - 2] == u'I' and text[j - 1] == u'C':
+    cdef Py_UCS4 a, b, c, d
+    if j >= 4:
+        a, b = PyUnicode_READ(kind, data, j - 4), PyUnicode_READ(kind, data, j - 3)
+        c, d = PyUnicode_READ(kind, data, j - 2), PyUnicode_READ(kind, data, j - 1)
+        size[0] = 4
+        if b == u'R' and c == u'E' and d == u'F' and (a == u'E' or a == u'K' or a == u'M'):
+            return 2 if a == u'E' else 3
+        if a == u'S' and b == u'V' and c == u'W' and d == u'Z':
+            return 0
+        if a == u'I' and b == u'B' and c == u'A' and d == u'N':
+            return 1
+        if (a == u'C' and b == u'R' and c == u'E' and d == u'D') or \
+                (a == u'A' and b == u'B' and c == u'W' and (d == u'A' or d == u'E')):
+            return 3
+    if j >= 3 and PyUnicode_READ(kind, data, j - 3) == u'B' \
+            and PyUnicode_READ(kind, data, j - 2) == u'I' \
+            and PyUnicode_READ(kind, data, j - 1) == u'C':
+        size[0] = 3
         return 3
-    return 0
+    return -1
 
 
 cdef _ref(ref):
@@ -226,23 +247,26 @@ def fields(list pieces, cls):
 def entries(reader, list fields, cur, tuple parts):
     """`mt940._Reader.entries`: the statement's entries, asking `reader` for what is not
     at hand (a date, an amount, a composite key) and for a whole line it cannot read."""
-    cdef Py_ssize_t i, n = len(fields)
-    cdef list lines = [], out = []
-    cdef object field
-    refs = Counter()
+    cdef Py_ssize_t i, k = 0, n = len(fields)
+    cdef list out = [], banks = []
+    cdef dict counts = {}
+    cdef tuple field
+    for i in range(n):  # the bank references first: a shared one is no entry's identity
+        field = <tuple>fields[i]  # a _Field (a tuple subclass) throughout
+        if field[0] == "61":
+            ref = _bank_ref(<str>field[1])
+            banks.append(ref)
+            counts[ref] = counts.get(ref, 0) + 1
+    context = _Context(reader, cur, Counter(counts), Counter(), parts)
     for i in range(n):
-        field = fields[i]
+        field = <tuple>fields[i]
         if field[0] != "61":
             continue
-        following = fields[i + 1] if i + 1 < n else None
-        lines.append((field, following[1] if following is not None and following[0] == "86"
-                      else ""))
-        ref = _bank_ref(<str>field[1])
-        refs[ref] = refs.get(ref, 0) + 1
-    seen = Counter()
-    context = _Context(reader, cur, refs, seen, parts)
-    for field, info in lines:
-        out.append(context.entry(field, info))
+        following = <tuple>fields[i + 1] if i + 1 < n else None
+        out.append(context.entry(
+            field, <str>following[1] if following is not None and following[0] == "86"
+            else "", banks[k]))
+        k += 1
     return tuple(out)
 
 
@@ -277,9 +301,10 @@ cdef class _Context:
         (self.new_entry, self.new_key, self.new_source, self.new_details, self.read_field86,
          self.booked) = parts
 
-    cdef entry(self, field, str info):
-        """`_Reader.entry`, or the reader's own when the line is not a statement line."""
-        cdef str first = _first_row(<str>field[1]), ref, bank_text
+    cdef entry(self, tuple field, str info, bank_ref):
+        """`_Reader.entry` (`bank_ref` is `_bank_ref` of the line), or the reader's own when
+        the line is not a statement line."""
+        cdef str first = _first_row(<str>field[1]), ref
         cdef Py_ssize_t at
         head = head61(first)
         if head is None:  # the reader says what is wrong, naming the line
@@ -295,13 +320,8 @@ cdef class _Context:
         signed = self.signed.get((amount, debit))
         if signed is None:
             signed = self.reader.signed(amount, debit, self.cur, field)
-        bank_text = first[end:]
-        at = bank_text.find("//")
-        if at < 0:
-            ref, bank_text = bank_text, ""
-        else:
-            ref, bank_text = bank_text[:at], bank_text[at + 2:]
-        bank_ref = _bank_ref_of(bank_text)
+        at = first.find("//", end)  # the customer reference runs up to the bank's
+        ref = first[end:] if at < 0 else first[end:at]
         details = _structured(info.replace("\n", ""))
         if details is None:  # another dialect: the Python reading
             found = self.read_field86(info)
