@@ -7,9 +7,11 @@ negative balances, comma decimals, the `:86:` dialects of `field86.py`, and non-
 
 from __future__ import annotations
 
+import gc
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import IO, Final, NamedTuple
@@ -95,12 +97,33 @@ def read_mt940(stream: IO[bytes], origin: str) -> Iterator[Statement]:
     if len(data) > MAX_BYTES:
         raise FormatError(origin, "", f"larger than {MAX_BYTES} bytes; refused")
     text = _unwrap(_decode(data).replace("\r\n", "\n").replace("\r", "\n"))
+    with _collector_paused():
+        fields = _fields(text, origin)
     count = 0
-    for block in _statements(_fields(text, origin), origin):
+    for block in _statements(fields, origin):
         count += 1
-        yield _Reader(block, origin, count).build()
+        with _collector_paused():  # not across the yield: the caller's code is not ours
+            statement = _Reader(block, origin, count).build()
+        yield statement
     if count == 0:
         raise FormatError(origin, "line 1", "no MT940/MT942 statement (:20: … :25: …) found")
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Hold off the cyclic garbage collector while records are built, then restore it.
+
+    The records hold no cycles, and a statement of 100,000 entries makes ~500,000 tracked
+    objects: the collector's passes over them cost a third of the reading (bench/formats.py,
+    100,000 entries: 62k → 86k entries/CPU-s). Only enabled again if it was before.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _decode(data: bytes) -> str:
