@@ -99,3 +99,27 @@ def test_generated_61_rows_have_the_head_the_regex_finds(row: str):
 def test_generated_86_fields_give_the_details_python_gives(text: str):
     flat = text.replace("\n", "")
     assert C.structured86(flat, field86._new_details) == python_structured(flat)
+
+
+_ODD_TEXT = st.lists(st.sampled_from(
+    [chr(c) for c in range(0x21)] + ["\x7f", "\x85", "\u2028", ":", "2", "0", "6", "1", "A",
+                                      "é", "\n:20:", "\n:61:", "\n:86:", "\n:28C:"]),
+    max_size=40).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_ODD_TEXT)
+def test_control_bytes_are_found_as_the_regex_finds_them(text: str):
+    assert C.has_control(text) == (mt940._CONTROL.search(text) is not None)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_ODD_TEXT)
+def test_fields_are_cut_and_numbered_as_in_python(text: str):
+    compiled = mt940._fields(text, "x")
+    pieces = mt940._TAG_LINE.split("\n" + text)
+    line, python = 1 + pieces[0].count("\n"), []
+    for i in range(1, len(pieces), 2):
+        python.append(mt940._Field(pieces[i], pieces[i + 1].lstrip("\n").rstrip(), line))
+        line += pieces[i + 1].count("\n") + 1
+    assert compiled == python and all(type(f) is mt940._Field for f in compiled)
