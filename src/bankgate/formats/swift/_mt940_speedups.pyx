@@ -27,6 +27,8 @@ _REMITTANCE_CODES = (*range(20, 30), *range(60, 64))  # remittance ?NN, in readi
 
 
 cdef inline bint decimal(Py_UCS4 c) noexcept:
+    if c < 128:  # the usual case, without the Unicode table
+        return 48 <= c <= 57
     return Py_UNICODE_ISDECIMAL(c)
 
 
@@ -36,7 +38,12 @@ cdef inline bint upper(Py_UCS4 c) noexcept:
 
 def head61(str row):
     """(value date, entry date or None, mark, amount, type code, end) as `_LINE61.match`
-    finds them at the start of `row`, or None where it finds no match.
+    finds them at the start of `row`, or None where it finds no match."""
+    return _head61(row)
+
+
+cdef tuple _head61(str row):
+    """`head61`.
 
     The pattern never needs to go back: the optional entry date is four digits before a
     mark (never a digit), the funds code a letter before the amount (a digit), and the
@@ -44,40 +51,47 @@ def head61(str row):
     """
     cdef Py_ssize_t n = len(row), i, start
     cdef Py_UCS4 c
+    cdef int kind = PyUnicode_KIND(row)
+    cdef void* data = PyUnicode_DATA(row)
     if n < 12:  # 6 + mark + 1 amount digit + 4
         return None
     for i in range(6):
-        if not decimal(row[i]):
+        if not decimal(PyUnicode_READ(kind, data, i)):
             return None
     i = 6
     entry = None
-    if n >= 10 and decimal(row[6]) and decimal(row[7]) and decimal(row[8]) and decimal(row[9]):
+    if n >= 10 and decimal(PyUnicode_READ(kind, data, 6)) \
+            and decimal(PyUnicode_READ(kind, data, 7)) \
+            and decimal(PyUnicode_READ(kind, data, 8)) \
+            and decimal(PyUnicode_READ(kind, data, 9)):
         entry = row[6:10]
         i = 10
     start = i
     if i >= n:
         return None
-    c = row[i]
-    if (c == u'R' or c == u'E') and i + 1 < n and (row[i + 1] == u'C' or row[i + 1] == u'D'):
+    c = PyUnicode_READ(kind, data, i)
+    if (c == u'R' or c == u'E') and i + 1 < n and (
+            PyUnicode_READ(kind, data, i + 1) == u'C' or PyUnicode_READ(kind, data, i + 1) == u'D'):
         i += 2
     elif c == u'C' or c == u'D':
         i += 1
     else:
         return None
     mark = row[start:i]
-    if i < n and upper(row[i]):  # the funds code
+    if i < n and upper(PyUnicode_READ(kind, data, i)):  # the funds code
         i += 1
     start = i
-    if i >= n or not decimal(row[i]):
+    if i >= n or not decimal(PyUnicode_READ(kind, data, i)):
         return None
     i += 1
-    while i < n and (decimal(row[i]) or row[i] == u','):
+    while i < n and (decimal(PyUnicode_READ(kind, data, i))
+                     or PyUnicode_READ(kind, data, i) == u','):
         i += 1
     amount = row[start:i]
-    if i + 4 > n or not upper(row[i]):
+    if i + 4 > n or not upper(PyUnicode_READ(kind, data, i)):
         return None
     for start in range(i + 1, i + 4):
-        c = row[start]
+        c = PyUnicode_READ(kind, data, start)
         if not (upper(c) or u'0' <= c <= u'9' or c == u' '):
             return None
     return row[:6], entry, mark, amount, row[i:i + 4], i + 4
@@ -237,9 +251,10 @@ def fields(list pieces, cls):
     """`mt940._fields` after its split: a `cls` (tag, value, line) per tag and its value."""
     cdef Py_ssize_t i, line = 1 + (<str>pieces[0]).count("\n"), n = len(pieces)
     cdef list out = []
+    new = tuple.__new__  # what a NamedTuple's own __new__ calls, without the Python frame
     for i in range(1, n, 2):
         value = <str>pieces[i + 1]
-        out.append(tuple.__new__(cls, (pieces[i], value.lstrip("\n").rstrip(), line)))
+        out.append(new(cls, (pieces[i], value.lstrip("\n").rstrip(), line)))
         line += value.count("\n") + 1  # + the line end the split took before the next tag
     return out
 
@@ -306,7 +321,7 @@ cdef class _Context:
         the line is not a statement line."""
         cdef str first = _first_row(<str>field[1]), ref
         cdef Py_ssize_t at
-        head = head61(first)
+        head = _head61(first)
         if head is None:  # the reader says what is wrong, naming the line
             return self.reader.entry(field, info, self.cur, self.refs, self.seen)
         day, mmdd, mark, amount, code, end = head
