@@ -3,6 +3,9 @@
 Reads multi-statement files, SWIFT envelopes (`{1:…}{4:` … `-}`), CRLF/LF/CR line ends,
 negative balances, comma decimals, the `:86:` dialects of `field86.py`, and non-ASCII names
 (UTF-8, else Windows-1252). Every problem names the file and the line of the field.
+
+The field and entry loops have a compiled twin (swift/_mt940_speedups.pyx, optional, see
+swift/compiled.py) giving the same statements.
 """
 
 from __future__ import annotations
@@ -47,7 +50,6 @@ _new_source: Final = maker(Source, ("origin", "where"))
 _new_key: Final = maker(EntryKey, ("kind", "value"))
 
 MAX_BYTES: Final = 200 * 1024 * 1024
-_TAG: Final = re.compile(r"^:(\d{2}[A-Z]?):", re.MULTILINE)
 _BALANCE: Final = re.compile(r"^([CD])(\d{6})([A-Z]{3})([\d,.]+)$")
 #: The fixed head of a :61: line's first row: value date, entry date (MMDD), D/C mark, funds
 #: code, amount, type code. The customer reference is the rest up to the first `//`, the
