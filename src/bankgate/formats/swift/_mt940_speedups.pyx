@@ -22,6 +22,7 @@ from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
 
 cdef extern from "Python.h":
     bint Py_UNICODE_ISDECIMAL(Py_UCS4 ch)
+    bint Py_UNICODE_ISSPACE(Py_UCS4 ch)
 
 _REMITTANCE_CODES = (*range(20, 30), *range(60, 64))  # remittance ?NN, in reading order
 
@@ -247,16 +248,60 @@ def has_control(str text):
     return False
 
 
-def fields(list pieces, cls):
-    """`mt940._fields` after its split: a `cls` (tag, value, line) per tag and its value."""
-    cdef Py_ssize_t i, line = 1 + (<str>pieces[0]).count("\n"), n = len(pieces)
+def fields(str text, cls):
+    """`mt940._fields(text)`: a `cls` (tag, value, line) per `:tag:` at a line start.
+
+    What the split by `mt940._TAG_LINE` and its loop give, in one pass over the text: a tag
+    is `:`, two digits, an optional letter and `:` at the start of the text or after a line
+    end; its value runs to the line end before the next tag, less leading line ends and
+    trailing blanks.
+    """
+    cdef Py_ssize_t n = len(text), i = 0, value_at = 0, size, newlines = 0, line = 0
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void* data = PyUnicode_DATA(text)
     cdef list out = []
     new = tuple.__new__  # what a NamedTuple's own __new__ calls, without the Python frame
-    for i in range(1, n, 2):
-        value = <str>pieces[i + 1]
-        out.append(new(cls, (pieces[i], value.lstrip("\n").rstrip(), line)))
-        line += value.count("\n") + 1  # + the line end the split took before the next tag
+    tag = None
+    while i < n:
+        if i == 0 or PyUnicode_READ(kind, data, i - 1) == u'\n':
+            size = _tag_at(kind, data, n, i)
+            if size:
+                if tag is not None:  # the field before ends at the line end before this tag
+                    out.append(new(cls, (tag, _stripped(text, kind, data, value_at, i - 1),
+                                         line)))
+                tag, line = text[i + 1:i + size - 1], 1 + newlines  # a tag holds no line end
+                i += size
+                value_at = i
+                continue
+        if PyUnicode_READ(kind, data, i) == u'\n':
+            newlines += 1
+        i += 1
+    if tag is not None:
+        out.append(new(cls, (tag, _stripped(text, kind, data, value_at, n), line)))
     return out
+
+
+cdef Py_ssize_t _tag_at(int kind, void* data, Py_ssize_t n, Py_ssize_t i) noexcept:
+    """The length of the `:NN:` or `:NNA:` tag at `i` (4 or 5), 0 if there is none."""
+    if i + 4 > n or PyUnicode_READ(kind, data, i) != u':' \
+            or not decimal(PyUnicode_READ(kind, data, i + 1)) \
+            or not decimal(PyUnicode_READ(kind, data, i + 2)):
+        return 0
+    if PyUnicode_READ(kind, data, i + 3) == u':':
+        return 4
+    if i + 5 <= n and upper(PyUnicode_READ(kind, data, i + 3)) \
+            and PyUnicode_READ(kind, data, i + 4) == u':':
+        return 5
+    return 0
+
+
+cdef str _stripped(str text, int kind, void* data, Py_ssize_t start, Py_ssize_t end):
+    """`text[start:end].lstrip("\\n").rstrip()`."""
+    while start < end and PyUnicode_READ(kind, data, start) == u'\n':
+        start += 1
+    while end > start and Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, end - 1)):
+        end -= 1
+    return text[start:end]
 
 
 def entries(reader, list fields, cur, tuple parts):
