@@ -3,7 +3,6 @@ twins give: on every sample, on generated files and on generated odd text."""
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
@@ -11,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bankgate.errors import FormatError
 from bankgate.formats.swift import field86, mt940
 from bankgate.formats.swift.compiled import C
 from tests.formats.test_mt940_same_as_before import FILES, INFO, MT940_FILE
+from tests.formats.test_mt940_same_as_before import outcome as outcome_of
 
 pytestmark = pytest.mark.skipif(C is None, reason="swift/_mt940_speedups is not built here "
                                 "(no Cython or C compiler, or BANKGATE_PURE_PYTHON is set)")
@@ -36,10 +35,7 @@ def read_in_python(data: bytes, monkeypatch: pytest.MonkeyPatch) -> object:
 
 
 def outcome(data: bytes) -> object:
-    try:
-        return list(mt940.read_mt940(io.BytesIO(data), "file.sta"))
-    except FormatError as exc:
-        return f"FormatError: {exc}"
+    return outcome_of(mt940.read_mt940, data)
 
 
 def sample_text() -> str:

@@ -292,8 +292,8 @@ class _Reader:
     def signed(self, text: str, debit: bool, cur: Currency, field: _Field) -> Money:
         """The amount of a :61: line, negative for a debit (amounts repeat: kept by text)."""
         found = self._signed.get((text, debit))
-        if found is None:
-            money = self.money(text, cur, field)
+        if found is None:  # the unsigned Money first: it says what is wrong with the amount
+            money = self._new_money(text, cur, field)
             found = self._signed[(text, debit)] = -money if debit else money
             if len(self._signed) >= 8192:
                 self._signed.clear()
@@ -320,9 +320,9 @@ class _Reader:
             value = Decimal(raw.replace(",", "."))
         except InvalidOperation as exc:
             raise self.fail(field, f"{text!r} is not an amount") from exc
-        if raw.count(",") > 1 or value != value.quantize(cur.quantum):
+        if raw.count(",") > 1 or value != (exact := value.quantize(cur.quantum)):
             raise self.fail(field, f"{text!r} is not an amount in {cur.code}")
-        return Money(value.quantize(cur.quantum), cur)
+        return Money(exact, cur)
 
     def booking_day(self, value_date: date, mmdd: str | None) -> date:
         """The entry date (MMDD, the year from the value date), else the value date."""
