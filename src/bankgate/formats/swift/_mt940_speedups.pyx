@@ -7,10 +7,11 @@ Each function gives exactly what its Python twin gives, character for character:
 - `structured86(flat, new_details)`: `field86._structured(flat)` for a structured `:86:`
   (GVC, then `?NN` subfields), None for any other dialect;
 - `has_control(text)`: whether `mt940._CONTROL` finds a control character;
-- `fields(pieces, cls)`: the loop of `mt940._fields` after its split;
+- `fields(text, cls)`: `mt940._fields`, its tag split and loop in one pass;
 - `entries(reader, fields, cur, parts)`: `mt940._Reader.entries`; the reader is asked for
-  what this does not do itself (dates, amounts and composite keys not yet seen, and any
-  line that is not a statement line, which the reader refuses naming its line).
+  what this does not do itself (dates and amounts not yet seen, composite keys, other
+  `:86:` dialects, and any line that is not a statement line, which the reader refuses
+  naming its line).
 
 A regex `\\d` in a str pattern is a Unicode decimal digit (sre's `Py_UNICODE_ISDECIMAL`):
 so is `decimal` here. The tests run both halves over every sample and generated text.
@@ -23,9 +24,6 @@ from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
 cdef extern from "Python.h":
     bint Py_UNICODE_ISDECIMAL(Py_UCS4 ch)
     bint Py_UNICODE_ISSPACE(Py_UCS4 ch)
-
-_REMITTANCE_CODES = (*range(20, 30), *range(60, 64))  # remittance ?NN, in reading order
-
 
 cdef inline bint decimal(Py_UCS4 c) noexcept:
     if c < 128:  # the usual case, without the Unicode table
@@ -350,7 +348,7 @@ cdef _bank_ref_of(str text):
 cdef class _Context:
     """One statement's reading: its reader, caches and builders."""
 
-    cdef object reader, cur, refs, seen, origin, new_entry, new_key, new_source, new_details
+    cdef object reader, cur, refs, seen, origin, new_entry, new_key, new_source
     cdef object read_field86, booked
     cdef dict days, bookings, signed
 
@@ -358,8 +356,7 @@ cdef class _Context:
         self.reader, self.cur, self.refs, self.seen = reader, cur, refs, seen
         self.origin = reader.origin
         self.days, self.bookings, self.signed = reader._days, reader._bookings, reader._signed
-        (self.new_entry, self.new_key, self.new_source, self.new_details, self.read_field86,
-         self.booked) = parts
+        self.new_entry, self.new_key, self.new_source, self.read_field86, self.booked = parts
 
     cdef entry(self, tuple field, str info, bank_ref):
         """`_Reader.entry` (`bank_ref` is `_bank_ref` of the line), or the reader's own when

@@ -35,7 +35,7 @@ from bankgate.domain import (
 from bankgate.errors import DomainError, FormatError
 from bankgate.formats.speedups import maker
 from bankgate.formats.swift.compiled import C
-from bankgate.formats.swift.field86 import _new_details, read_field86
+from bankgate.formats.swift.field86 import read_field86
 
 __all__ = ["detect_mt94x", "read_mt940"]
 
@@ -68,8 +68,7 @@ def _py_head61(row: str) -> _Head61 | None:
 #: The compiled twin gives the same tuples (test_mt940_compiled.py).
 _head61: Final[Callable[[str], _Head61 | None]] = C.head61 if C is not None else _py_head61
 #: What the compiled `entries` builds with (swift/_mt940_speedups.pyx).
-_PARTS: Final = (_new_entry, _new_key, _new_source, _new_details, read_field86,
-                 EntryStatus.BOOKED)
+_PARTS: Final = (_new_entry, _new_key, _new_source, read_field86, EntryStatus.BOOKED)
 _BALANCE_TAGS: Final = {"60F": BalanceType.OPENING_BOOKED, "60M": BalanceType.OPENING_BOOKED,
                         "62F": BalanceType.CLOSING_BOOKED, "62M": BalanceType.CLOSING_BOOKED,
                         "64": BalanceType.CLOSING_AVAILABLE,
