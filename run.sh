@@ -19,7 +19,7 @@ pick_python() {
 
 setup() {  # a virtualenv in .venv with bankgate and its test tools, re-done when pyproject, setup.py or the C half change
   local stamp=.venv/.bankgate-installed want
-  want=$(cat pyproject.toml setup.py src/bankgate/formats/_speedups.pyx | sha256sum | cut -d" " -f1)
+  want=$(cat pyproject.toml setup.py src/bankgate/formats/_speedups.pyx src/bankgate/formats/swift/_mt940_speedups.pyx | sha256sum | cut -d" " -f1)
   if [ ! -x .venv/bin/python ]; then
     echo "== creating .venv" >&2
     "$(pick_python)" -m venv .venv

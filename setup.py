@@ -15,7 +15,9 @@ def _extensions() -> list[Extension]:
         return []
     return cythonize(
         [Extension("bankgate.formats._speedups", ["src/bankgate/formats/_speedups.pyx"],
-                   include_dirs=lxml.get_include(), optional=True)],
+                   include_dirs=lxml.get_include(), optional=True),
+         Extension("bankgate.formats.swift._mt940_speedups",
+                   ["src/bankgate/formats/swift/_mt940_speedups.pyx"], optional=True)],
         compiler_directives={"language_level": "3"}, quiet=True)
 
 

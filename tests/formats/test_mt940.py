@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import re
 from decimal import Decimal
@@ -114,3 +115,16 @@ def test_broken_fields_are_named_by_line(change, says):
 def test_field86_subfields_split_as_the_regex_reading_does(rest: str):
     """`?NN` pieces by str.split give the pairs `(\\d{2})([^?]*)` found, even in odd text."""
     assert _subfields(rest) == re.findall(r"(\d{2})([^?]*)", "?" + rest)
+
+
+def test_the_collector_is_held_off_only_while_a_statement_is_built():
+    enabled_between = []
+    for _ in read_mt940(io.BytesIO((TWINS * 2).encode()), "twins.sta"):
+        enabled_between.append(gc.isenabled())  # the caller's code runs with it as it was
+    assert enabled_between == [True, True] and gc.isenabled()
+    gc.disable()
+    try:
+        list(read_mt940(io.BytesIO(TWINS.encode()), "twins.sta"))
+        assert not gc.isenabled()  # one the caller turned off stays off
+    finally:
+        gc.enable()

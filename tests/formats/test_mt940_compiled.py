@@ -1,0 +1,121 @@
+"""The compiled half of the MT940 reader (swift/_mt940_speedups.pyx) gives what its Python
+twins give: on every sample, on generated files and on generated odd text."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bankgate.formats.swift import field86, mt940
+from bankgate.formats.swift.compiled import C
+from tests.formats.test_mt940_same_as_before import FILES, INFO, MT940_FILE
+from tests.formats.test_mt940_same_as_before import outcome as outcome_of
+
+pytestmark = pytest.mark.skipif(C is None, reason="swift/_mt940_speedups is not built here "
+                                "(no Cython or C compiler, or BANKGATE_PURE_PYTHON is set)")
+
+
+def python_structured(flat: str) -> field86.Details | None:
+    """The Python reading of a structured :86:, None for the other dialects."""
+    if field86._GVC.match(flat) and field86._SUBFIELD.search(flat):
+        return field86._structured(flat)
+    return None
+
+
+def read_in_python(data: bytes, monkeypatch: pytest.MonkeyPatch) -> object:
+    with monkeypatch.context() as patch:
+        patch.setattr(mt940, "_head61", mt940._py_head61)
+        patch.setattr(field86, "C", None)
+        patch.setattr(mt940, "C", None)
+        return outcome(data)
+
+
+def outcome(data: bytes) -> object:
+    return outcome_of(mt940.read_mt940, data)
+
+
+def sample_text() -> str:
+    return "".join(p.read_bytes().decode("latin-1") for p in FILES)
+
+
+@pytest.mark.skipif(not FILES, reason="shared/samples is not beside this checkout")
+def test_every_sample_61_row_has_the_head_the_regex_finds():
+    rows = re.findall(r"^:61:([^\r\n]*)", sample_text(), re.MULTILINE)
+    assert len(rows) > 100
+    for row in rows:
+        assert C.head61(row) == mt940._py_head61(row), row
+
+
+@pytest.mark.skipif(not FILES, reason="shared/samples is not beside this checkout")
+def test_every_sample_86_field_gives_the_details_python_gives():
+    texts = re.findall(r"^:86:(.*?)(?=^:\d\d[A-Z]?:|^-|\Z)", sample_text(),
+                       re.MULTILINE | re.DOTALL)
+    assert len(texts) > 100
+    for text in texts:
+        flat = text.replace("\n", "")
+        assert C.structured86(flat, field86._new_details) == python_structured(flat), text
+
+
+@pytest.mark.skipif(not FILES, reason="shared/samples is not beside this checkout")
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_every_sample_reads_the_same_compiled_and_in_python(
+        path: Path, monkeypatch: pytest.MonkeyPatch):
+    data = path.read_bytes()
+    assert outcome(data) == read_in_python(data, monkeypatch)
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=MT940_FILE)
+def test_generated_files_read_the_same_compiled_and_in_python(
+        data: bytes, monkeypatch: pytest.MonkeyPatch):
+    assert outcome(data) == read_in_python(data, monkeypatch)
+
+
+_ROW_CHARS = "0123456789٣²RCDEN ,/ABZaT"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(
+    st.text(alphabet=_ROW_CHARS, max_size=30),
+    st.builds(lambda day, rest: day + rest, st.sampled_from(["240229", "2402290229", "٣40229"]),
+              st.text(alphabet=_ROW_CHARS, max_size=20))))
+def test_generated_61_rows_have_the_head_the_regex_finds(row: str):
+    assert C.head61(row) == mt940._py_head61(row)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(INFO, st.text(alphabet="?0123456789٣+ EREFSVWZBICIBAN/", max_size=40),
+                 st.builds(lambda rest: "166?" + rest,
+                           st.text(alphabet="?0123456789٣+ EREFSVWZBIC", max_size=40))))
+def test_generated_86_fields_give_the_details_python_gives(text: str):
+    flat = text.replace("\n", "")
+    assert C.structured86(flat, field86._new_details) == python_structured(flat)
+
+
+_ODD_TEXT = st.lists(st.sampled_from(
+    [chr(c) for c in range(0x21)] + ["\x7f", "\x85", "\u2028", ":", "2", "0", "6", "1", "A", "٣",
+                                      "é", "\n:20:", "\n:61:", "\n:86:", "\n:28C:"]),
+    max_size=40).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_ODD_TEXT)
+def test_control_bytes_are_found_as_the_regex_finds_them(text: str):
+    assert C.has_control(text) == (mt940._CONTROL.search(text) is not None)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_ODD_TEXT)
+def test_fields_are_cut_and_numbered_as_in_python(text: str):
+    compiled = mt940._fields(text, "x")
+    pieces = mt940._TAG_LINE.split("\n" + text)
+    line, python = 1 + pieces[0].count("\n"), []
+    for i in range(1, len(pieces), 2):
+        python.append(mt940._Field(pieces[i], pieces[i + 1].lstrip("\n").rstrip(), line))
+        line += pieces[i + 1].count("\n") + 1
+    assert compiled == python and all(type(f) is mt940._Field for f in compiled)
