@@ -159,3 +159,15 @@ def test_a_statement_keeps_when_the_bank_created_it_from_stmt_or_group_header():
     [stmt] = read_camt(io.BytesIO(header_only.encode()), "t.xml")
     assert stmt.created_at is not None and stmt.created_at.isoformat() == \
         "2026-12-01T09:30:00+08:00"
+
+
+@pytest.mark.parametrize("digits", [18, 30])
+def test_an_amount_too_large_for_any_payment_is_refused_naming_its_place(digits):
+    data = ("<Document xmlns='urn:iso:std:iso:20022:tech:xsd:camt.053.001.02'><BkToCstmrStmt>"
+            "<Stmt><Id>S</Id><CreDtTm>2026-11-23T08:00:00</CreDtTm><Acct><Id><IBAN>"
+            "DE89370400440532013000</IBAN></Id><Ccy>EUR</Ccy></Acct><Ntry><Amt Ccy='EUR'>"
+            f"{'1' * digits}.00</Amt><CdtDbtInd>CRDT</CdtDbtInd></Ntry></Stmt></BkToCstmrStmt>"
+            "</Document>").encode()
+    with pytest.raises(FormatError, match="larger than any") as refused:
+        list(read_camt(io.BytesIO(data), "big.xml"))
+    assert refused.value.where == "/Stmt[1]/Ntry[1]/Amt"

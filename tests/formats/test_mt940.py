@@ -128,3 +128,16 @@ def test_the_collector_is_held_off_only_while_a_statement_is_built():
         assert not gc.isenabled()  # one the caller turned off stays off
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("digits", [18, 30])
+@pytest.mark.parametrize("where", ["entry", "balance"])
+def test_an_amount_too_large_for_any_payment_is_refused_naming_its_line(digits, where):
+    amount = "1" * digits + ",00"
+    line61 = f":61:2611231123C{amount}NTRFNONREF//B1\n:86:x\n" if where == "entry" else ""
+    opening = amount if where == "balance" else "0,00"
+    text = (":20:X\n:25:DE89370400440532013000\n:28C:1/1\n"
+            f":60F:C261123EUR{opening}\n{line61}:62F:C261123EUR0,00\n-\n")
+    with pytest.raises(FormatError, match="larger than any") as refused:
+        list(read_mt940(io.BytesIO(text.encode()), "big.sta"))
+    assert refused.value.where == ("line 5 (:61:)" if where == "entry" else "line 4 (:60F:)")

@@ -26,8 +26,8 @@ FILES = sorted([*(SAMPLES / "mt940").glob("*"), *(SAMPLES / "mt942").glob("*")])
 def outcome(read, data: bytes) -> object:
     """Every statement read from `data`, or the error (as text) that stopped the reading.
 
-    Not only FormatError: an amount too large for a payment escapes as InvalidAmount, and
-    one too large for the decimal context as InvalidOperation (as before; reported).
+    Not only FormatError: the reader before let an amount too large for a payment escape as
+    InvalidAmount, and one too large for the decimal context as InvalidOperation.
     """
     try:
         return list(read(io.BytesIO(data), "file.sta"))
@@ -37,6 +37,11 @@ def outcome(read, data: bytes) -> object:
 
 def assert_same(data: bytes) -> None:
     now, before = outcome(mt940.read_mt940, data), outcome(previous.read_mt940, data)
+    if isinstance(before, str) and before.startswith(("InvalidAmount", "InvalidOperation")):
+        # the one difference meant: such an amount is now a FormatError naming its line
+        assert isinstance(now, str) and now.startswith("FormatError") and "larger than any" \
+            in now, (now, before)
+        return
     assert now == before
     if isinstance(now, list):  # equality skips `raw`; the fields are compared one by one
         for new, old in zip(now, before, strict=True):

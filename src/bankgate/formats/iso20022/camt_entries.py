@@ -156,7 +156,11 @@ class Converter:
             value = Decimal(text)
         except InvalidOperation as exc:
             raise self.fail(where, f"{text!r} is not a decimal amount") from exc
-        exact = value.quantize(cur.quantum) if value.is_finite() else None
+        try:
+            exact = value.quantize(cur.quantum) if value.is_finite() else None
+        except InvalidOperation as exc:  # more digits than Decimal holds
+            raise self.fail(where, f"{text} is larger than any amount bankgate accepts") \
+                from exc
         if exact is None or exact != value:
             raise self.fail(where, f"{text} is not an amount in {cur.code} "
                             f"({cur.minor_units} decimals)")

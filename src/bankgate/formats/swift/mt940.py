@@ -319,9 +319,17 @@ class _Reader:
             value = Decimal(raw.replace(",", "."))
         except InvalidOperation as exc:
             raise self.fail(field, f"{text!r} is not an amount") from exc
-        if raw.count(",") > 1 or value != (exact := value.quantize(cur.quantum)):
+        try:
+            exact = value.quantize(cur.quantum)
+        except InvalidOperation as exc:  # more digits than Decimal holds
+            raise self.fail(field, f"{text!r} is larger than any amount bankgate accepts") \
+                from exc
+        if raw.count(",") > 1 or value != exact:
             raise self.fail(field, f"{text!r} is not an amount in {cur.code}")
-        return Money(exact, cur)
+        try:
+            return Money(exact, cur)
+        except DomainError as exc:
+            raise self.fail(field, str(exc)) from exc
 
     def booking_day(self, value_date: date, mmdd: str | None) -> date:
         """The entry date (MMDD, the year from the value date), else the value date."""
