@@ -1,4 +1,4 @@
-"""The fast MT940 reader gives exactly what the reader before it gave (test_mt940_previous.py):
+"""The fast MT940 reader gives exactly what the reader before it gave (mt940_before.py):
 the same statements, entries, keys and sources, or the same error naming the same line."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from bankgate.errors import DomainError, FormatError
 from bankgate.formats.swift import field86, mt940
-from tests.formats import test_mt940_previous as previous
+from tests.formats import mt940_before as previous
 from tests.samples import SAMPLES
 
 FILES = sorted([*(SAMPLES / "mt940").glob("*"), *(SAMPLES / "mt942").glob("*")])

@@ -1,7 +1,8 @@
 """The MT940 reader and its `:86:` reading as they were at 5c61e5e, before the fast path.
 
 Kept unchanged (only joined into one module) as the oracle that
-`test_mt940_same_as_before.py` compares today's reader against; it holds no tests.
+`test_mt940_same_as_before.py` compares today's reader against: a frozen copy, so the
+duplicates report lists it beside the reader on purpose. It holds no tests.
 """
 # ruff: noqa
 
