@@ -15,6 +15,7 @@ from bankgate.connectors.hostapi import CAPABILITIES, HostApiConfig
 from bankgate.crypto.pki import issue_test_pki
 from bankgate.domain import BalanceType, EntryKey, Outcome
 from bankgate.errors import BankRejected, BankUnavailable, ConfigError
+from bankgate.sandbox.ledger import SHANGHAI
 from bankgate.sandbox.run import RunningSandbox
 from tests.connectors.world import UNKNOWN_NUMBER, a_batch, a_line, open_bank, our_account
 
@@ -40,7 +41,7 @@ def test_transactions_and_the_statement_carry_the_bank_serial_and_add_up(
     try:
         line = a_line(ours, amount="12.50")
         channel.submit(a_batch(ours, [line]), ours, [line])
-        today = sandbox.faults.now("cmb").date()
+        today = sandbox.faults.now("cmb").astimezone(SHANGHAI).date()  # the bank's day
         entries = list(channel.transactions(ours, today, today))
         statement = channel.statements(ours, today)
     finally:
