@@ -79,7 +79,7 @@ def test_generated_files_read_the_same_compiled_and_in_python(
 _ROW_CHARS = "0123456789٣²RCDEN ,/ABZaT"
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(st.one_of(
     st.text(alphabet=_ROW_CHARS, max_size=30),
     st.builds(lambda day, rest: day + rest, st.sampled_from(["240229", "2402290229", "٣40229"]),
@@ -88,7 +88,7 @@ def test_generated_61_rows_have_the_head_the_regex_finds(row: str):
     assert C.head61(row) == mt940._py_head61(row)
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(st.one_of(INFO, st.text(alphabet="?0123456789٣+ EREFSVWZBICIBAN/", max_size=40),
                  st.builds(lambda rest: "166?" + rest,
                            st.text(alphabet="?0123456789٣+ EREFSVWZBIC", max_size=40))))
@@ -103,13 +103,13 @@ _ODD_TEXT = st.lists(st.sampled_from(
     max_size=40).map("".join)
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=800, deadline=None)
 @given(_ODD_TEXT)
 def test_control_bytes_are_found_as_the_regex_finds_them(text: str):
     assert C.has_control(text) == (mt940._CONTROL.search(text) is not None)
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=800, deadline=None)
 @given(_ODD_TEXT)
 def test_fields_are_cut_and_numbered_as_in_python(text: str):
     compiled = mt940._fields(text, "x")

@@ -146,13 +146,13 @@ MT940_FILE = st.builds(
     st.sampled_from(["\n", "\r\n", "\r"]), st.booleans())
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(MT940_FILE)
 def test_generated_files_read_exactly_as_before(data: bytes):
     assert_same(data)
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=800, deadline=None)
 @given(INFO)
 def test_generated_86_fields_give_the_details_they_gave_before(text: str):
     assert same_details(text)

@@ -131,7 +131,7 @@ def _entries(body: str, namespace: str | None) -> list:
 
 
 @needs_c
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(records(ENTRY_FIELDS), min_size=1, max_size=3), st.sampled_from([NS, None]))
 def test_the_c_walk_gives_what_the_python_walk_gives_for_any_entry(bodies, namespace):
     body = "".join(f"<Ntry>{b}</Ntry>" for b in bodies)
