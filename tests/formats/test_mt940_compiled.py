@@ -119,3 +119,78 @@ def test_fields_are_cut_and_numbered_as_in_python(text: str):
         python.append(mt940._Field(pieces[i], pieces[i + 1].lstrip("\n").rstrip(), line))
         line += pieces[i + 1].count("\n") + 1
     assert compiled == python and all(type(f) is mt940._Field for f in compiled)
+
+
+@pytest.mark.parametrize("reference", ["NOTPROVIDED", "notprovided", "NotProvıded", "nonref",
+                                       "NONREF", "NONREFX", "ıNONREF", "E2E-1"])
+def test_placeholder_references_are_told_as_python_tells_them(reference: str):
+    # 'ı'.upper() is 'I': a non-ASCII reference is upper-cased as Python does, not by bytes
+    flat = f"166?20EREF+{reference}?21SVWZ+text"
+    assert C.structured86(flat, field86._new_details) == python_structured(flat)
+
+
+def entry_values() -> dict[str, object]:
+    from datetime import date
+    from decimal import Decimal
+
+    from bankgate.domain import EntryKey, EntryStatus, Money, Source, currency
+    return {"key": EntryKey("bank_reference", "B1"),
+            "amount": Money(Decimal("1.50"), currency("EUR")), "status": EntryStatus.BOOKED,
+            "booking_date": date(2026, 11, 23), "value_date": date(2026, 11, 23),
+            "bank_reference": "B1", "end_to_end_id": "E2E", "counterparty_name": "Kunde",
+            "counterparty_account": "NL91ABNA0417164300", "remittance": "Rechnung",
+            "source": Source(origin="x", where="line 5"), "raw": b"",
+            "account_servicer_reference": None, "instruction_id": None, "is_reversal": False,
+            "bank_transaction_code": "NTRF/166", "transactions": ()}
+
+
+def test_records_stored_slot_by_slot_equal_the_class_own_and_are_left_to_refcounting():
+    import gc
+
+    from bankgate.domain import StatementEntry
+    values = entry_values()
+    made = C.make(StatementEntry, mt940._ENTRY_SLOTS, tuple(values[n] for n in
+                                                           mt940._ENTRY_SLOTS))
+    assert made == StatementEntry(**values)  # type: ignore[arg-type]
+    assert not gc.is_tracked(made) and gc.is_tracked(StatementEntry(**values))  # type: ignore
+
+
+def test_read_entries_and_fields_are_not_tracked_by_the_cyclic_collector():
+    import gc
+    import io
+
+    data = b":20:R\n:25:DE89370400440532013000\n:60F:C261123EUR0,00\n" \
+           b":61:2611231123C1,00NTRFE2E//B1\n:86:166?20EREF+E2E\n:62F:C261123EUR1,00\n"
+    fields = mt940._fields(data.decode(), "x")
+    (statement,) = mt940.read_mt940(io.BytesIO(data), "x")
+    (entry,) = statement.entries
+    assert entry.key.value == "B1" and entry.end_to_end_id == "E2E"
+    assert not any(gc.is_tracked(o) for o in (entry, entry.key, entry.source, *fields))
+
+
+class _WithPostInit:
+    __slots__ = ("a",)
+
+    def __post_init__(self) -> None:
+        pass
+
+
+class _Plain:
+    __slots__ = ("a", "b")
+
+
+class _Child(_Plain):
+    __slots__ = ()
+
+
+@pytest.mark.parametrize(("cls", "names"), [
+    (_WithPostInit, ("a",)), (_Plain, ("a",)), (_Plain, ("a", "a")), (_Plain, ("a", "c")),
+    (_Child, ("a", "b")), (dict, ())])
+def test_classes_that_cannot_be_built_slot_by_slot_are_refused(cls: type, names: tuple[str]):
+    with pytest.raises(TypeError):
+        C.make(cls, names, (1,) * len(names))
+
+
+def test_a_record_given_the_wrong_number_of_values_is_refused():
+    with pytest.raises(TypeError, match="takes 2 values, 1 given"):
+        C.make(_Plain, ("a", "b"), (1,))

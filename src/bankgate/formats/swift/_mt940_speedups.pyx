@@ -18,12 +18,36 @@ so is `decimal` here. The tests run both halves over every sample and generated 
 """
 
 from collections import Counter
+from types import MemberDescriptorType
 
+from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
 
 cdef extern from "Python.h":
     bint Py_UNICODE_ISDECIMAL(Py_UCS4 ch)
     bint Py_UNICODE_ISSPACE(Py_UCS4 ch)
+    bint PyUnicode_IS_ASCII(object text)
+    object PyType_GenericAlloc(object cls, Py_ssize_t items)
+    void PyObject_GC_UnTrack(void* op)
+
+cdef extern from "structmember.h":
+    ctypedef struct PyMemberDef:
+        const char* name
+        int type
+        Py_ssize_t offset
+        int flags
+    int T_OBJECT_EX
+    int READONLY
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+
+cdef class _Last  # below: the last characters looked up
+
 
 cdef inline bint decimal(Py_UCS4 c) noexcept:
     if c < 128:  # the usual case, without the Unicode table
@@ -38,36 +62,44 @@ cdef inline bint upper(Py_UCS4 c) noexcept:
 def head61(str row):
     """(value date, entry date or None, mark, amount, type code, end) as `_LINE61.match`
     finds them at the start of `row`, or None where it finds no match."""
-    return _head61(row)
+    cdef _Head h
+    if not _scan61(row, &h):
+        return None
+    return (row[:6], row[6:10] if h.mark_at == 10 else None, row[h.mark_at:h.mark_end],
+            row[h.amount_at:h.amount_end], row[h.amount_end:h.amount_end + 4],
+            h.amount_end + 4)
 
 
-cdef tuple _head61(str row):
-    """`head61`.
+cdef struct _Head:
+    # where `_LINE61`'s groups are in the row: the value date is [0, 6), the entry date
+    # [6, 10) when mark_at is 10, the type code the four characters after the amount
+    Py_ssize_t mark_at, mark_end, amount_at, amount_end
+
+
+cdef bint _scan61(str row, _Head* h) noexcept:
+    """Whether `_LINE61` matches at the start of `row`, and where its groups are.
 
     The pattern never needs to go back: the optional entry date is four digits before a
     mark (never a digit), the funds code a letter before the amount (a digit), and the
     amount the longest run of digits and commas before the type code (a letter).
     """
-    cdef Py_ssize_t n = len(row), i, start
+    cdef Py_ssize_t n = len(row), i, k
     cdef Py_UCS4 c
     cdef int kind = PyUnicode_KIND(row)
     cdef void* data = PyUnicode_DATA(row)
     if n < 12:  # 6 + mark + 1 amount digit + 4
-        return None
+        return False
     for i in range(6):
         if not decimal(PyUnicode_READ(kind, data, i)):
-            return None
+            return False
     i = 6
-    entry = None
-    if n >= 10 and decimal(PyUnicode_READ(kind, data, 6)) \
-            and decimal(PyUnicode_READ(kind, data, 7)) \
+    if decimal(PyUnicode_READ(kind, data, 6)) and decimal(PyUnicode_READ(kind, data, 7)) \
             and decimal(PyUnicode_READ(kind, data, 8)) \
             and decimal(PyUnicode_READ(kind, data, 9)):
-        entry = row[6:10]
         i = 10
-    start = i
+    h.mark_at = i
     if i >= n:
-        return None
+        return False
     c = PyUnicode_READ(kind, data, i)
     if (c == u'R' or c == u'E') and i + 1 < n and (
             PyUnicode_READ(kind, data, i + 1) == u'C' or PyUnicode_READ(kind, data, i + 1) == u'D'):
@@ -75,25 +107,25 @@ cdef tuple _head61(str row):
     elif c == u'C' or c == u'D':
         i += 1
     else:
-        return None
-    mark = row[start:i]
+        return False
+    h.mark_end = i
     if i < n and upper(PyUnicode_READ(kind, data, i)):  # the funds code
         i += 1
-    start = i
+    h.amount_at = i
     if i >= n or not decimal(PyUnicode_READ(kind, data, i)):
-        return None
+        return False
     i += 1
     while i < n and (decimal(PyUnicode_READ(kind, data, i))
                      or PyUnicode_READ(kind, data, i) == u','):
         i += 1
-    amount = row[start:i]
+    h.amount_end = i
     if i + 4 > n or not upper(PyUnicode_READ(kind, data, i)):
-        return None
-    for start in range(i + 1, i + 4):
-        c = PyUnicode_READ(kind, data, start)
+        return False
+    for k in range(i + 1, i + 4):
+        c = PyUnicode_READ(kind, data, k)
         if not (upper(c) or u'0' <= c <= u'9' or c == u' '):
-            return None
-    return row[:6], entry, mark, amount, row[i:i + 4], i + 4
+            return False
+    return True
 
 
 cdef Py_ssize_t _subfield_at(int kind, void* data, Py_ssize_t n) noexcept:
@@ -109,12 +141,13 @@ cdef Py_ssize_t _subfield_at(int kind, void* data, Py_ssize_t n) noexcept:
 def structured86(str flat, new_details):
     """`field86._structured(flat)` when `flat` is a structured `:86:` (three digits, `?`,
     a `?NN` somewhere), built by `new_details`; None otherwise."""
-    cdef tuple found = _structured(flat)
+    cdef tuple found = _structured(flat, None)
     return None if found is None else new_details(*found)
 
 
-cdef tuple _structured(str flat):
-    """`structured86`'s values (remittance, name, account, end-to-end id, code), or None."""
+cdef tuple _structured(str flat, _Last codes):
+    """`structured86`'s values (remittance, name, account, end-to-end id, code), or None;
+    the code is the one `codes` last gave when it is the same."""
     cdef Py_ssize_t n = len(flat), p, q, code, slot, last = -1, count = 0, k
     cdef int mask = 0, kind = PyUnicode_KIND(flat)
     cdef void* data = PyUnicode_DATA(flat)
@@ -168,9 +201,14 @@ cdef tuple _structured(str flat):
     cdef list sepa = _sepa_parts(remittance)
     if sepa is None:
         text = remittance.strip()
-        return (text or None, name, account, None, flat[:3])
+        return (text or None, name, account, None, _code(flat, kind, data, codes))
     text = (<str>(sepa[0] if sepa[0] is not None else remittance)).strip()
-    return (text or None, name, account or sepa[1], _ref(sepa[2]), flat[:3])
+    return (text or None, name, account or sepa[1], _ref(sepa[2]),
+            _code(flat, kind, data, codes))
+
+
+cdef str _code(str flat, int kind, void* data, _Last codes):
+    return flat[:3] if codes is None else codes.text(flat, kind, data, 0, 3)
 
 
 cdef inline Py_ssize_t _ascii_code(Py_UCS4 a, Py_UCS4 b) noexcept:
@@ -234,16 +272,58 @@ cdef int _sepa_key(int kind, void* data, Py_ssize_t j, Py_ssize_t* size) noexcep
 
 
 cdef _ref(ref):
-    return None if not ref or ref.upper() in ("NOTPROVIDED", "NONREF") else ref
+    return None if not ref or _is_word(<str>ref, "NOTPROVIDED") or _is_word(<str>ref, "NONREF") \
+        else ref
+
+
+cdef bint _is_word(str text, str word):
+    """`text.upper() == word` for an upper-case ASCII `word`, without the copy when `text`
+    is ASCII (other text goes through `upper`: 'ı'.upper() is 'I')."""
+    cdef Py_ssize_t n = len(word), i, c
+    cdef void* data
+    if not PyUnicode_IS_ASCII(text):
+        return text.upper() == word
+    if len(text) != n:
+        return False
+    data = PyUnicode_DATA(text)
+    for i in range(n):
+        c = <Py_ssize_t>PyUnicode_READ(1, data, i)
+        if 97 <= c <= 122:  # a-z
+            c -= 32
+        if c != <Py_ssize_t>PyUnicode_READ(1, PyUnicode_DATA(word), i):
+            return False
+    return True
 
 
 def has_control(str text):
     """Whether `text` holds a control character `mt940._CONTROL` removes."""
+    cdef Py_ssize_t i, n = len(text)
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void* data = PyUnicode_DATA(text)
+    cdef const unsigned char* latin = <const unsigned char*>data
     cdef Py_UCS4 c
-    for c in text:
+    if kind == 1:  # one byte a character (the usual): no kind switch per character
+        for i in range(n):
+            if latin[i] < 0x20 and latin[i] != 0x09 and latin[i] != 0x0a \
+                    and latin[i] != 0x0d or latin[i] == 0x7f:
+                return True
+        return False
+    for i in range(n):
+        c = PyUnicode_READ(kind, data, i)
         if c < 0x20 and c != 0x09 and c != 0x0a and c != 0x0d or c == 0x7f:
             return True
     return False
+
+
+#: The two-digit tags, one str each: the fields share them, and a tag is compared with one
+#: by identity before its characters.
+cdef tuple _TWO = tuple([f"{i:02d}" for i in range(100)])
+cdef str _T61 = <str>_TWO[61]
+cdef str _T86 = <str>_TWO[86]
+
+
+cdef inline bint _is(str tag, str known):
+    return tag is known or tag == known
 
 
 def fields(str text, cls):
@@ -252,22 +332,30 @@ def fields(str text, cls):
     What the split by `mt940._TAG_LINE` and its loop give, in one pass over the text: a tag
     is `:`, two digits, an optional letter and `:` at the start of the text or after a line
     end; its value runs to the line end before the next tag, less leading line ends and
-    trailing blanks.
+    trailing blanks. `cls` is a tuple subclass of no slots of its own (a NamedTuple).
     """
     cdef Py_ssize_t n = len(text), i = 0, value_at = 0, size, newlines = 0, line = 0
     cdef int kind = PyUnicode_KIND(text)
     cdef void* data = PyUnicode_DATA(text)
     cdef list out = []
-    new = tuple.__new__  # what a NamedTuple's own __new__ calls, without the Python frame
+    cdef Py_UCS4 a, b
+    if not (isinstance(cls, type) and issubclass(cls, tuple)
+            and cls.__basicsize__ == tuple.__basicsize__):
+        raise TypeError(f"{cls!r} is not a tuple class without slots of its own")
     tag = None
     while i < n:
         if i == 0 or PyUnicode_READ(kind, data, i - 1) == u'\n':
             size = _tag_at(kind, data, n, i)
             if size:
                 if tag is not None:  # the field before ends at the line end before this tag
-                    out.append(new(cls, (tag, _stripped(text, kind, data, value_at, i - 1),
-                                         line)))
-                tag, line = text[i + 1:i + size - 1], 1 + newlines  # a tag holds no line end
+                    out.append(_field(cls, tag, _stripped(text, kind, data, value_at, i - 1),
+                                      line))
+                a, b = PyUnicode_READ(kind, data, i + 1), PyUnicode_READ(kind, data, i + 2)
+                if size == 4 and u'0' <= a <= u'9' and u'0' <= b <= u'9':
+                    tag = _TWO[(<Py_ssize_t>a - 48) * 10 + (<Py_ssize_t>b - 48)]
+                else:
+                    tag = text[i + 1:i + size - 1]  # a tag holds no line end
+                line = 1 + newlines
                 i += size
                 value_at = i
                 continue
@@ -275,8 +363,23 @@ def fields(str text, cls):
             newlines += 1
         i += 1
     if tag is not None:
-        out.append(new(cls, (tag, _stripped(text, kind, data, value_at, n), line)))
+        out.append(_field(cls, tag, _stripped(text, kind, data, value_at, n), line))
     return out
+
+
+cdef object _field(object cls, object tag, object value, object line):
+    """`cls((tag, value, line))` as `tuple.__new__` builds it, and untracked by the cyclic
+    collector: a tuple of atoms is in no cycle (the collector would untrack it itself, after
+    a pass over it)."""
+    made = PyType_GenericAlloc(cls, 3)
+    Py_INCREF(tag)
+    PyTuple_SET_ITEM(made, 0, tag)
+    Py_INCREF(value)
+    PyTuple_SET_ITEM(made, 1, value)
+    Py_INCREF(line)
+    PyTuple_SET_ITEM(made, 2, line)
+    PyObject_GC_UnTrack(<void*>made)
+    return made
 
 
 cdef Py_ssize_t _tag_at(int kind, void* data, Py_ssize_t n, Py_ssize_t i) noexcept:
@@ -302,28 +405,125 @@ cdef str _stripped(str text, int kind, void* data, Py_ssize_t start, Py_ssize_t 
     return text[start:end]
 
 
+cdef class _Slots:
+    """Builds instances of a frozen slots dataclass from values in the order of `names` by
+    storing each value in its slot, as the slot's own descriptor does when the generated
+    `__init__` sets it, without the call and its keywords.
+
+    The class must have object fields only, no base but `object`, no `__post_init__`, and
+    `names` must name each field once. What it builds is untracked by the cyclic collector:
+    its fields are set here only, to values that exist before it, so it is in no cycle
+    (a statement's ~500,000 records cost the collector passes otherwise, bench/formats.py).
+    """
+
+    cdef object cls
+    cdef Py_ssize_t n
+    cdef Py_ssize_t offsets[24]
+
+    def __init__(self, cls, tuple names):
+        cdef Py_ssize_t i
+        cdef PyMemberDef* member
+        if cls.__bases__ != (object,) or cls.__new__ is not object.__new__ \
+                or cls.__basicsize__ != object.__basicsize__ + len(names) * sizeof(PyObject*) \
+                or hasattr(cls, "__post_init__") \
+                or sorted(names) != sorted(getattr(cls, "__slots__", ())) \
+                or len(set(names)) != len(names) or len(names) > 24:
+            raise TypeError(f"{cls!r} cannot be built from the slots {names!r}")
+        for i, name in enumerate(names):
+            slot = cls.__dict__[name]
+            if type(slot) is not MemberDescriptorType:
+                raise TypeError(f"{cls.__name__}.{name} is not a slot")
+            member = (<PyMemberDescrObject*>slot).d_member
+            if member.type != T_OBJECT_EX or member.flags & READONLY:
+                raise TypeError(f"{cls.__name__}.{name} is not a settable object slot")
+            self.offsets[i] = member.offset
+        self.cls, self.n = cls, len(names)
+
+    cdef object make(self, tuple values):
+        cdef Py_ssize_t i
+        cdef PyObject** slot
+        if len(values) != self.n:
+            raise TypeError(f"{self.cls.__name__} takes {self.n} values, {len(values)} given")
+        made = PyType_GenericAlloc(self.cls, 0)
+        for i in range(self.n):
+            value = values[i]
+            Py_INCREF(value)
+            slot = <PyObject**>((<char*><PyObject*>made) + self.offsets[i])
+            slot[0] = <PyObject*>value
+        PyObject_GC_UnTrack(<void*>made)
+        return made
+
+
+def make(cls, tuple names, tuple values):
+    """A `cls` built by `_Slots` (for the tests: what it builds equals the class's own)."""
+    return _Slots(cls, names).make(values)
+
+
+cdef class _Last:
+    """The last few characters looked up, and what they gave."""
+
+    cdef Py_UCS4 chars[16]
+    cdef Py_ssize_t size
+    cdef object value
+
+    def __cinit__(self):
+        self.size = -1
+
+    cdef bint same(self, int kind, void* data, Py_ssize_t start, Py_ssize_t size) noexcept:
+        cdef Py_ssize_t i
+        if size != self.size:
+            return False
+        for i in range(size):
+            if PyUnicode_READ(kind, data, start + i) != self.chars[i]:
+                return False
+        return True
+
+    cdef void keep(self, int kind, void* data, Py_ssize_t start, Py_ssize_t size, value):
+        cdef Py_ssize_t i
+        self.size = size if size <= 16 else -1
+        for i in range(min(size, 16)):
+            self.chars[i] = PyUnicode_READ(kind, data, start + i)
+        self.value = value
+
+    cdef str text(self, str source, int kind, void* data, Py_ssize_t start, Py_ssize_t size):
+        """`source[start:start + size]`, the same str as last time when it is the same."""
+        if not self.same(kind, data, start, size):
+            self.keep(kind, data, start, size, source[start:start + size])
+        return <str>self.value
+
+
+#: The record builders of each `parts` given to `entries`, by its id (held with it).
+cdef dict _BUILDERS = {}
+
+
 def entries(reader, list fields, cur, tuple parts):
     """`mt940._Reader.entries`: the statement's entries, asking `reader` for what is not
-    at hand (a date, an amount, a composite key) and for a whole line it cannot read."""
+    at hand (a date, an amount, a composite key) and for a whole line it cannot read.
+
+    `parts`: the entry, key and source classes, each with the order of its values, the
+    `:86:` reader for the other dialects, and the status of a statement line.
+    """
     cdef Py_ssize_t i, k = 0, n = len(fields)
     cdef list out = [], banks = []
-    cdef dict counts = {}
     cdef tuple field
+    cdef PyObject* count
+    refs = Counter()
     for i in range(n):  # the bank references first: a shared one is no entry's identity
         field = <tuple>fields[i]  # a _Field (a tuple subclass) throughout
-        if field[0] == "61":
+        if _is(<str>field[0], _T61):
             ref = _bank_ref(<str>field[1])
             banks.append(ref)
-            counts[ref] = counts.get(ref, 0) + 1
-    context = _Context(reader, cur, Counter(counts), Counter(), parts)
+            count = PyDict_GetItem(refs, ref)
+            PyDict_SetItem(refs, ref, 1 if count is NULL else <object>count + 1)
+    context = _Context(reader, cur, refs, Counter(), parts)
     for i in range(n):
         field = <tuple>fields[i]
-        if field[0] != "61":
+        if not _is(<str>field[0], _T61):
             continue
         following = <tuple>fields[i + 1] if i + 1 < n else None
         out.append(context.entry(
-            field, <str>following[1] if following is not None and following[0] == "86"
-            else "", banks[k]))
+            field, <str>following[1] if following is not None
+            and _is(<str>(<tuple>following)[0], _T86) else "", banks[k]))
         k += 1
     return tuple(out)
 
@@ -342,57 +542,96 @@ cdef _bank_ref(str value):
 
 cdef _bank_ref_of(str text):
     ref = text.strip()
-    return None if not ref or ref.upper() == "NONREF" else ref
+    return None if not ref or _is_word(ref, "NONREF") else ref
 
 
 cdef class _Context:
     """One statement's reading: its reader, caches and builders."""
 
-    cdef object reader, cur, refs, seen, origin, new_entry, new_key, new_source
-    cdef object read_field86, booked
-    cdef dict days, bookings, signed
+    cdef object reader, cur, refs, seen, origin, read_field86, booked
+    cdef _Slots new_entry, new_key, new_source
+    cdef dict days, bookings, credits, debits
+    # the last value date, value and entry date, type code and GVC by their characters
+    cdef _Last day, booking, code, gvc
+    cdef object last_code, last_gvc, last_both
 
     def __init__(self, reader, cur, refs, seen, tuple parts):
         self.reader, self.cur, self.refs, self.seen = reader, cur, refs, seen
         self.origin = reader.origin
-        self.days, self.bookings, self.signed = reader._days, reader._bookings, reader._signed
-        self.new_entry, self.new_key, self.new_source, self.read_field86, self.booked = parts
+        self.days, self.bookings = reader._days, reader._bookings
+        self.credits, self.debits = {}, {}
+        builders = _BUILDERS.get(id(parts))
+        if builders is None:
+            builders = _BUILDERS[id(parts)] = (parts, _Slots(parts[0], parts[1]),
+                                               _Slots(parts[2], parts[3]),
+                                               _Slots(parts[4], parts[5]))
+        _, self.new_entry, self.new_key, self.new_source = builders
+        self.read_field86, self.booked = parts[6], parts[7]
+        self.day, self.booking, self.code, self.gvc = _Last(), _Last(), _Last(), _Last()
 
     cdef entry(self, tuple field, str info, bank_ref):
         """`_Reader.entry` (`bank_ref` is `_bank_ref` of the line), or the reader's own when
         the line is not a statement line."""
-        cdef str first = _first_row(<str>field[1]), ref
-        cdef Py_ssize_t at
-        head = _head61(first)
-        if head is None:  # the reader says what is wrong, naming the line
+        cdef str first = _first_row(<str>field[1]), ref, code
+        cdef Py_ssize_t at, end
+        cdef _Head h
+        cdef int kind = PyUnicode_KIND(first)
+        cdef void* data = PyUnicode_DATA(first)
+        cdef bint debit
+        cdef dict amounts
+        cdef PyObject* found
+        if not _scan61(first, &h):  # the reader says what is wrong, naming the line
             return self.reader.entry(field, info, self.cur, self.refs, self.seen)
-        day, mmdd, mark, amount, code, end = head
-        value_date = self.days.get(day)
-        if value_date is None:
-            value_date = self.reader.day(day, field)
-        booking = self.bookings.get((value_date, mmdd))
-        if booking is None:
-            booking = self.reader.booking_day(value_date, mmdd)
-        debit = mark[len(mark) - 1] == "D"
-        signed = self.signed.get((amount, debit))
-        if signed is None:
+        if not self.booking.same(kind, data, 0, h.mark_at):  # value date [+ entry date]
+            if not self.day.same(kind, data, 0, 6):
+                day = first[:6]
+                value_date = self.days.get(day)
+                if value_date is None:
+                    value_date = self.reader.day(day, field)
+                self.day.keep(kind, data, 0, 6, value_date)
+            value_date = self.day.value
+            mmdd = first[6:10] if h.mark_at == 10 else None
+            booking = self.bookings.get((value_date, mmdd))
+            if booking is None:
+                booking = self.reader.booking_day(value_date, mmdd)
+            self.booking.keep(kind, data, 0, h.mark_at, booking)
+        value_date, booking = self.day.value, self.booking.value
+        debit = PyUnicode_READ(kind, data, h.mark_end - 1) == u'D'
+        amount = first[h.amount_at:h.amount_end]
+        amounts = self.debits if debit else self.credits
+        found = PyDict_GetItem(amounts, amount)
+        if found is NULL:
             signed = self.reader.signed(amount, debit, self.cur, field)
+            if len(amounts) >= 8192:  # amounts repeat; keep the cache small
+                amounts.clear()
+            amounts[amount] = signed
+        else:
+            signed = <object>found
+        code = self.code.text(first, kind, data, h.amount_end, 4)
+        end = h.amount_end + 4
         at = first.find("//", end)  # the customer reference runs up to the bank's
         ref = first[end:] if at < 0 else first[end:at]
-        details = _structured(info.replace("\n", ""))
+        details = _structured(info.replace("\n", ""), self.gvc)
         if details is None:  # another dialect: the Python reading
-            found = self.read_field86(info)
-            details = (found.remittance, found.counterparty_name, found.counterparty_account,
-                       found.end_to_end_id, found.code)
+            read = self.read_field86(info)
+            details = (read.remittance, read.counterparty_name, read.counterparty_account,
+                       read.end_to_end_id, read.code)
         remittance, name, account, end_to_end_id, gvc = details
-        if bank_ref and self.refs[bank_ref] == 1:
-            key = self.new_key("bank_reference", bank_ref[:64])
+        if bank_ref is not None and <object>PyDict_GetItem(self.refs, bank_ref) == 1:
+            key = self.new_key.make(("bank_reference", bank_ref[:64]))
         else:
             key = self.reader.composite(booking, signed, ref, code, info, self.seen)
+        if not gvc:
+            both = code
+        elif code is self.last_code and gvc is self.last_gvc:
+            both = self.last_both
+        else:
+            both = self.last_both = code + "/" + gvc
+            self.last_code, self.last_gvc = code, gvc
         customer_ref = ref.strip()
-        return self.new_entry(
+        return self.new_entry.make((
             key, signed, self.booked, booking, value_date, bank_ref,
             end_to_end_id or (customer_ref if customer_ref not in ("", "NONREF") else None),
             name, account, remittance,
-            self.new_source(self.origin, f"line {field[2]}"), b"", None, None,
-            mark[0] == "R", code + "/" + gvc if gvc else code, ())
+            self.new_source.make((self.origin, f"line {field[2]}")), b"", None, None,
+            PyUnicode_READ(kind, data, h.mark_at) == u'R', both, ()))

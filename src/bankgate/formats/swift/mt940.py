@@ -40,14 +40,17 @@ from bankgate.formats.swift.field86 import read_field86
 __all__ = ["detect_mt94x", "read_mt940"]
 
 #: Entries and their parts are built from values in these orders (`speedups.maker`, ~5 µs
-#: an entry cheaper than keywords).
-_new_entry: Final = maker(StatementEntry, (
+#: an entry cheaper than keywords; the compiled `entries` stores them in the slots itself).
+_ENTRY_SLOTS: Final = (
     "key", "amount", "status", "booking_date", "value_date", "bank_reference", "end_to_end_id",
     "counterparty_name", "counterparty_account", "remittance", "source", "raw",
     "account_servicer_reference", "instruction_id", "is_reversal", "bank_transaction_code",
-    "transactions"))
-_new_source: Final = maker(Source, ("origin", "where"))
-_new_key: Final = maker(EntryKey, ("kind", "value"))
+    "transactions")
+_KEY_SLOTS: Final = ("kind", "value")
+_SOURCE_SLOTS: Final = ("origin", "where")
+_new_entry: Final = maker(StatementEntry, _ENTRY_SLOTS)
+_new_source: Final = maker(Source, _SOURCE_SLOTS)
+_new_key: Final = maker(EntryKey, _KEY_SLOTS)
 
 MAX_BYTES: Final = 200 * 1024 * 1024
 _BALANCE: Final = re.compile(r"^([CD])(\d{6})([A-Z]{3})([\d,.]+)$")
@@ -68,7 +71,8 @@ def _py_head61(row: str) -> _Head61 | None:
 #: The compiled twin gives the same tuples (test_mt940_compiled.py).
 _head61: Final[Callable[[str], _Head61 | None]] = C.head61 if C is not None else _py_head61
 #: What the compiled `entries` builds with (swift/_mt940_speedups.pyx).
-_PARTS: Final = (_new_entry, _new_key, _new_source, read_field86, EntryStatus.BOOKED)
+_PARTS: Final = (StatementEntry, _ENTRY_SLOTS, EntryKey, _KEY_SLOTS, Source, _SOURCE_SLOTS,
+                 read_field86, EntryStatus.BOOKED)
 _BALANCE_TAGS: Final = {"60F": BalanceType.OPENING_BOOKED, "60M": BalanceType.OPENING_BOOKED,
                         "62F": BalanceType.CLOSING_BOOKED, "62M": BalanceType.CLOSING_BOOKED,
                         "64": BalanceType.CLOSING_AVAILABLE,
