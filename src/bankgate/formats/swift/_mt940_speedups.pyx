@@ -23,7 +23,9 @@ from types import MemberDescriptorType
 from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF
+from cpython.sequence cimport PySequence_Fast_ITEMS
 from cpython.tuple cimport PyTuple_SET_ITEM
+from libc.string cimport memchr
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_KIND, PyUnicode_READ
 
 cdef extern from "Python.h":
@@ -32,6 +34,7 @@ cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object text)
     object PyType_GenericAlloc(object cls, Py_ssize_t items)
     void PyObject_GC_UnTrack(void* op)
+    PyObject* PyDict_SetDefault(object d, object key, object default) except NULL
 
 cdef extern from "structmember.h":
     ctypedef struct PyMemberDef:
@@ -343,28 +346,40 @@ def fields(str text, cls):
             and cls.__basicsize__ == tuple.__basicsize__):
         raise TypeError(f"{cls!r} is not a tuple class without slots of its own")
     tag = None
-    while i < n:
-        if i == 0 or PyUnicode_READ(kind, data, i - 1) == u'\n':
-            size = _tag_at(kind, data, n, i)
-            if size:
-                if tag is not None:  # the field before ends at the line end before this tag
-                    out.append(_field(cls, tag, _stripped(text, kind, data, value_at, i - 1),
-                                      line))
-                a, b = PyUnicode_READ(kind, data, i + 1), PyUnicode_READ(kind, data, i + 2)
-                if size == 4 and u'0' <= a <= u'9' and u'0' <= b <= u'9':
-                    tag = _TWO[(<Py_ssize_t>a - 48) * 10 + (<Py_ssize_t>b - 48)]
-                else:
-                    tag = text[i + 1:i + size - 1]  # a tag holds no line end
-                line = 1 + newlines
-                i += size
-                value_at = i
-                continue
-        if PyUnicode_READ(kind, data, i) == u'\n':
-            newlines += 1
+    while i < n:  # at a line start
+        size = _tag_at(kind, data, n, i)
+        if size:
+            if tag is not None:  # the field before ends at the line end before this tag
+                out.append(_field(cls, tag, _stripped(text, kind, data, value_at, i - 1), line))
+            a, b = PyUnicode_READ(kind, data, i + 1), PyUnicode_READ(kind, data, i + 2)
+            if size == 4 and u'0' <= a <= u'9' and u'0' <= b <= u'9':
+                tag = _TWO[(<Py_ssize_t>a - 48) * 10 + (<Py_ssize_t>b - 48)]
+            else:
+                tag = text[i + 1:i + size - 1]  # a tag holds no line end
+            line = 1 + newlines
+            i += size
+            value_at = i
+        i = _newline(kind, data, i, n)
+        if i < 0:
+            break
+        newlines += 1
         i += 1
     if tag is not None:
         out.append(_field(cls, tag, _stripped(text, kind, data, value_at, n), line))
     return out
+
+
+cdef inline Py_ssize_t _newline(int kind, void* data, Py_ssize_t start, Py_ssize_t n) noexcept:
+    """Where the first line end at or after `start` is, -1 if there is none."""
+    cdef const char* found
+    if kind == 1:  # one byte a character: the C library's search
+        found = <const char*>memchr(<const char*>data + start, 10, n - start)
+        return -1 if found == NULL else found - <const char*>data
+    while start < n:
+        if PyUnicode_READ(kind, data, start) == u'\n':
+            return start
+        start += 1
+    return -1
 
 
 cdef object _field(object cls, object tag, object value, object line):
@@ -440,16 +455,17 @@ cdef class _Slots:
         self.cls, self.n = cls, len(names)
 
     cdef object make(self, tuple values):
-        cdef Py_ssize_t i
-        cdef PyObject** slot
         if len(values) != self.n:
             raise TypeError(f"{self.cls.__name__} takes {self.n} values, {len(values)} given")
+        return self.new(PySequence_Fast_ITEMS(values))
+
+    cdef object new(self, PyObject** values):
+        """An instance holding `values` (`n` of them, none NULL; each gets a reference)."""
+        cdef Py_ssize_t i
         made = PyType_GenericAlloc(self.cls, 0)
         for i in range(self.n):
-            value = values[i]
-            Py_INCREF(value)
-            slot = <PyObject**>((<char*><PyObject*>made) + self.offsets[i])
-            slot[0] = <PyObject*>value
+            Py_INCREF(<object>values[i])
+            (<PyObject**>((<char*><PyObject*>made) + self.offsets[i]))[0] = values[i]
         PyObject_GC_UnTrack(<void*>made)
         return made
 
@@ -492,6 +508,10 @@ cdef class _Last:
         return <str>self.value
 
 
+cdef str _BANK_REFERENCE = "bank_reference"
+cdef bytes _NO_BYTES = b""
+cdef tuple _NO_TRANSACTIONS = ()
+
 #: The record builders of each `parts` given to `entries`, by its id (held with it).
 cdef dict _BUILDERS = {}
 
@@ -506,16 +526,16 @@ def entries(reader, list fields, cur, tuple parts):
     cdef Py_ssize_t i, k = 0, n = len(fields)
     cdef list out = [], banks = []
     cdef tuple field
-    cdef PyObject* count
-    refs = Counter()
+    cdef set shared = set()
+    cdef dict first_with = {}
     for i in range(n):  # the bank references first: a shared one is no entry's identity
         field = <tuple>fields[i]  # a _Field (a tuple subclass) throughout
         if _is(<str>field[0], _T61):
             ref = _bank_ref(<str>field[1])
             banks.append(ref)
-            count = PyDict_GetItem(refs, ref)
-            PyDict_SetItem(refs, ref, 1 if count is NULL else <object>count + 1)
-    context = _Context(reader, cur, refs, Counter(), parts)
+            if ref is not None and <object>PyDict_SetDefault(first_with, ref, field) is not field:
+                shared.add(ref)
+    context = _Context(reader, cur, banks, shared, parts)
     for i in range(n):
         field = <tuple>fields[i]
         if not _is(<str>field[0], _T61):
@@ -529,7 +549,7 @@ def entries(reader, list fields, cur, tuple parts):
 
 
 cdef str _first_row(str value):
-    cdef Py_ssize_t end = value.find("\n")
+    cdef Py_ssize_t end = _newline(PyUnicode_KIND(value), PyUnicode_DATA(value), 0, len(value))
     return value if end < 0 else value[:end]
 
 
@@ -548,15 +568,18 @@ cdef _bank_ref_of(str text):
 cdef class _Context:
     """One statement's reading: its reader, caches and builders."""
 
-    cdef object reader, cur, refs, seen, origin, read_field86, booked
+    cdef object reader, cur, seen, origin, read_field86, booked
+    cdef list banks
+    cdef set shared
     cdef _Slots new_entry, new_key, new_source
     cdef dict days, bookings, credits, debits
     # the last value date, value and entry date, type code and GVC by their characters
     cdef _Last day, booking, code, gvc
     cdef object last_code, last_gvc, last_both
 
-    def __init__(self, reader, cur, refs, seen, tuple parts):
-        self.reader, self.cur, self.refs, self.seen = reader, cur, refs, seen
+    def __init__(self, reader, cur, list banks, set shared, tuple parts):
+        self.reader, self.cur, self.banks, self.shared = reader, cur, banks, shared
+        self.seen = Counter()
         self.origin = reader.origin
         self.days, self.bookings = reader._days, reader._bookings
         self.credits, self.debits = {}, {}
@@ -580,8 +603,11 @@ cdef class _Context:
         cdef bint debit
         cdef dict amounts
         cdef PyObject* found
+        cdef PyObject* values[17]
+        if self.new_entry.n != 17 or self.new_key.n != 2 or self.new_source.n != 2:
+            raise TypeError("an entry is built from 17 values, a key and a source from 2")
         if not _scan61(first, &h):  # the reader says what is wrong, naming the line
-            return self.reader.entry(field, info, self.cur, self.refs, self.seen)
+            return self.reader.entry(field, info, self.cur, Counter(self.banks), self.seen)
         if not self.booking.same(kind, data, 0, h.mark_at):  # value date [+ entry date]
             if not self.day.same(kind, data, 0, 6):
                 day = first[:6]
@@ -611,14 +637,18 @@ cdef class _Context:
         end = h.amount_end + 4
         at = first.find("//", end)  # the customer reference runs up to the bank's
         ref = first[end:] if at < 0 else first[end:at]
-        details = _structured(info.replace("\n", ""), self.gvc)
+        flat = info.replace("\n", "") if _newline(PyUnicode_KIND(info), PyUnicode_DATA(info), 0,
+                                                   len(info)) >= 0 else info
+        details = _structured(flat, self.gvc)
         if details is None:  # another dialect: the Python reading
             read = self.read_field86(info)
             details = (read.remittance, read.counterparty_name, read.counterparty_account,
                        read.end_to_end_id, read.code)
         remittance, name, account, end_to_end_id, gvc = details
-        if bank_ref is not None and <object>PyDict_GetItem(self.refs, bank_ref) == 1:
-            key = self.new_key.make(("bank_reference", bank_ref[:64]))
+        if bank_ref is not None and not (self.shared and bank_ref in self.shared):
+            value = bank_ref[:64]
+            values[0], values[1] = <PyObject*>_BANK_REFERENCE, <PyObject*>value
+            key = self.new_key.new(values)
         else:
             key = self.reader.composite(booking, signed, ref, code, info, self.seen)
         if not gvc:
@@ -629,9 +659,20 @@ cdef class _Context:
             both = self.last_both = code + "/" + gvc
             self.last_code, self.last_gvc = code, gvc
         customer_ref = ref.strip()
-        return self.new_entry.make((
-            key, signed, self.booked, booking, value_date, bank_ref,
-            end_to_end_id or (customer_ref if customer_ref not in ("", "NONREF") else None),
-            name, account, remittance,
-            self.new_source.make((self.origin, f"line {field[2]}")), b"", None, None,
-            PyUnicode_READ(kind, data, h.mark_at) == u'R', both, ()))
+        where = f"line {field[2]}"
+        values[0], values[1] = <PyObject*>self.origin, <PyObject*>where
+        source = self.new_source.new(values)
+        if not end_to_end_id:
+            end_to_end_id = customer_ref if customer_ref not in ("", "NONREF") else None
+        reversal = PyUnicode_READ(kind, data, h.mark_at) == u'R'
+        values[0], values[1], values[2] = <PyObject*>key, <PyObject*>signed, <PyObject*>self.booked
+        values[3], values[4], values[5] = <PyObject*>booking, <PyObject*>value_date, \
+            <PyObject*>bank_ref
+        values[6], values[7], values[8] = <PyObject*>end_to_end_id, <PyObject*>name, \
+            <PyObject*>account
+        values[9], values[10], values[11] = <PyObject*>remittance, <PyObject*>source, \
+            <PyObject*>_NO_BYTES
+        values[12] = values[13] = <PyObject*>None
+        values[14], values[15], values[16] = <PyObject*>reversal, <PyObject*>both, \
+            <PyObject*>_NO_TRANSACTIONS
+        return self.new_entry.new(values)  # in the order of mt940._ENTRY_SLOTS
