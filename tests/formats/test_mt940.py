@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from bankgate.domain import check_statement
 from bankgate.errors import FormatError
+from bankgate.formats.swift import mt940
 from bankgate.formats.swift.field86 import _subfields, read_field86
 from bankgate.formats.swift.mt940 import read_mt940
 from tests.samples import SAMPLES, needs_samples
@@ -141,3 +142,12 @@ def test_an_amount_too_large_for_any_payment_is_refused_naming_its_line(digits, 
     with pytest.raises(FormatError, match="larger than any") as refused:
         list(read_mt940(io.BytesIO(text.encode()), "big.sta"))
     assert refused.value.where == ("line 5 (:61:)" if where == "entry" else "line 4 (:60F:)")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["-", "-}", "-XYZ", "- \t", "-ABCDE", ":20:R", "x-", "\n", "\n",
+                                 ":61:2611231123C1,00NTRF", " ", "é"]), max_size=12)
+       .map("".join))
+def test_end_of_message_lines_become_empty_lines_wherever_they_are(text: str):
+    # the former reading: the pattern after a line end put in front, and that one taken off
+    assert mt940._unwrap(text) == mt940._TERMINATOR.sub("\n", "\n" + text)[1:]

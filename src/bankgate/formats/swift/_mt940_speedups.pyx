@@ -8,6 +8,7 @@ Each function gives exactly what its Python twin gives, character for character:
   (GVC, then `?NN` subfields), None for any other dialect;
 - `has_control(text)`: whether `mt940._CONTROL` finds a control character;
 - `fields(text, cls)`: `mt940._fields`, its tag split and loop in one pass;
+- `statements(fields)`: `mt940._statements`; `tagged(fields, tags)`: the fields of those tags;
 - `entries(reader, fields, cur, parts)`: `mt940._Reader.entries`; the reader is asked for
   what this does not do itself (dates and amounts not yet seen, composite keys, other
   `:86:` dialects, and any line that is not a statement line, which the reader refuses
@@ -321,6 +322,7 @@ def has_control(str text):
 #: The two-digit tags, one str each: the fields share them, and a tag is compared with one
 #: by identity before its characters.
 cdef tuple _TWO = tuple([f"{i:02d}" for i in range(100)])
+cdef str _T20 = <str>_TWO[20]
 cdef str _T61 = <str>_TWO[61]
 cdef str _T86 = <str>_TWO[86]
 
@@ -367,6 +369,24 @@ def fields(str text, cls):
     if tag is not None:
         out.append(_field(cls, tag, _stripped(text, kind, data, value_at, n), line))
     return out
+
+
+def statements(list fields):
+    """`mt940._statements`: the fields, cut before every `:20:` but the first."""
+    cdef list out = [], block = []
+    for field in fields:
+        if block and _is(<str>(<tuple>field)[0], _T20):
+            out.append(block)
+            block = []
+        block.append(field)
+    if block:
+        out.append(block)
+    return out
+
+
+def tagged(list fields, dict tags):
+    """The fields whose tag is one of `tags`, in order."""
+    return [field for field in fields if (<tuple>field)[0] in tags]
 
 
 cdef inline Py_ssize_t _newline(int kind, void* data, Py_ssize_t start, Py_ssize_t n) noexcept:
@@ -554,15 +574,39 @@ cdef str _first_row(str value):
 
 
 cdef _bank_ref(str value):
-    """`mt940._bank_ref`: what follows the first `//` on the first row, None if nothing."""
-    cdef str first = _first_row(value)
-    cdef Py_ssize_t at = first.find("//")
-    return None if at < 0 else _bank_ref_of(first[at + 2:])
+    """`mt940._bank_ref`: what follows the first `//` on the first row, stripped, None if
+    nothing (or NONREF)."""
+    cdef int kind = PyUnicode_KIND(value)
+    cdef void* data = PyUnicode_DATA(value)
+    cdef Py_ssize_t end = _newline(kind, data, 0, len(value)), at, start
+    if end < 0:
+        end = len(value)
+    at = _slashes(kind, data, 0, end)
+    if at < 0:
+        return None
+    start = _strip(kind, data, at + 2, &end)
+    if start == end:
+        return None
+    ref = value[start:end]
+    return None if _is_word(ref, "NONREF") else ref
 
 
-cdef _bank_ref_of(str text):
-    ref = text.strip()
-    return None if not ref or _is_word(ref, "NONREF") else ref
+cdef Py_ssize_t _slashes(int kind, void* data, Py_ssize_t start, Py_ssize_t end) noexcept:
+    """Where the first `//` in [start, end) is, -1 if there is none."""
+    cdef Py_ssize_t i
+    for i in range(start, end - 1):
+        if PyUnicode_READ(kind, data, i) == u'/' and PyUnicode_READ(kind, data, i + 1) == u'/':
+            return i
+    return -1
+
+
+cdef Py_ssize_t _strip(int kind, void* data, Py_ssize_t start, Py_ssize_t* end) noexcept:
+    """[start, end) less the white space `str.strip` takes off: the new start (and end)."""
+    while start < end[0] and Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, start)):
+        start += 1
+    while end[0] > start and Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, end[0] - 1)):
+        end[0] -= 1
+    return start
 
 
 cdef class _Context:
@@ -595,8 +639,8 @@ cdef class _Context:
     cdef entry(self, tuple field, str info, bank_ref):
         """`_Reader.entry` (`bank_ref` is `_bank_ref` of the line), or the reader's own when
         the line is not a statement line."""
-        cdef str first = _first_row(<str>field[1]), ref, code
-        cdef Py_ssize_t at, end
+        cdef str first = _first_row(<str>field[1]), code
+        cdef Py_ssize_t at, end, n = len(first), start, stop
         cdef _Head h
         cdef int kind = PyUnicode_KIND(first)
         cdef void* data = PyUnicode_DATA(first)
@@ -635,8 +679,9 @@ cdef class _Context:
             signed = <object>found
         code = self.code.text(first, kind, data, h.amount_end, 4)
         end = h.amount_end + 4
-        at = first.find("//", end)  # the customer reference runs up to the bank's
-        ref = first[end:] if at < 0 else first[end:at]
+        at = _slashes(kind, data, end, n)  # the customer reference runs up to the bank's
+        if at < 0:
+            at = n
         flat = info.replace("\n", "") if _newline(PyUnicode_KIND(info), PyUnicode_DATA(info), 0,
                                                    len(info)) >= 0 else info
         details = _structured(flat, self.gvc)
@@ -650,7 +695,7 @@ cdef class _Context:
             values[0], values[1] = <PyObject*>_BANK_REFERENCE, <PyObject*>value
             key = self.new_key.new(values)
         else:
-            key = self.reader.composite(booking, signed, ref, code, info, self.seen)
+            key = self.reader.composite(booking, signed, first[end:at], code, info, self.seen)
         if not gvc:
             both = code
         elif code is self.last_code and gvc is self.last_gvc:
@@ -658,12 +703,15 @@ cdef class _Context:
         else:
             both = self.last_both = code + "/" + gvc
             self.last_code, self.last_gvc = code, gvc
-        customer_ref = ref.strip()
         where = f"line {field[2]}"
         values[0], values[1] = <PyObject*>self.origin, <PyObject*>where
         source = self.new_source.new(values)
-        if not end_to_end_id:
-            end_to_end_id = customer_ref if customer_ref not in ("", "NONREF") else None
+        if not end_to_end_id:  # the customer's reference, stripped, unless "" or NONREF
+            stop = at
+            start = _strip(kind, data, end, &stop)
+            end_to_end_id = None if start == stop else first[start:stop]
+            if end_to_end_id == "NONREF":
+                end_to_end_id = None
         reversal = PyUnicode_READ(kind, data, h.mark_at) == u'R'
         values[0], values[1], values[2] = <PyObject*>key, <PyObject*>signed, <PyObject*>self.booked
         values[3], values[4], values[5] = <PyObject*>booking, <PyObject*>value_date, \

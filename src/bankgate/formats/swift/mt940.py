@@ -102,8 +102,10 @@ def read_mt940(stream: IO[bytes], origin: str) -> Iterator[Statement]:
     if len(data) > MAX_BYTES:
         raise FormatError(origin, "", f"larger than {MAX_BYTES} bytes; refused")
     text = _unwrap(_decode(data).replace("\r\n", "\n").replace("\r", "\n"))
+    del data  # the reading holds only the fields (a generator keeps its locals)
     with _collector_paused():
         fields = _fields(text, origin)
+    del text
     count = 0
     for block in _statements(fields, origin):
         count += 1
@@ -144,6 +146,7 @@ _ENVELOPE: Final = re.compile(r"\{[1235]:(?:[^{}]|\{[^{}]*\})*\}")
 # The line patterns start with the line end before them (the text gets one in front): a
 # literal first character lets `re` skip ahead instead of trying `^` at every character.
 _TERMINATOR: Final = re.compile(r"\n-(?:\}|[A-Z]{0,4})?[ \t]*$", re.MULTILINE)
+_FIRST_TERMINATOR: Final = re.compile(r"-(?:\}|[A-Z]{0,4})?[ \t]*$", re.MULTILINE)
 _TAG_LINE: Final = re.compile(r"\n:(\d{2}[A-Z]?):")
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -157,7 +160,10 @@ def _unwrap(text: str) -> str:
         text = _ENVELOPE.sub("", text).replace("{4:", "")
     if C.has_control(text) if C is not None else _CONTROL.search(text):
         text = _CONTROL.sub("", text)
-    return _TERMINATOR.sub("\n", "\n" + text)[1:]
+    if _FIRST_TERMINATOR.match(text):  # the pattern below wants a line end before the line
+        end = text.find("\n")
+        text = text[end:] if end >= 0 else ""
+    return _TERMINATOR.sub("\n", text)
 
 
 def _fields(text: str, origin: str) -> list[_Field]:
@@ -175,6 +181,9 @@ def _fields(text: str, origin: str) -> list[_Field]:
 
 
 def _statements(fields: list[_Field], origin: str) -> Iterator[list[_Field]]:
+    if C is not None:  # the same cut, in C
+        yield from C.statements(fields)
+        return
     block: list[_Field] = []
     for field in fields:
         if field.tag == "20" and block:
@@ -204,7 +213,9 @@ class _Reader:
         account_field = self.first("25")
         if account_field is None:
             raise self.fail(self.first("20"), "the account (:25:) is missing")
-        balances = [self.balance(f) for f in self.fields if f.tag in _BALANCE_TAGS]
+        tagged = C.tagged(self.fields, _BALANCE_TAGS) if C is not None \
+            else [f for f in self.fields if f.tag in _BALANCE_TAGS]
+        balances = [self.balance(f) for f in tagged]
         cur = self.currency(balances, account_field)
         account = re.sub(r"[A-Z]{3}$", "", account_field.value.strip()) or account_field.value
         opening = next((b for b in balances if b.type is BalanceType.OPENING_BOOKED), None)
