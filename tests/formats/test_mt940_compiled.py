@@ -194,3 +194,24 @@ def test_classes_that_cannot_be_built_slot_by_slot_are_refused(cls: type, names:
 def test_a_record_given_the_wrong_number_of_values_is_refused():
     with pytest.raises(TypeError, match="takes 2 values, 1 given"):
         C.make(_Plain, ("a", "b"), (1,))
+
+
+def amounts_as_written(data: bytes, monkeypatch: pytest.MonkeyPatch | None) -> object:
+    """Each entry's amount as its Decimal prints (7.5 and 7.50 are equal, not the same)."""
+    read = outcome(data) if monkeypatch is None else read_in_python(data, monkeypatch)
+    if isinstance(read, str):
+        return read
+    return [[(str(e.amount.amount), e.amount.currency.code) for e in s.entries] for s in read]
+
+
+@settings(max_examples=600, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(amount=st.text(alphabet="0123456789,٣", min_size=1, max_size=20)
+       .filter(lambda t: t[0].isdecimal()),
+       code=st.sampled_from(["EUR", "JPY", "KWD"]), mark=st.sampled_from(["C", "D", "RD"]))
+def test_amounts_are_read_to_the_same_digits_and_sign_compiled_and_in_python(
+        amount: str, code: str, mark: str, monkeypatch: pytest.MonkeyPatch):
+    # the compiled reading builds the Money of a plain amount itself (no zero, no odd digit)
+    data = (f":20:R\n:25:DE89370400440532013000\n:60F:C261123{code}0,\n"
+            f":61:2611231123{mark}{amount}NTRFE2E//B1\n:86:166?20text\n").encode()
+    assert amounts_as_written(data, None) == amounts_as_written(data, monkeypatch)

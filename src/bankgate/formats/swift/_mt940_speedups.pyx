@@ -19,6 +19,7 @@ so is `decimal` here. The tests run both halves over every sample and generated 
 """
 
 from collections import Counter
+from decimal import Decimal
 from types import MemberDescriptorType
 
 from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
@@ -455,12 +456,13 @@ cdef class _Slots:
     cdef Py_ssize_t n
     cdef Py_ssize_t offsets[24]
 
-    def __init__(self, cls, tuple names):
+    def __init__(self, cls, tuple names, bint checked=False):
+        """`checked`: the caller checks what the class's `__post_init__` would."""
         cdef Py_ssize_t i
         cdef PyMemberDef* member
         if cls.__bases__ != (object,) or cls.__new__ is not object.__new__ \
                 or cls.__basicsize__ != object.__basicsize__ + len(names) * sizeof(PyObject*) \
-                or hasattr(cls, "__post_init__") \
+                or hasattr(cls, "__post_init__") and not checked \
                 or sorted(names) != sorted(getattr(cls, "__slots__", ())) \
                 or len(set(names)) != len(names) or len(names) > 24:
             raise TypeError(f"{cls!r} cannot be built from the slots {names!r}")
@@ -615,7 +617,8 @@ cdef class _Context:
     cdef object reader, cur, seen, origin, read_field86, booked
     cdef list banks
     cdef set shared
-    cdef _Slots new_entry, new_key, new_source
+    cdef _Slots new_entry, new_key, new_source, new_money
+    cdef Py_ssize_t minor_units
     cdef dict days, bookings, credits, debits
     # the last value date, value and entry date, type code and GVC by their characters
     cdef _Last day, booking, code, gvc
@@ -631,10 +634,49 @@ cdef class _Context:
         if builders is None:
             builders = _BUILDERS[id(parts)] = (parts, _Slots(parts[0], parts[1]),
                                                _Slots(parts[2], parts[3]),
-                                               _Slots(parts[4], parts[5]))
-        _, self.new_entry, self.new_key, self.new_source = builders
+                                               _Slots(parts[4], parts[5]),
+                                               _Slots(parts[8], parts[9], True))
+        _, self.new_entry, self.new_key, self.new_source, self.new_money = builders
         self.read_field86, self.booked = parts[6], parts[7]
+        self.minor_units = cur.minor_units
         self.day, self.booking, self.code, self.gvc = _Last(), _Last(), _Last(), _Last()
+
+    cdef money(self, str text, bint debit):
+        """`_Reader.signed(text, debit)` for the plainest amounts (ASCII digits, at most one
+        comma before any trailing ones, no more decimals than the currency has, not zero,
+        less than MAX_AMOUNT_DIGITS integer digits), None for any other: the checks of
+        `Money.__post_init__` are these, so the Money is built without it."""
+        cdef Py_ssize_t n = len(text), i, comma = -1, digits = 0, decimals
+        cdef Py_UCS4 c
+        cdef bint nonzero = False, leading = True
+        cdef int kind = PyUnicode_KIND(text)
+        cdef void* data = PyUnicode_DATA(text)
+        cdef PyObject* values[2]
+        while n > 0 and PyUnicode_READ(kind, data, n - 1) == u',':
+            n -= 1
+        for i in range(n):
+            c = PyUnicode_READ(kind, data, i)
+            if c == u',':
+                if comma >= 0:
+                    return None
+                comma = i
+            elif u'0' <= c <= u'9':
+                if c != u'0':
+                    nonzero = True
+                if comma < 0 and (c != u'0' or not leading):
+                    leading = False
+                    digits += 1
+            else:
+                return None
+        decimals = 0 if comma < 0 else n - comma - 1
+        if not nonzero or decimals > self.minor_units or digits >= 16:  # 15: MAX_AMOUNT_DIGITS
+            return None
+        plain = (text[:comma] + "." + text[comma + 1:n]) if comma >= 0 else text[:n]
+        if decimals < self.minor_units:
+            plain = plain + ("." if decimals == 0 else "") + "0" * (self.minor_units - decimals)
+        amount = Decimal("-" + plain if debit else plain)
+        values[0], values[1] = <PyObject*>amount, <PyObject*>self.cur
+        return self.new_money.new(values)
 
     cdef entry(self, tuple field, str info, bank_ref):
         """`_Reader.entry` (`bank_ref` is `_bank_ref` of the line), or the reader's own when
@@ -671,7 +713,9 @@ cdef class _Context:
         amounts = self.debits if debit else self.credits
         found = PyDict_GetItem(amounts, amount)
         if found is NULL:
-            signed = self.reader.signed(amount, debit, self.cur, field)
+            signed = self.money(amount, debit)
+            if signed is None:  # the reader's own reading, which says what is wrong
+                signed = self.reader.signed(amount, debit, self.cur, field)
             if len(amounts) >= 8192:  # amounts repeat; keep the cache small
                 amounts.clear()
             amounts[amount] = signed

@@ -72,7 +72,7 @@ def _py_head61(row: str) -> _Head61 | None:
 _head61: Final[Callable[[str], _Head61 | None]] = C.head61 if C is not None else _py_head61
 #: What the compiled `entries` builds with (swift/_mt940_speedups.pyx).
 _PARTS: Final = (StatementEntry, _ENTRY_SLOTS, EntryKey, _KEY_SLOTS, Source, _SOURCE_SLOTS,
-                 read_field86, EntryStatus.BOOKED)
+                 read_field86, EntryStatus.BOOKED, Money, ("amount", "currency"))
 _BALANCE_TAGS: Final = {"60F": BalanceType.OPENING_BOOKED, "60M": BalanceType.OPENING_BOOKED,
                         "62F": BalanceType.CLOSING_BOOKED, "62M": BalanceType.CLOSING_BOOKED,
                         "64": BalanceType.CLOSING_AVAILABLE,
