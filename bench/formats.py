@@ -58,13 +58,20 @@ def generate_camt053(entries: int, path: Path) -> None:
         out.write("</Stmt></BkToCstmrStmt></Document>\n")
 
 
-def generate_mt940(entries: int, path: Path) -> None:
-    """An MT940 statement with `entries` lines, each with a structured :86:."""
-    total = sum(100 + n % 1000 for n in range(entries))
+def generate_mt940(entries: int, path: Path, *, distinct: bool = False) -> None:
+    """An MT940 statement with `entries` lines, each with a structured :86:.
+
+    The amounts repeat every 1,000 lines, unless `distinct`: then no two are the same (a
+    reader that keeps amounts it has seen gains nothing from that).
+    """
+    def cents_of(n: int) -> int:
+        return 100 + (n * 7919 % 10_000_000 if distinct else n % 1000)
+
+    total = sum(cents_of(n) for n in range(entries))
     with path.open("w", encoding="latin-1") as out:
         out.write(":20:BENCH\n:25:DE89370400440532013000\n:28C:1/1\n:60F:C261123EUR0,00\n")
         for n in range(entries):
-            cents = 100 + n % 1000
+            cents = cents_of(n)
             out.write(f":61:2611231123C{cents // 100},{cents % 100:02d}NTRFE2E{n:09d}//B{n:012d}"
                       f"\n:86:166?00GUTSCHRIFT?20EREF+E2E{n:09d}?21SVWZ+Rechnung {n}?32Kunde"
                       f" {n} GmbH?31NL91ABNA0417164300\n")
@@ -301,14 +308,14 @@ def in_subprocess(name: str, path: Path, python: Path) -> dict[str, Any]:
     return dict(json.loads(done.stdout))
 
 
-def _plan(size: int, tmp: Path) -> list[tuple[str, Path, Path]]:
+def _plan(size: int, tmp: Path, distinct: bool) -> list[tuple[str, Path, Path]]:
     """Every reader and writer to run at one size, on files made for it."""
     from peers import CAMT_PEERS, MT940_PEERS, PAIN001_PEERS
 
     camt, mt940 = tmp / f"camt053-{size}.xml", tmp / f"mt940-{size}.sta"
     payments = tmp / f"payments-{size}.jsonl"
     generate_camt053(size, camt)
-    generate_mt940(size, mt940)
+    generate_mt940(size, mt940, distinct=distinct)
     generate_payments(size, payments)
     ours = Path(sys.executable)
     plan = [("bankgate camt", camt, ours), ("bankgate camt stream", camt, ours),
@@ -377,6 +384,8 @@ def main() -> None:
                         help="only readers whose names contain one of these (comma-separated)")
     parser.add_argument("--large", type=int, default=0,
                         help="also stream and import one camt.053 of this many entries")
+    parser.add_argument("--distinct-amounts", action="store_true",
+                        help="MT940 files whose amounts never repeat (else every 1,000 lines)")
     parser.add_argument("--one", nargs=2, metavar=("READER", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -385,7 +394,7 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="bankgate-fmt-") as tmp:
         for size in (int(s) for s in args.entries.split(",")):
-            plan = [p for p in _plan(size, Path(tmp))
+            plan = [p for p in _plan(size, Path(tmp), args.distinct_amounts)
                     if not args.readers or any(w in p[0] for w in args.readers.split(","))]
             for (_name, path, _), best in zip(plan, _rounds(plan, args.runs), strict=True):
                 result = {"size": size, "file_mb": round(path.stat().st_size / 2**20, 1),
