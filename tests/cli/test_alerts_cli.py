@@ -1,21 +1,34 @@
 """`bankgate worker` runs the expiry watch; `bankgate alerts` lists, `alerts ack` acknowledges
-(issue 5, I-10). Real processes on a real SQLite store; errors are one line."""
+(issue 5, I-10). Real processes on a real SQLite store; errors are one line.
+
+Each command's first run is a process of its own; a command run again for its next answer
+runs in this process (`in_process`): the same CLI code, without ~1.8 s of interpreter start.
+"""
 
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from bankgate.bootstrap import build_app
+from bankgate.cli.main import cli
 from bankgate.crypto.pki import Usage, issue_certificate, issue_test_pki
 from bankgate.services.users import create_user, login
 from bankgate.settings import Settings
 from tests.cli.test_cli import bankgate
 
 NOW = datetime.now(UTC)
+
+
+def in_process(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`bankgate *args` run by the same command tree in this process (exit code, out, err)."""
+    done = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+    return subprocess.CompletedProcess(args, done.exit_code, done.stdout, done.stderr)
 
 
 @pytest.fixture
@@ -58,14 +71,14 @@ def test_i10_the_worker_raises_the_alert_and_a_treasurer_acknowledges_it_once(en
                      env=env)
     assert maker.returncode == 1 and "user:li may not acknowledge alerts" in maker.stderr
     token = _session(env, "zhang", "treasurer_admin")
-    done = bankgate("alerts", "ack", str(alert["id"]), "--token", token, env=env)
+    done = in_process("alerts", "ack", str(alert["id"]), "--token", token, env=env)
     assert done.returncode == 0, done.stderr
     assert f"alert {alert['id']} (certificate.expiring" in done.stdout
-    twice = bankgate("alerts", "ack", str(alert["id"]), "--token", token, env=env)
+    twice = in_process("alerts", "ack", str(alert["id"]), "--token", token, env=env)
     assert twice.returncode == 1 and "already acknowledged by user:zhang" in twice.stderr
-    unknown = bankgate("alerts", "ack", "999", "--token", token, env=env)
+    unknown = in_process("alerts", "ack", "999", "--token", token, env=env)
     assert unknown.returncode == 2 and unknown.stderr.strip() == "error: no alert 999"
-    [acked] = json.loads(bankgate("alerts", "--all", "--json", env=env).stdout)["alerts"]
+    [acked] = json.loads(in_process("alerts", "--all", "--json", env=env).stdout)["alerts"]
     assert acked["acknowledged_by"] == "user:zhang"
 
 

@@ -1,4 +1,8 @@
-"""`bankgate sync`, `reconcile`, `recon`, `ledger export` and `reports` as a user runs them."""
+"""`bankgate sync`, `reconcile`, `recon`, `ledger export` and `reports` as a user runs them.
+
+Each command's first run is a process of its own; run again for its next answer it runs in
+this process (tests/cli/test_alerts_cli.py's `in_process`: the same CLI, no interpreter start).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.test_alerts_cli import in_process
 from tests.cli.test_cli import bankgate
 from tests.e2e.harness import gateway_config, write_config
 from tests.services.finance_world import *  # noqa: F403  (the fixtures)
@@ -29,7 +34,7 @@ def test_sync_reconcile_export_and_reports_from_the_command_line(
     assert synced.returncode == 0, synced.stderr
     (account,) = json.loads(synced.stdout)["accounts"]
     assert account["new_entries"] == 2 and account["open_exceptions"] == 0
-    again = json.loads(bankgate("sync", "icbc-cny", "--json", env=env).stdout)
+    again = json.loads(in_process("sync", "icbc-cny", "--json", env=env).stdout)
     assert again["accounts"][0]["new_entries"] == 0
     done = bankgate("reconcile", "--account", "icbc-cny", "--json", env=env)
     summary = json.loads(done.stdout)
@@ -38,9 +43,9 @@ def test_sync_reconcile_export_and_reports_from_the_command_line(
     first = bankgate("ledger", "export", "-o", str(out), env=env)
     assert first.returncode == 0 and "2 vouchers" in first.stdout
     assert out.read_text("utf-8-sig").count("记-") == 4  # two lines per voucher
-    second = bankgate("ledger", "export", "-o", str(tmp_path / "more.csv"), env=env)
+    second = in_process("ledger", "export", "-o", str(tmp_path / "more.csv"), env=env)
     assert "no voucher to export" in second.stdout and not (tmp_path / "more.csv").exists()
-    forced = bankgate("ledger", "export", "-o", str(tmp_path / "again.json"), "--format",
+    forced = in_process("ledger", "export", "-o", str(tmp_path / "again.json"), "--format",
                       "json", "--again", env=env)
     assert len(json.loads((tmp_path / "again.json").read_text())["vouchers"]) == 2, forced
     files = bankgate("reports", "export", "--out", str(tmp_path / "reports"), env=env)
