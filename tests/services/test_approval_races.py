@@ -23,11 +23,7 @@ approvals = 1
 roles = ["approver"]
 release = "releaser"
 """
-# L-09 names 500; each order is its own race, and 100 of them already race for real: on
-# PostgreSQL ~97 % of the pairs had a loser rerun its transaction (ConcurrentUpdate), and with
-# the compare-and-set disabled all 100 duplicates succeeded (20 orders sufficed to fail).
-# SQLite serialises writers, so there the loser reads the winner's status. 500 took 23 s on PG.
-ORDERS = 100
+ORDERS = 500  # L-09's number; on PostgreSQL ~97 % of the twins overlap (a loser reruns)
 
 
 @pytest.mark.slow

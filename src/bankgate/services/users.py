@@ -9,6 +9,7 @@ time (argon2's verify, `hmac.compare_digest`, pyotp's `strings_equal`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -71,7 +72,15 @@ MAX_TOTP_FAILURES: Final = 5  # A-10
 SESSION_TTL: Final = timedelta(hours=8)
 MIN_PASSWORD: Final = 12
 _HASHER: Final = PasswordHasher()
-_DUMMY_HASH: Final = _HASHER.hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """What an unknown name's password is checked against (as much work as a known one's).
+
+    Made on first use, not at import: every `bankgate` process would pay its ~0.25 s.
+    """
+    return _HASHER.hash("not a password of anyone")
 
 
 def _audit(unit: UnitOfWork, *, at: datetime, actor: str, action: str, subject: str,
@@ -160,7 +169,7 @@ def login(*, uow: UowFactory, username: str, password: str, address: str,
                        reason="locked", limit=limit)
                 return f"{key.split(':')[0]} locked until {state.locked_until:%H:%M} UTC"
         found = unit.control.user_by_name(username)
-        stored = found[1] if found else _DUMMY_HASH  # same work for unknown names (timing)
+        stored = found[1] if found else _dummy_hash()  # same work for unknown names (timing)
         if not _password_ok(stored, password) or found is None or not found[0].active:
             for key, limit in zip(keys, (MAX_LOGIN_FAILURES, MAX_ADDRESS_FAILURES),
                                   strict=True):

@@ -37,6 +37,7 @@ cdef extern from "Python.h":
     object PyType_GenericAlloc(object cls, Py_ssize_t items)
     void PyObject_GC_UnTrack(void* op)
     PyObject* PyDict_SetDefault(object d, object key, object default) except NULL
+    object PyUnicode_DecodeASCII(const char* s, Py_ssize_t size, const char* errors)
 
 cdef extern from "structmember.h":
     ctypedef struct PyMemberDef:
@@ -652,8 +653,12 @@ cdef class _Context:
         cdef int kind = PyUnicode_KIND(text)
         cdef void* data = PyUnicode_DATA(text)
         cdef PyObject* values[2]
+        cdef char plain[48]  # [-]digits[.decimals], as Decimal reads it
+        cdef Py_ssize_t w = 0
         while n > 0 and PyUnicode_READ(kind, data, n - 1) == u',':
             n -= 1
+        if n > 40 or self.minor_units > 6:  # leading zeros; the plain text must fit
+            return None
         for i in range(n):
             c = PyUnicode_READ(kind, data, i)
             if c == u',':
@@ -671,10 +676,20 @@ cdef class _Context:
         decimals = 0 if comma < 0 else n - comma - 1
         if not nonzero or decimals > self.minor_units or digits >= 16:  # 15: MAX_AMOUNT_DIGITS
             return None
-        plain = (text[:comma] + "." + text[comma + 1:n]) if comma >= 0 else text[:n]
-        if decimals < self.minor_units:
-            plain = plain + ("." if decimals == 0 else "") + "0" * (self.minor_units - decimals)
-        amount = Decimal("-" + plain if debit else plain)
+        if debit:
+            plain[0] = b'-'
+            w = 1
+        for i in range(comma if comma >= 0 else n):
+            plain[w] = <char>PyUnicode_READ(kind, data, i)
+            w += 1
+        if self.minor_units:
+            plain[w] = b'.'
+            w += 1
+            for i in range(self.minor_units):
+                plain[w] = <char>PyUnicode_READ(kind, data, comma + 1 + i) if i < decimals \
+                    else b'0'
+                w += 1
+        amount = Decimal(PyUnicode_DecodeASCII(plain, w, NULL))
         values[0], values[1] = <PyObject*>amount, <PyObject*>self.cur
         return self.new_money.new(values)
 
@@ -716,9 +731,8 @@ cdef class _Context:
             signed = self.money(amount, debit)
             if signed is None:  # the reader's own reading, which says what is wrong
                 signed = self.reader.signed(amount, debit, self.cur, field)
-            if len(amounts) >= 8192:  # amounts repeat; keep the cache small
-                amounts.clear()
-            amounts[amount] = signed
+            if len(amounts) < 8192:  # amounts repeat (the first ones kept; a cache that is
+                amounts[amount] = signed  # cleared and filled again costs more than it saves)
         else:
             signed = <object>found
         code = self.code.text(first, kind, data, h.amount_end, 4)
