@@ -38,6 +38,10 @@ cdef extern from "Python.h":
     void PyObject_GC_UnTrack(void* op)
     PyObject* PyDict_SetDefault(object d, object key, object default) except NULL
     object PyUnicode_DecodeASCII(const char* s, Py_ssize_t size, const char* errors)
+    dict _PyDict_NewPresized(Py_ssize_t size)
+
+cdef extern from "stdio.h":
+    int snprintf(char* out, size_t size, const char* format, ...)
 
 cdef extern from "structmember.h":
     ctypedef struct PyMemberDef:
@@ -550,7 +554,7 @@ def entries(reader, list fields, cur, tuple parts):
     cdef list out = [], banks = []
     cdef tuple field
     cdef set shared = set()
-    cdef dict first_with = {}
+    cdef dict first_with = _PyDict_NewPresized(n // 2)  # a :61: and an :86: a line, mostly
     for i in range(n):  # the bank references first: a shared one is no entry's identity
         field = <tuple>fields[i]  # a _Field (a tuple subclass) throughout
         if _is(<str>field[0], _T61):
@@ -569,6 +573,12 @@ def entries(reader, list fields, cur, tuple parts):
             and _is(<str>(<tuple>following)[0], _T86) else "", banks[k]))
         k += 1
     return tuple(out)
+
+
+cdef str _line(Py_ssize_t number):
+    """f"line {number}", built once."""
+    cdef char text[32]
+    return PyUnicode_DecodeASCII(text, snprintf(text, 32, "line %zd", number), NULL)
 
 
 cdef str _first_row(str value):
@@ -761,7 +771,7 @@ cdef class _Context:
         else:
             both = self.last_both = code + "/" + gvc
             self.last_code, self.last_gvc = code, gvc
-        where = f"line {field[2]}"
+        where = _line(<Py_ssize_t>field[2])
         values[0], values[1] = <PyObject*>self.origin, <PyObject*>where
         source = self.new_source.new(values)
         if not end_to_end_id:  # the customer's reference, stripped, unless "" or NONREF
