@@ -215,3 +215,17 @@ def test_amounts_are_read_to_the_same_digits_and_sign_compiled_and_in_python(
     data = (f":20:R\n:25:DE89370400440532013000\n:60F:C261123{code}0,\n"
             f":61:2611231123{mark}{amount}NTRFE2E//B1\n:86:166?20text\n").encode()
     assert amounts_as_written(data, None) == amounts_as_written(data, monkeypatch)
+
+
+_LONG_PIECES = [f"?{20 + i}" + "Rechnung 2026-11 Posten " + "x" * (i * 3) for i in range(10)]
+
+
+@pytest.mark.parametrize("flat", [
+    "166" + "".join(_LONG_PIECES),  # more than the 256 characters held without the heap
+    "166" + "".join(_LONG_PIECES[:3]) + "?24EREF+E2E-1 SV?25WZ+split key ?26IBAN+DE89 3704",
+    "166?21SVWZ+second?20EREF+first ?22 third",  # out of code order
+    "166?20EREF+Ünïcødé  ?21 ŁÓDŹ SVWZ+Zahlung ✓?32Kunde?33 GmbH?31 DE89",
+    "166?20  ?21 ?32 ?31 ",
+])
+def test_long_split_and_wide_86_fields_give_the_details_python_gives(flat: str):
+    assert C.structured86(flat, field86._new_details) == python_structured(flat)

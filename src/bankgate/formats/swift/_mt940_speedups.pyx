@@ -23,7 +23,8 @@ from decimal import Decimal
 from types import MemberDescriptorType
 
 from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
-from cpython.object cimport PyObject
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF
 from cpython.sequence cimport PySequence_Fast_ITEMS
 from cpython.tuple cimport PyTuple_SET_ITEM
@@ -34,11 +35,12 @@ cdef extern from "Python.h":
     bint Py_UNICODE_ISDECIMAL(Py_UCS4 ch)
     bint Py_UNICODE_ISSPACE(Py_UCS4 ch)
     bint PyUnicode_IS_ASCII(object text)
-    object PyType_GenericAlloc(object cls, Py_ssize_t items)
+    object PyType_GenericAlloc(PyTypeObject* cls, Py_ssize_t items)
     void PyObject_GC_UnTrack(void* op)
     PyObject* PyDict_SetDefault(object d, object key, object default) except NULL
     object PyUnicode_DecodeASCII(const char* s, Py_ssize_t size, const char* errors)
     dict _PyDict_NewPresized(Py_ssize_t size)
+    str PyUnicode_FromKindAndData(int kind, const void* buffer, Py_ssize_t size)
 
 cdef extern from "stdio.h":
     int snprintf(char* out, size_t size, const char* format, ...)
@@ -157,14 +159,23 @@ def structured86(str flat, new_details):
 
 cdef tuple _structured(str flat, _Last codes):
     """`structured86`'s values (remittance, name, account, end-to-end id, code), or None;
-    the code is the one `codes` last gave when it is the same."""
-    cdef Py_ssize_t n = len(flat), p, q, code, slot, last = -1, count = 0, k
+    the code is the one `codes` last gave when it is the same.
+
+    The remittance pieces are not joined into a str: their characters are copied into one
+    buffer, the SEPA keys are found there, and each value is cut from `flat` itself when it
+    lies inside one piece (the usual), else made from the buffer.
+    """
+    cdef Py_ssize_t n = len(flat), p, q, code, slot, last = -1, count = 0, k, j, total = 0
     cdef int mask = 0, kind = PyUnicode_KIND(flat)
     cdef void* data = PyUnicode_DATA(flat)
     cdef int slots[14]
+    cdef Py_ssize_t starts[14]
+    cdef Py_ssize_t ends[14]
+    cdef _Pieces pieces
+    cdef Py_UCS4 local[256]
     cdef bint in_order = True, has31 = False, has32 = False, has33 = False
-    cdef list remit = []
-    cdef str remittance, text, name32 = "", name33 = "", account31 = ""
+    cdef str name32 = "", name33 = "", account31 = ""
+    cdef Py_ssize_t spans[6]  # SVWZ, IBAN, EREF: [start, end) in the buffer, -1 if absent
     if n < 6 or not (decimal(PyUnicode_READ(kind, data, 0))
                      and decimal(PyUnicode_READ(kind, data, 1))
                      and decimal(PyUnicode_READ(kind, data, 2))) \
@@ -186,9 +197,9 @@ cdef tuple _structured(str flat, _Last codes):
                 mask |= 1 << slot
                 in_order = in_order and slot > last
                 last = slot
-                slots[count] = slot
+                slots[count], starts[count], ends[count] = slot, p + 2, q
+                total += q - p - 2
                 count += 1
-                remit.append(flat[p + 2:q])
         elif code == 32:  # ?32 and ?33 continue each other, in that order; all values
             has32 = True
             name32 += flat[p + 2:q]
@@ -199,22 +210,72 @@ cdef tuple _structured(str flat, _Last codes):
             has31 = True
             account31 += flat[p + 2:q]
         p = q
-    if in_order:
-        remittance = "".join(remit)
-    else:  # in code order, as the Python reading joins them
-        ordered = [None] * 14
-        for k in range(count):
-            ordered[slots[k]] = remit[k]
-        remittance = "".join([v for v in ordered if v is not None])
     name = ((name32 + name33).strip() or None) if has32 or has33 else None
     account = (account31.strip() or None) if has31 else None
-    cdef list sepa = _sepa_parts(remittance)
-    if sepa is None:
-        text = remittance.strip()
-        return (text or None, name, account, None, _code(flat, kind, data, codes))
-    text = (<str>(sepa[0] if sepa[0] is not None else remittance)).strip()
-    return (text or None, name, account or sepa[1], _ref(sepa[2]),
-            _code(flat, kind, data, codes))
+    pieces.flat, pieces.kind, pieces.data = <PyObject*>flat, kind, data
+    pieces.count = pieces.size = 0
+    if total <= 256:
+        pieces.chars = &local[0]
+    else:
+        pieces.chars = <Py_UCS4*>PyMem_Malloc(total * sizeof(Py_UCS4))
+        if pieces.chars == NULL:
+            raise MemoryError()
+    try:
+        if in_order:  # the usual
+            for k in range(count):
+                _add_piece(&pieces, starts[k], ends[k])
+        else:  # in code order, as the Python reading joins them
+            for slot in range(14):
+                for k in range(count):
+                    if slots[k] == slot:
+                        _add_piece(&pieces, starts[k], ends[k])
+        if not _sepa_spans(pieces.chars, pieces.size, spans):
+            return (_cut(&pieces, 0, pieces.size) or None, name, account, None,
+                    _code(flat, kind, data, codes))
+        text = _cut(&pieces, spans[0], spans[1]) if spans[0] >= 0 \
+            else _cut(&pieces, 0, pieces.size)
+        iban = _cut(&pieces, spans[2], spans[3]) if spans[2] >= 0 else None
+        ref = _cut(&pieces, spans[4], spans[5]) if spans[4] >= 0 else None
+        return (text or None, name, account or iban, _ref(ref), _code(flat, kind, data, codes))
+    finally:
+        if pieces.chars != &local[0]:
+            PyMem_Free(pieces.chars)
+
+
+cdef struct _Pieces:
+    # the remittance pieces of an :86:, their characters one after another in `chars`
+    PyObject* flat
+    int kind
+    void* data
+    Py_UCS4* chars
+    Py_ssize_t size, count
+    Py_ssize_t at[15]  # where each piece starts in `chars` (and at[count] the end)
+    Py_ssize_t start[14]  # and in flat
+
+
+cdef void _add_piece(_Pieces* pieces, Py_ssize_t start, Py_ssize_t end) noexcept:
+    cdef Py_ssize_t i
+    pieces.at[pieces.count], pieces.start[pieces.count] = pieces.size, start
+    for i in range(start, end):
+        pieces.chars[pieces.size] = PyUnicode_READ(pieces.kind, pieces.data, i)
+        pieces.size += 1
+    pieces.count += 1
+    pieces.at[pieces.count] = pieces.size
+
+
+cdef str _cut(_Pieces* pieces, Py_ssize_t start, Py_ssize_t end):
+    """The stripped text of [start, end) of the joined pieces: cut from the :86: when it is
+    inside one piece, else made from the characters."""
+    cdef Py_ssize_t k, offset
+    while start < end and Py_UNICODE_ISSPACE(pieces.chars[start]):
+        start += 1
+    while end > start and Py_UNICODE_ISSPACE(pieces.chars[end - 1]):
+        end -= 1
+    for k in range(pieces.count):
+        if pieces.at[k] <= start and end <= pieces.at[k + 1]:
+            offset = pieces.start[k] - pieces.at[k]
+            return (<str><object>pieces.flat)[start + offset:end + offset]
+    return PyUnicode_FromKindAndData(4, pieces.chars + start, end - start)
 
 
 cdef str _code(str flat, int kind, void* data, _Last codes):
@@ -228,25 +289,25 @@ cdef inline Py_ssize_t _ascii_code(Py_UCS4 a, Py_UCS4 b) noexcept:
     return -1
 
 
-cdef list _sepa_parts(str text):
-    """[SVWZ, IBAN, EREF] of `field86._sepa_parts(text)` (None where absent), or None when
-    the text has no key: each key ends at a `+` and its value runs to the next key; a later
-    key wins."""
-    cdef list found = None
-    cdef Py_ssize_t n = len(text), j, size = 0, value_at = -1
-    cdef int which = -1, next_which = -1, kind = PyUnicode_KIND(text)
-    cdef void* data = PyUnicode_DATA(text)
+cdef bint _sepa_spans(Py_UCS4* text, Py_ssize_t n, Py_ssize_t* spans) noexcept:
+    """Where `field86._sepa_parts(text)` finds SVWZ, IBAN and EREF ([start, end) pairs in
+    `spans`, -1 where absent), False when the text has no key: each key ends at a `+` and
+    its value runs to the next key; a later key wins."""
+    cdef bint found = False
+    cdef Py_ssize_t j, size = 0, value_at = -1, i
+    cdef int which = -1, next_which = -1
+    for i in range(6):
+        spans[i] = -1
     for j in range(n + 1):
         if j < n:
-            if PyUnicode_READ(kind, data, j) != u'+':
+            if text[j] != u'+':
                 continue
-            next_which = _sepa_key(kind, data, j, &size)
+            next_which = _sepa_key(4, <void*>text, j, &size)
             if next_which < 0:
                 continue
-            if found is None:
-                found = [None, None, None]
+            found = True
         if which >= 0 and which < 3:  # the value of the key before, up to here
-            found[which] = text[value_at:(j - size if j < n else n)].strip()
+            spans[2 * which], spans[2 * which + 1] = value_at, (j - size if j < n else n)
         if j < n:
             which, value_at = next_which, j + 1
     return found
@@ -412,7 +473,7 @@ cdef object _field(object cls, object tag, object value, object line):
     """`cls((tag, value, line))` as `tuple.__new__` builds it, and untracked by the cyclic
     collector: a tuple of atoms is in no cycle (the collector would untrack it itself, after
     a pass over it)."""
-    made = PyType_GenericAlloc(cls, 3)
+    made = PyType_GenericAlloc(<PyTypeObject*>cls, 3)
     Py_INCREF(tag)
     PyTuple_SET_ITEM(made, 0, tag)
     Py_INCREF(value)
@@ -489,7 +550,7 @@ cdef class _Slots:
     cdef object new(self, PyObject** values):
         """An instance holding `values` (`n` of them, none NULL; each gets a reference)."""
         cdef Py_ssize_t i
-        made = PyType_GenericAlloc(self.cls, 0)
+        made = PyType_GenericAlloc(<PyTypeObject*>self.cls, 0)
         for i in range(self.n):
             Py_INCREF(<object>values[i])
             (<PyObject**>((<char*><PyObject*>made) + self.offsets[i]))[0] = values[i]
