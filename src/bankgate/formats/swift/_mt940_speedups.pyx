@@ -39,7 +39,6 @@ cdef extern from "Python.h":
     void PyObject_GC_UnTrack(void* op)
     PyObject* PyDict_SetDefault(object d, object key, object default) except NULL
     object PyUnicode_DecodeASCII(const char* s, Py_ssize_t size, const char* errors)
-    dict _PyDict_NewPresized(Py_ssize_t size)
     str PyUnicode_FromKindAndData(int kind, const void* buffer, Py_ssize_t size)
 
 cdef extern from "stdio.h":
@@ -615,7 +614,7 @@ def entries(reader, list fields, cur, tuple parts):
     cdef list out = [], banks = []
     cdef tuple field
     cdef set shared = set()
-    cdef dict first_with = _PyDict_NewPresized(n // 2)  # a :61: and an :86: a line, mostly
+    cdef dict first_with = {}
     for i in range(n):  # the bank references first: a shared one is no entry's identity
         field = <tuple>fields[i]  # a _Field (a tuple subclass) throughout
         if _is(<str>field[0], _T61):
