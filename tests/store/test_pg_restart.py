@@ -102,6 +102,33 @@ def test_I01_a_restart_inside_a_cancel_rolls_it_back_and_runs_it_again_once(
     assert verify_chain(uow=app.uow).broken is None
 
 
+def test_I01_a_restart_as_the_cancel_commits_is_not_run_again_blindly(
+        app: App, private_pg: PrivatePostgres) -> None:
+    """The connection is lost at COMMIT: whether the commit landed cannot be known from
+    here, so `in_transaction` does not run the work again; the caller gets the error. Here
+    the restart came first, so nothing landed, and the caller's own retry cancels once."""
+    [order] = _orders(app, 1)
+
+    def at_commit(conn: Any) -> None:
+        if private_pg.outages == 0:
+            private_pg.restart()
+
+    event.listen(app.engine, "commit", at_commit)
+    try:
+        with pytest.raises(DBAPIError) as lost:
+            cancel_order(uow=app.uow, order_id=order.id, actor="user:alice", now=app.now)
+    finally:
+        event.remove(app.engine, "commit", at_commit)
+    assert lost.value.connection_invalidated
+    with app.uow() as unit:
+        assert unit.orders.get(order.id).status is Status.RELEASED
+        assert ("released", "cancelled") not in _transitions(unit, order.id)
+    cancel_order(uow=app.uow, order_id=order.id, actor="user:alice", now=app.now)
+    with app.uow() as unit:
+        assert _transitions(unit, order.id).count(("released", "cancelled")) == 1
+    assert verify_chain(uow=app.uow).broken is None
+
+
 def test_I01_a_store_down_inside_the_batching_job_leaves_nothing_and_the_job_runs_again_once(
         app: App, private_pg: PrivatePostgres, clock: list[datetime]) -> None:
     """The server stops (`-m fast`) inside the job's transaction, after the batch, the
@@ -146,7 +173,7 @@ def test_I01_a_store_down_inside_the_batching_job_leaves_nothing_and_the_job_run
     assert verify_chain(uow=app.uow).broken is None
 
 
-LEASE_S, WORK_S, OUTAGE_S, JOBS = 1.0, 0.2, 1.5, 24
+LEASE_S, WORK_S, OUTAGE_S, JOBS = 2.0, 0.2, 1.5, 24  # runs well inside their leases
 
 
 @dataclass
@@ -170,7 +197,8 @@ class _Workers:
         self.url = url
         self.runs: list[_Run] = []
         self.lock = threading.Lock()
-        self.w0_third = threading.Event()
+        self.w0_third = threading.Event()  # w0 is inside its third job
+        self.down = threading.Event()  # the store is down: w0's third job may end
         self.deadline = time.monotonic() + 15
 
     def run(self, name: str) -> None:
@@ -190,9 +218,12 @@ class _Workers:
     def _work(self, engine: Engine, name: str, run: _Run) -> None:
         with self.lock:
             self.runs.append(run)
-            if name == "w0" and sum(r.job.owner == "w0" for r in self.runs) == 3:
-                self.w0_third.set()
+            third = name == "w0" and sum(r.job.owner == "w0" for r in self.runs) == 3
+        if third:
+            self.w0_third.set()
         time.sleep(WORK_S)
+        if third:
+            self.down.wait(10)  # its result is due while the store is down
         run.ended = time.monotonic()
         while time.monotonic() < self.deadline:
             if name == "w0" and run.failed:
@@ -228,7 +259,7 @@ class _Workers:
 def test_I02_claims_outlive_a_store_crash_and_come_back_only_by_lease_expiry_each_job_done_once(
         private_pg: PrivatePostgres) -> None:
     """Three workers run 24 jobs; while `w0` is inside its third job the server is stopped
-    with `-m immediate` (a crash: it recovers on start) for 1.5 s, longer than a lease.
+    with `-m immediate` (a crash: it recovers on start) for 1.5 s.
     Results that could not be delivered come back as jobs only when their leases end; the
     one `w0` sends after another worker took its job over is refused; every job is done by
     exactly one accepted result and no two runs of a job overlap."""
@@ -243,6 +274,7 @@ def test_I02_claims_outlive_a_store_crash_and_come_back_only_by_lease_expiry_eac
         thread.start()
     assert workers.w0_third.wait(10)
     private_pg.stop("immediate")
+    workers.down.set()
     time.sleep(OUTAGE_S)
     private_pg.start()
     for thread in threads:

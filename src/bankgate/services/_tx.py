@@ -36,7 +36,8 @@ _RETRYABLE_MYSQL = frozenset({1213, 1205})
 
 def in_transaction(uow: UowFactory, work: Callable[[UnitOfWork], T], *,
                    attempts: int = 6) -> T:
-    """Run `work` in a fresh unit of work and commit; rerun it whole after a lost race."""
+    """Run `work` in a fresh unit of work and commit; rerun it whole after a lost race or
+    a connection cut before COMMIT."""
     for attempt in range(1, attempts + 1):
         committing = False
         try:
