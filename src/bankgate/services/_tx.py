@@ -1,4 +1,10 @@
-"""Transactions that lose a race are run again, whole, a bounded number of times (I-04)."""
+"""Transactions that lose a race are run again, whole, a bounded number of times (I-04).
+
+So are transactions whose connection the server cut before they committed (I-01: a
+PostgreSQL restart, a terminated backend): the server rolled them back, exactly as it does
+the loser of a deadlock. A connection lost *during* COMMIT is not retried: the commit may
+have landed, and only the caller can tell.
+"""
 
 from __future__ import annotations
 
@@ -30,25 +36,30 @@ _RETRYABLE_MYSQL = frozenset({1213, 1205})
 
 def in_transaction(uow: UowFactory, work: Callable[[UnitOfWork], T], *,
                    attempts: int = 6) -> T:
-    """Run `work` in a fresh unit of work and commit; rerun it whole after a lost race."""
+    """Run `work` in a fresh unit of work and commit; rerun it whole after a lost race or
+    a connection cut before COMMIT."""
     for attempt in range(1, attempts + 1):
+        committing = False
         try:
             with uow() as unit:
                 result = work(unit)
+                committing = True
                 unit.commit()
                 return result
         except (ConcurrentUpdate, OperationalError, DBAPIError) as exc:
-            if attempt == attempts or not _is_retryable(exc):
+            if attempt == attempts or not _is_retryable(exc, committing=committing):
                 raise
-            log.info("transaction lost a race, running it again",
+            log.info("transaction lost a race or its connection, running it again",
                      extra={"attempt": attempt, "error": type(exc).__name__})
             time.sleep(random.uniform(0.005, 0.02) * attempt)
     raise AssertionError("unreachable")
 
 
-def _is_retryable(exc: Exception) -> bool:
+def _is_retryable(exc: Exception, *, committing: bool) -> bool:
     if isinstance(exc, ConcurrentUpdate):
         return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return not committing  # cut before COMMIT: rolled back; during it: outcome unknown
     orig = getattr(exc, "orig", None)
     sqlstate = getattr(orig, "sqlstate", None)
     if sqlstate in _RETRYABLE_SQLSTATES:
