@@ -220,14 +220,18 @@ def sandbox(directory: Path = typer.Option(Path("var/sandbox"), "--dir",
             settle_delay_s: float = typer.Option(1.0, min=0.0, max=3600.0),
             seed: int = typer.Option(7, help="Seed of the demo world."),
             world: Path | None = typer.Option(None, help="A world file (JSON: banks and "
-                                              "accounts) instead of the demo world.")) -> None:
+                                              "accounts) instead of the demo world."),
+            ledger: Path | None = typer.Option(None, help="Keep the banks' books in this "
+                                               "SQLite file (durable across restarts); "
+                                               "in memory without it.")) -> None:
     """Run the simulated banks (icbc, cmb, boc) until Ctrl-C."""
     from bankgate.sandbox.demo_world import demo_world
     from bankgate.sandbox.run import main_sandbox
     from bankgate.sandbox.world import World
 
     chosen = World.from_json(world) if world else demo_world(seed=seed)
-    main_sandbox(chosen, state_dir=directory, port=port, settle_delay_s=settle_delay_s)
+    main_sandbox(chosen, state_dir=directory, port=port, settle_delay_s=settle_delay_s,
+                 ledger_file=ledger)
 
 
 @cli.command()

@@ -5,7 +5,8 @@ the world never changes (INV-3): an accepted order moves the amount from the deb
 bank's in-transit account; settlement moves it on to the payee (same bank or another sandbox
 bank) or to the bank's external-clearing account, or back to the debtor when the payee's
 bank refuses it (`returned`). Submit semantics follow hostapi-protocol.md, "POST
-/payments/batches", check by check.
+/payments/batches", check by check. Given a `LedgerFile`, every change is on disk before the
+bank answers, and a ledger opened on that file again carries on from it (K-18).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from bankgate.sandbox.dialects import ErrorMeaning, StatusMeaning
+from bankgate.sandbox.ledger_file import LedgerFile
 from bankgate.sandbox.records import (
     AccountKind,
     AccountState,
@@ -58,7 +60,8 @@ class Ledger:
     """Accounts, bookings, orders and batches of every sandbox bank of one world."""
 
     def __init__(self, world: World, *, settle_delay_s: float = 0.2,
-                 clock: Callable[[str], datetime] = _utc_now) -> None:
+                 clock: Callable[[str], datetime] = _utc_now,
+                 file: LedgerFile | None = None) -> None:
         self._lock = threading.RLock()
         self._clock = clock
         self._settle_delay_s = settle_delay_s
@@ -76,6 +79,32 @@ class Ledger:
             self._open(spec.bank, spec.number, spec.holder, spec.currency, spec.opening_minor,
                        kind, is_open=spec.open)
         self._opening_total = self.total_minor()
+        self._file = file
+        saved = file.load() if file is not None else None
+        if saved is not None:
+            self._restore(saved)
+        self._persist()
+
+    # -- on disk (K-18) ------------------------------------------------------------------------
+
+    _STATE: Final = ("_accounts", "_bookings", "_serials", "_batch_refs", "_orders", "_batches",
+                     "_debits", "_opening_total")
+
+    def _persist(self) -> None:
+        """Write the whole state to the ledger file, if there is one (under the lock)."""
+        if self._file is None:
+            return
+        state: dict[str, Any] = {name: getattr(self, name) for name in self._STATE}
+        # Settlement times as wall-clock deadlines: monotonic clocks do not outlive a process.
+        wall = time.time() - time.monotonic()
+        state["_due"] = {key: at + wall for key, at in self._due.items()}
+        self._file.save(state)
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        for name in self._STATE:
+            setattr(self, name, state[name])
+        mono = time.monotonic() - time.time()
+        self._due = {key: at + mono for key, at in state["_due"].items()}
 
     # -- accounts ----------------------------------------------------------------------------
 
@@ -135,6 +164,7 @@ class Ledger:
         """Close a customer's account (a payee who closed the card after it was checked)."""
         with self._lock:
             self._accounts[(bank, number)] = replace(self.account(bank, number), open=False)
+            self._persist()
 
     # -- moving money --------------------------------------------------------------------------
 
@@ -190,6 +220,7 @@ class Ledger:
             answer = SubmitAnswer(batch_id=request.batch_id, bank_reference=reference,
                                   lines=lines)
             self._batches[(bank, request.batch_id)] = (body_hash, answer)
+            self._persist()
             return answer
 
     def _debtor(self, bank: str, request: BatchRequest) -> AccountState:
@@ -283,6 +314,7 @@ class Ledger:
                 order = replace(order, status=StatusMeaning.ACCEPTED, updated_at=at)
                 self._accept(order)
             self._orders[key] = order
+            self._persist()
             return StatusChange(callback_id=uuid.uuid4().hex, order=order)
 
     def awaiting_confirmation(self, bank: str) -> list[Order]:
@@ -320,6 +352,8 @@ class Ledger:
                 order = self._settle(self._orders[key])
                 self._orders[key] = order
                 changes.append(StatusChange(callback_id=uuid.uuid4().hex, order=order))
+            if changes:
+                self._persist()
             return changes
 
     def _settle(self, order: Order) -> Order:

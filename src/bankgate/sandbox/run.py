@@ -24,6 +24,7 @@ from bankgate.sandbox.faults import FaultKnobs, Faults
 from bankgate.sandbox.frontend import FrontendSide
 from bankgate.sandbox.hostapi import HostApiServer, SandboxContext
 from bankgate.sandbox.ledger import Ledger
+from bankgate.sandbox.ledger_file import LedgerFile
 from bankgate.sandbox.records import Order, StatusChange
 from bankgate.sandbox.security import PartyKeys, build_security, issue_keys, mtls_server_context
 from bankgate.sandbox.sftp import SftpBankServer
@@ -39,13 +40,16 @@ class RunningSandbox:
 
     def __init__(self, world: World, *, pki: TestPki, host: str, port: int,
                  settle_delay_s: float, seed: int,
-                 keys: Mapping[str, PartyKeys] | None = None) -> None:
+                 keys: Mapping[str, PartyKeys] | None = None,
+                 ledger_file: Path | None = None) -> None:
         self.world = world
         self.pki = pki
         self.keys = dict(keys or issue_keys(pki, {b.id: b.dialect for b in world.banks}))
         self.security = build_security(self.keys)
         self.faults = Faults(seed=seed)
-        self.ledger = Ledger(world, settle_delay_s=settle_delay_s, clock=self.faults.now)
+        self._ledger_file = LedgerFile(ledger_file) if ledger_file is not None else None
+        self.ledger = Ledger(world, settle_delay_s=settle_delay_s, clock=self.faults.now,
+                             file=self._ledger_file)
         dialects = {spec.id: dialect(spec.dialect) for spec in world.banks}
         self.sftp = SftpBankServer(self.ledger, world, state_dir=pki.directory, host=host)
         self.settler = Settler(self.ledger, self._on_change)
@@ -155,6 +159,8 @@ class RunningSandbox:
         self._server.server_close()
         self.callbacks.close()
         self.sftp.stop()
+        if self._ledger_file is not None:
+            self._ledger_file.close()
 
     def __enter__(self) -> RunningSandbox:
         return self
@@ -166,8 +172,10 @@ class RunningSandbox:
 
 def start_sandbox(world: World, *, state_dir: Path, host: str = "127.0.0.1", port: int = 0,
                   settle_delay_s: float = 0.2, seed: int = 0,
-                  signature_algorithms: Mapping[str, Algorithm] | None = None) -> RunningSandbox:
-    """Start the world's banks on `host:port` (0: any free port); PKI files in `state_dir`.
+                  signature_algorithms: Mapping[str, Algorithm] | None = None,
+                  ledger_file: Path | None = None) -> RunningSandbox:
+    """Start the world's banks on `host:port` (0: any free port); PKI files in `state_dir`;
+    the books in memory, or in `ledger_file` (durable, carried on from when it exists).
 
     Each bank signs with `signature_algorithms[bank]`, else its dialect's default
     (`sandbox.security.DEFAULT_ALGORITHMS`).
@@ -178,7 +186,8 @@ def start_sandbox(world: World, *, state_dir: Path, host: str = "127.0.0.1", por
     pki = issue_test_pki(state_dir, hosts=hosts)
     keys = issue_keys(pki, {b.id: b.dialect for b in world.banks}, signature_algorithms)
     running = RunningSandbox(world, pki=pki, host=host, port=port,
-                             settle_delay_s=settle_delay_s, seed=seed, keys=keys)
+                             settle_delay_s=settle_delay_s, seed=seed, keys=keys,
+                             ledger_file=ledger_file)
     return running.start()
 
 
@@ -207,12 +216,12 @@ def write_state(running: RunningSandbox, state_dir: Path) -> Path:
 
 
 def main_sandbox(world: World, *, state_dir: Path, host: str = "127.0.0.1", port: int = 8443,
-                 settle_delay_s: float = 1.0) -> None:
+                 settle_delay_s: float = 1.0, ledger_file: Path | None = None) -> None:
     """Run the sandbox banks until Ctrl-C, announcing where they are in `sandbox.json`."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     with start_sandbox(world, state_dir=state_dir, host=host, port=port,
-                       settle_delay_s=settle_delay_s) as running:
+                       settle_delay_s=settle_delay_s, ledger_file=ledger_file) as running:
         path = write_state(running, state_dir)
         banks = ", ".join(f"{spec.id} ({spec.dialect})" for spec in world.banks)
         print(f"sandbox banks {banks} at {running.base_url}; CA {running.pki.ca_cert}; "

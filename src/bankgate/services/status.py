@@ -290,6 +290,7 @@ def apply_callback(*, uow: UowFactory, bank: str, report: StatusReport,
         changes = Changes(at=now(), actor=f"bank:{bank}")
         applied = apply_reports(changes, orders, [report], via="callback")
         changes.flush(unit)
+        crash_point("callbacks.before_commit")  # K-10: applied, not committed, no answer
         return applied
 
     outcome = in_transaction(uow, work)

@@ -12,6 +12,7 @@ from bankgate.api.deps import gateway
 from bankgate.api.errors import ApiRefusal
 from bankgate.errors import CallbackMismatch, ChannelError, SecurityError
 from bankgate.services.callbacks import receive_signed_callback
+from bankgate.services.crashpoints import crash_point
 
 __all__ = ["router"]
 
@@ -42,4 +43,5 @@ async def callback(request: Request, bank: str) -> dict[str, Any]:
         raise ApiRefusal(409, exc.code, str(exc)) from exc
     except ChannelError as exc:
         raise ApiRefusal(400, "invalid_callback", str(exc)) from exc
+    crash_point("callbacks.after_commit")  # K-10: committed, the bank never hears 2xx
     return {"ok": True, "moved": applied.moved, "ignored": applied.ignored > 0}
