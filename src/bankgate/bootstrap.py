@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -23,12 +23,14 @@ from bankgate.services.accounts import account_from_mapping, register_accounts
 from bankgate.services.expiry_job import SecurityConfig, security_config
 from bankgate.services.finance_config import FINANCE_SECTIONS, FinanceConfig, finance_config
 from bankgate.services.flow_jobs import FlowJobsConfig, flow_jobs_config
-from bankgate.services.jobs import JobContext
 from bankgate.services.policies import ensure_policy
 from bankgate.services.status import FollowUp
 from bankgate.settings import Settings
 from bankgate.store import UnitOfWork, make_engine, migrate
 from bankgate.store.sealed import cipher_of
+
+if TYPE_CHECKING:  # the job handlers (and the channels' services) load for the worker only
+    from bankgate.services.jobs import JobContext
 
 __all__ = ["App", "build_app", "load_config", "utc_now"]
 
@@ -59,6 +61,8 @@ class App:
 
     def job_context(self) -> JobContext:
         """What the worker hands to job handlers."""
+        from bankgate.services.jobs import JobContext
+
         return JobContext(uow=self.uow, channels=self.channels, now=self.now,
                           follow=self.follow, security=self.security)
 

@@ -14,8 +14,6 @@ import logging
 import re
 from typing import Any, Final
 
-from bankgate.domain import mask_numbers
-
 __all__ = ["install_log_masking", "mask_log_text"]
 
 #: Account numbers are 12 to 34 digits; shorter runs (dates, amounts, ids) stay readable.
@@ -25,6 +23,10 @@ _MARK: Final = "_bankgate_masks_numbers"
 
 def mask_log_text(text: str) -> str:
     """`text` with every run of 12 or more digits masked (first and last four kept)."""
+    # imported here, not above: the CLI installs the masking before each verb, and `--help`
+    # should not load the domain package for a record it never makes
+    from bankgate.domain.parties import mask_numbers
+
     return _LONG_DIGITS.sub(lambda m: mask_numbers(m.group(0)), text)
 
 

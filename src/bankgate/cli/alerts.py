@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
-from rich.table import Table
 
 from bankgate.cli.errors import one_line_errors
 from bankgate.cli.flows import TOKEN, gateway, signed_in
 from bankgate.cli.output import console, print_json
-from bankgate.domain.alerts import Alert
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from bankgate.domain.alerts import Alert
 
 __all__ = ["app"]
 
@@ -40,6 +45,8 @@ def list_alerts(ctx: typer.Context,
 
 
 def _table(alerts: list[Alert]) -> Table:
+    from rich.table import Table
+
     table = Table(title="Alerts 告警", title_justify="left")
     for column in ("id", "level", "kind", "subject", "last seen (UTC)", "seen", "message",
                    "acknowledged"):

@@ -11,14 +11,6 @@ from bankgate.cli.errors import one_line_errors
 from bankgate.cli.flows import TOKEN, bank_today, env, gateway, read_file, signed_in
 from bankgate.cli.output import print_json
 from bankgate.errors import ConfigError
-from bankgate.notify import Mailer, SmtpConfig, WebhookSender
-from bankgate.services.claim_payments import (
-    deliver_notifications,
-    follow_claims,
-    pay_approved_claims,
-)
-from bankgate.services.claims import Approver, approve_claim, register_employee, submit_claim
-from bankgate.services.flows_queries import claim_view, claims
 
 __all__ = ["app"]
 
@@ -36,6 +28,8 @@ def _json(path: Path) -> object:
 @one_line_errors
 def employee(file: Path = typer.Argument(..., help="An employee (or a list) as JSON.")) -> None:
     """Register or update employees and the accounts they are reimbursed to."""
+    from bankgate.services.claims import register_employee
+
     data = _json(file)
     with gateway() as gw:
         for item in data if isinstance(data, list) else [data]:
@@ -49,6 +43,9 @@ def submit(file: Path = typer.Argument(..., help="The claim as JSON (docs/flows.
            attach: list[Path] = typer.Option([], "--attach", help="An invoice scan or PDF."),
            as_json: bool = typer.Option(False, "--json")) -> None:
     """Submit a claim with its invoices; refused whole with every problem named."""
+    from bankgate.services.claims import submit_claim
+    from bankgate.services.flows_queries import claim_view
+
     files = [(path.name, read_file(path)) for path in attach]
     with gateway() as gw:
         claim = submit_claim(uow=gw.uow, data=_json(file), attachments=files, actor="cli",
@@ -64,6 +61,8 @@ def submit(file: Path = typer.Argument(..., help="The claim as JSON (docs/flows.
 def list_(state: str | None = typer.Option(None, help="submitted, approved, paying, paid…"),
           as_json: bool = typer.Option(False, "--json")) -> None:
     """Claims, oldest first."""
+    from bankgate.services.flows_queries import claim_view, claims
+
     with gateway() as gw:
         found = claims(uow=gw.uow, state=state)
     if as_json:
@@ -78,6 +77,8 @@ def list_(state: str | None = typer.Option(None, help="submitted, approved, payi
 @one_line_errors
 def show(claim_id: str) -> None:
     """One claim with its lines, chain and approvals (JSON)."""
+    from bankgate.services.flows_queries import claim_view, claims
+
     with gateway() as gw:
         [claim] = claims(uow=gw.uow, claim_id=claim_id)
     print_json(claim_view(claim))
@@ -89,6 +90,8 @@ def approve(claim_id: str, reject: bool = typer.Option(False, "--reject"),
             note: str = typer.Option("", help="Why (kept in the audit log)."),
             token: str | None = TOKEN) -> None:
     """Decide the claim's next step as the signed-in person."""
+    from bankgate.services.claims import Approver, approve_claim
+
     with gateway() as gw:
         user = signed_in(gw, token)
         claim = approve_claim(uow=gw.uow, claim_id=claim_id, approved=not reject, note=note,
@@ -101,6 +104,8 @@ def approve(claim_id: str, reject: bool = typer.Option(False, "--reject"),
 def pay(debtor: str = typer.Option(..., help="Our account id claims are paid from."),
         as_json: bool = typer.Option(False, "--json")) -> None:
     """Pay every claim approved before the last cut-off; follow those already paying."""
+    from bankgate.services.claim_payments import follow_claims, pay_approved_claims
+
     with gateway() as gw:
         run = pay_approved_claims(uow=gw.uow, channels=gw.channels, debtor_id=debtor,
                                   now=gw.now, today=bank_today(),
@@ -120,6 +125,9 @@ def pay(debtor: str = typer.Option(..., help="Our account id claims are paid fro
 @one_line_errors
 def notify() -> None:
     """Send the queued mail (BANKGATE_SMTP_HOST/PORT/FROM) and webhooks (BANKGATE_WEBHOOK_*)."""
+    from bankgate.notify import Mailer, SmtpConfig, WebhookSender
+    from bankgate.services.claim_payments import deliver_notifications
+
     host, url = env("BANKGATE_SMTP_HOST"), env("BANKGATE_WEBHOOK_URL")
     mailer = Mailer(SmtpConfig(host=host, port=int(env("BANKGATE_SMTP_PORT") or "25"),
                                sender=env("BANKGATE_SMTP_FROM") or "bankgate@localhost",

@@ -7,7 +7,6 @@ import typer
 from bankgate.cli.errors import one_line_errors
 from bankgate.cli.flows import gateway
 from bankgate.cli.output import print_json
-from bankgate.services.confirmations import awaiting_confirmation
 
 __all__ = ["awaiting"]
 
@@ -17,6 +16,8 @@ def awaiting(older_than_h: float = typer.Option(0.0, "--older-than-h", min=0.0,
                                                 help="Only orders waiting this many hours."),
              as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Orders awaiting the second confirmation in the bank's portal, oldest first."""
+    from bankgate.services.confirmations import awaiting_confirmation
+
     with gateway() as gw:
         held = awaiting_confirmation(uow=gw.uow, now=gw.now, older_than_s=older_than_h * 3600)
     if as_json:

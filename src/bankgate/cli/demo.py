@@ -26,7 +26,14 @@ from bankgate.cli.demo_alerts import alerts_story, watch_config
 from bankgate.cli.demo_files import describe, exchange_files, use_file_channel
 from bankgate.cli.demo_finance import finance_story
 from bankgate.cli.flows_demo import run_flows_demo
-from bankgate.cli.output import cash_rows, cash_table, console, print_json, status_table
+from bankgate.cli.output import (
+    cash_rows,
+    cash_table,
+    console,
+    print_json,
+    status_table,
+    terminal,
+)
 from bankgate.domain import REASONS, TERMINAL, PaymentOrder, Status
 from bankgate.services.cash import AccountCash, fetch_balances, totals_by_currency
 from bankgate.services.demo_controls import act_as_demo_users
@@ -167,7 +174,7 @@ def _follow(app: App, ids: list[str], quiet: bool) -> bool:
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
-                      console=console, disable=quiet, transient=False) as progress:
+                      console=terminal(), disable=quiet, transient=False) as progress:
             task = progress.add_task("following payments 跟踪付款", total=len(ids), counts="")
             while time.monotonic() < deadline:
                 counts = Counter(o.status.value for o in _orders(app, ids))

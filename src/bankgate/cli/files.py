@@ -5,14 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 import typer
-from rich.table import Table
 
-from bankgate.bootstrap import build_app
 from bankgate.cli.errors import one_line_errors
 from bankgate.cli.output import console, print_json
-from bankgate.services.collect_job import file_banks
-from bankgate.services.files import collect_files, file_channel, list_transfers
-from bankgate.settings import Settings
 
 __all__ = ["files_cli"]
 
@@ -25,6 +20,11 @@ files_cli = typer.Typer(no_args_is_help=True,
 def collect(bank: list[str] = typer.Option([], "--bank", help="Only this bank (repeatable)."),
             as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Fetch every new inbound file once: status reports applied, statements imported."""
+    from bankgate.bootstrap import build_app
+    from bankgate.services.collect_job import file_banks
+    from bankgate.services.files import collect_files, file_channel
+    from bankgate.settings import Settings
+
     app = build_app(Settings.from_env())
     try:
         banks = bank or file_banks(app.channels)
@@ -48,6 +48,10 @@ def collect(bank: list[str] = typer.Option([], "--bank", help="Only this bank (r
 def list_(bank: str | None = typer.Option(None, "--bank", help="Only this bank."),
           as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Every file that went in or out, with its state and hash."""
+    from bankgate.bootstrap import build_app
+    from bankgate.services.files import list_transfers
+    from bankgate.settings import Settings
+
     app = build_app(Settings.from_env())
     try:
         rows = list_transfers(uow=app.uow, bank=bank)
@@ -56,6 +60,8 @@ def list_(bank: str | None = typer.Option(None, "--bank", help="Only this bank."
     if as_json:
         print_json({"transfers": rows})
         return
+    from rich.table import Table
+
     table = Table(title="File transfers 文件传输", title_justify="left")
     for column in ("bank", "dir", "name", "kind", "state", "sha256"):
         table.add_column(column)

@@ -11,15 +11,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import typer
 
-from bankgate.bootstrap import App, build_app
-from bankgate.domain.people import User
 from bankgate.errors import ConfigError
-from bankgate.services.flows_queries import require_user, user_of
-from bankgate.settings import Settings
+
+if TYPE_CHECKING:  # deferred: the store and services load when a verb runs, not on --help
+    from bankgate.bootstrap import App
+    from bankgate.domain.people import User
 
 __all__ = ["TOKEN", "bank_today", "gateway", "read_file", "register", "signed_in", "viewer"]
 
@@ -31,6 +32,9 @@ _BANK_TZ = ZoneInfo("Asia/Shanghai")
 @contextmanager
 def gateway() -> Iterator[App]:
     """The App from the environment, closed afterwards."""
+    from bankgate.bootstrap import build_app
+    from bankgate.settings import Settings
+
     app = build_app(Settings.from_env())
     try:
         yield app
@@ -52,11 +56,15 @@ def read_file(path: Path) -> bytes:
 
 def signed_in(app: App, token: str | None) -> User:
     """The person behind the token (required)."""
+    from bankgate.services.flows_queries import require_user
+
     return require_user(uow=app.uow, token=token, now=app.now)
 
 
 def viewer(app: App, token: str | None) -> User | None:
     """The person behind the token, if one was given."""
+    from bankgate.services.flows_queries import user_of
+
     return user_of(uow=app.uow, token=token, now=app.now)
 
 

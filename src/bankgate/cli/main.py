@@ -8,6 +8,7 @@ import sys
 import threading
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -17,7 +18,6 @@ except ImportError:  # pragma: no cover - older typer with click installed
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from bankgate import __version__
-from bankgate.bootstrap import App, build_app
 from bankgate.cli import alerts as alerts_cli
 from bankgate.cli import confirmations as confirmations_cli
 from bankgate.cli import flows as flows_cli
@@ -32,6 +32,9 @@ from bankgate.cli.security import security_cli
 from bankgate.errors import ConfigError
 from bankgate.logmask import install_log_masking
 from bankgate.settings import Settings
+
+if TYPE_CHECKING:  # deferred: each verb loads the store, services and channels it uses
+    from bankgate.bootstrap import App
 
 __all__ = ["cli", "main"]
 
@@ -69,6 +72,8 @@ def version() -> None:
 
 
 def _app(data_dir: Path | None = None) -> App:
+    from bankgate.bootstrap import build_app
+
     return build_app(Settings.from_env(data_dir=data_dir))
 
 

@@ -1,20 +1,43 @@
-"""Tables, progress and JSON for the command line (rich)."""
+"""Tables, progress and JSON for the command line (rich).
+
+rich is imported when something is drawn, not when the command line is imported: ~40 ms
+that `bankgate parse --json` and the other JSON verbs never need. `console` stands for
+the one stdout Console and makes it on first use; `terminal()` is that Console itself.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
-from bankgate.services.cash import AccountCash
+    from bankgate.services.cash import AccountCash
 
-__all__ = ["cash_rows", "cash_table", "console", "print_json", "status_table"]
+__all__ = ["cash_rows", "cash_table", "console", "print_json", "status_table", "terminal"]
 
-console = Console(stderr=False, highlight=False)
+
+@functools.cache
+def terminal() -> Console:
+    """The Console on stdout, made once."""
+    from rich.console import Console
+
+    return Console(stderr=False, highlight=False)
+
+
+class _Terminal:
+    """`terminal()` under the name the verbs use: `console.print(table)`."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(terminal(), name)
+
+
+console = _Terminal()
 
 
 def print_json(document: Any) -> None:
@@ -36,6 +59,8 @@ def cash_rows(cash: Sequence[AccountCash]) -> list[dict[str, Any]]:
 def cash_table(title: str, cash: Sequence[AccountCash],
                totals: Mapping[str, Any] | None = None) -> Table:
     """Balances per bank as a table, with totals per currency."""
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     for name, justify in (("bank 银行", "left"), ("account 账户", "left"), ("ccy", "left"),
                           ("ledger 账面余额", "right"), ("available 可用余额", "right"),
@@ -52,6 +77,8 @@ def cash_table(title: str, cash: Sequence[AccountCash],
 
 def status_table(title: str, rows: Iterable[tuple[str, int, str]]) -> Table:
     """Outcome counts: status, how many, and why (for rejections)."""
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     table.add_column("status 状态")
     table.add_column("orders 笔数", justify="right")

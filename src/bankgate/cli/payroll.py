@@ -9,8 +9,6 @@ import typer
 from bankgate.cli.errors import one_line_errors
 from bankgate.cli.flows import TOKEN, bank_today, gateway, read_file, signed_in, viewer
 from bankgate.cli.output import print_json
-from bankgate.domain import AccountNumber
-from bankgate.services.payroll import import_payroll, payroll_report, reissue_line
 
 __all__ = ["app"]
 
@@ -22,6 +20,8 @@ app = typer.Typer(no_args_is_help=True, help="Payroll (代发工资).")
 def import_(file: Path = typer.Argument(..., help="CSV or .xlsx (docs/flows.md, Payroll)."),
             token: str | None = TOKEN) -> None:
     """Import a payroll file: all or nothing, once per content; verified lines are paid."""
+    from bankgate.services.payroll import import_payroll
+
     content = read_file(file)
     with gateway() as gw:
         user = signed_in(gw, token)
@@ -41,6 +41,8 @@ def import_(file: Path = typer.Argument(..., help="CSV or .xlsx (docs/flows.md, 
 def show(run_id: str, as_json: bool = typer.Option(False, "--json"),
          token: str | None = TOKEN) -> None:
     """Every employee's bank status (amounts only with the payroll role)."""
+    from bankgate.services.payroll import payroll_report
+
     with gateway() as gw:
         user = viewer(gw, token)
         report = payroll_report(uow=gw.uow, run_id=run_id,
@@ -66,6 +68,9 @@ def reissue(run_id: str, employee_id: str,
             name: str | None = typer.Option(None), bank: str | None = typer.Option(None),
             token: str | None = TOKEN) -> None:
     """Pay a rejected, returned or unverified line again (verified first)."""
+    from bankgate.domain import AccountNumber
+    from bankgate.services.payroll import reissue_line
+
     with gateway() as gw:
         user = signed_in(gw, token)
         line = reissue_line(uow=gw.uow, channels=gw.channels, run_id=run_id,

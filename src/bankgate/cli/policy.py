@@ -5,16 +5,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import typer
-from rich.table import Table
 
-from bankgate.bootstrap import App, build_app
 from bankgate.cli.errors import one_line_errors
 from bankgate.cli.output import console, print_json
 from bankgate.errors import DomainError, PolicyError
 from bankgate.settings import Settings
+
+if TYPE_CHECKING:  # deferred: the store and services load when a verb runs, not on --help
+    from bankgate.bootstrap import App
 
 __all__ = ["app"]
 
@@ -41,6 +42,8 @@ def _policy_errors_are_bad_input(command: Callable[P, R]) -> Callable[P, R]:
 
 
 def _app() -> App:
+    from bankgate.bootstrap import build_app
+
     return build_app(Settings.from_env())
 
 
@@ -88,6 +91,8 @@ def simulate(file: Path = typer.Argument(..., help="A policy file (TOML)."),
              "candidate": {"rule": r.candidate.rule,
                            "requires": r.candidate.requirement.describe()}} for r in rows]})
         return
+    from rich.table import Table
+
     table = Table(title=f"{file} against the policy in force ({len(rows)} orders)")
     for column in ("order", "amount", "flow", "in force: rule → requires",
                    "candidate: rule → requires", ""):

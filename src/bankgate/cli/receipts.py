@@ -11,13 +11,6 @@ from bankgate.cli.errors import one_line_errors
 from bankgate.cli.flows import bank_today, gateway
 from bankgate.cli.output import print_json
 from bankgate.errors import ConfigError
-from bankgate.services.flows_queries import receipt_view, receipts_on
-from bankgate.services.receipts import (
-    day_archive,
-    fetch_receipts,
-    missing_receipts,
-    receipt_document,
-)
 
 __all__ = ["app"]
 
@@ -43,6 +36,8 @@ def _output(path: Path, content: bytes) -> None:
 @one_line_errors
 def fetch(day: str | None = DAY) -> None:
     """Fetch a day's receipts from every bank that issues them."""
+    from bankgate.services.receipts import fetch_receipts
+
     with gateway() as gw:
         done = fetch_receipts(uow=gw.uow, channels=gw.channels, on=_day(day), now=gw.now)
     print(f"{done.fetched} fetched, {done.new} new, {done.verified} verified, "
@@ -55,6 +50,8 @@ def fetch(day: str | None = DAY) -> None:
 @one_line_errors
 def list_(day: str | None = DAY, as_json: bool = typer.Option(False, "--json")) -> None:
     """The receipts booked on a day."""
+    from bankgate.services.flows_queries import receipt_view, receipts_on
+
     with gateway() as gw:
         rows = [receipt_view(r) for r in receipts_on(uow=gw.uow, day=_day(day))]
     if as_json:
@@ -69,6 +66,8 @@ def list_(day: str | None = DAY, as_json: bool = typer.Option(False, "--json")) 
 @one_line_errors
 def get(receipt_id: str, output: Path = typer.Option(..., "-o", "--output")) -> None:
     """Write one receipt's PDF (checked against its stored hash)."""
+    from bankgate.services.receipts import receipt_document
+
     with gateway() as gw:
         _, content = receipt_document(uow=gw.uow, receipt_id=receipt_id)
     _output(output, content)
@@ -78,6 +77,8 @@ def get(receipt_id: str, output: Path = typer.Option(..., "-o", "--output")) -> 
 @one_line_errors
 def archive(day: str | None = DAY, output: Path = typer.Option(..., "-o", "--output")) -> None:
     """Write a day's receipts as one zip with a manifest."""
+    from bankgate.services.receipts import day_archive
+
     with gateway() as gw:
         content = day_archive(uow=gw.uow, day=_day(day))
     _output(output, content)
@@ -87,6 +88,8 @@ def archive(day: str | None = DAY, output: Path = typer.Option(..., "-o", "--out
 @one_line_errors
 def missing(days: int = typer.Option(2, min=0, max=365)) -> None:
     """Settled payments still without their receipt after DAYS days."""
+    from bankgate.services.receipts import missing_receipts
+
     with gateway() as gw:
         rows = missing_receipts(uow=gw.uow, now=gw.now, channels=gw.channels, days=days)
     for row in rows:

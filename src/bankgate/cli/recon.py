@@ -8,17 +8,20 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
 from bankgate.atomic import write_atomically
-from bankgate.bootstrap import App, build_app
 from bankgate.cli.errors import one_line_errors
 from bankgate.cli.output import console, print_json
 from bankgate.errors import ConfigError
 from bankgate.settings import Settings
+
+if TYPE_CHECKING:  # deferred: the store and services load when a verb runs, not on --help
+    from rich.table import Table
+
+    from bankgate.bootstrap import App
 
 __all__ = ["ledger_cli", "recon_cli", "reconcile", "summary_tables"]
 
@@ -30,6 +33,8 @@ recon_cli.add_typer(receipts_cli, name="receipts")
 
 @contextmanager
 def _app() -> Iterator[App]:
+    from bankgate.bootstrap import build_app
+
     app = build_app(Settings.from_env())
     try:
         yield app
@@ -79,6 +84,8 @@ def reconcile(account: str | None = typer.Option(None, "--account", help="One ac
 
 def summary_tables(summary: Any, *, limit: int = 20) -> list[Table]:
     """The match rate with aging, the oldest exceptions, and books against bank."""
+    from rich.table import Table
+
     rate = summary.rate_pct
     head = Table(title=f"Reconciliation 对账: {rate if rate is not None else 'n/a'} % matched "
                        f"({summary.matched} of {summary.lines} entries)", title_justify="left")
@@ -113,6 +120,8 @@ def queue(account: str | None = typer.Option(None, "--account"),
     if as_json:
         print_json([asdict(s) for s in found])
         return
+    from rich.table import Table
+
     table = Table(title="Manual queue 待确认", title_justify="left")
     for name in ("match id", "account", "entries", "items", "rank", "confidence", "why"):
         table.add_column(name)

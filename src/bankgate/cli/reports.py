@@ -8,15 +8,18 @@ from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
-from bankgate.bootstrap import App, build_app
 from bankgate.cli.errors import one_line_errors
 from bankgate.cli.output import console, print_json
 from bankgate.settings import Settings
+
+if TYPE_CHECKING:  # deferred: the store and services load when a verb runs, not on --help
+    from rich.table import Table
+
+    from bankgate.bootstrap import App
 
 __all__ = ["report_table", "reports_cli"]
 
@@ -25,6 +28,8 @@ reports_cli = typer.Typer(no_args_is_help=True, help="Treasury reports (资金�
 
 @contextmanager
 def _app(fetch: bool = False) -> Iterator[App]:
+    from bankgate.bootstrap import build_app
+
     app = build_app(Settings.from_env())
     try:
         if fetch:
@@ -42,6 +47,8 @@ _SHOWN: dict[str, tuple[int, ...]] = {"cash_position": (0, 2, 3, 5, 6, 7)}
 
 def report_table(report: Any) -> Table:
     """A report as a rich table (numbers right-aligned, grouped)."""
+    from rich.table import Table
+
     table = Table(title=report.title, title_justify="left")
     shown = _SHOWN.get(report.name, tuple(range(len(report.columns))))
     for i in shown:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from bankgate.cli.errors import one_line_errors
-from bankgate.cli.output import console, print_json
+from bankgate.cli.output import console, print_json, terminal
 from bankgate.errors import ConfigError
+
+if TYPE_CHECKING:  # rich loads when something is drawn (see cli/output.py)
+    from rich.table import Table
 
 __all__ = ["sync"]
 
@@ -24,6 +26,8 @@ def sync(account: str | None = typer.Argument(None, help="One account id (defaul
                                        "(collect_every_s) for the worker."),
          as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Fetch every missing statement and today's transactions, check them, store them once."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from bankgate.bootstrap import build_app
     from bankgate.services.collect_job import schedule_collect
     from bankgate.services.sync import schedule_sync, sync_accounts
@@ -33,7 +37,7 @@ def sync(account: str | None = typer.Argument(None, help="One account id (defaul
     app = build_app(Settings.from_env())
     try:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=console, disable=as_json, transient=True) as progress:
+                      console=terminal(), disable=as_json, transient=True) as progress:
             task = progress.add_task("sync 同步对账单", total=None)
             reports = sync_accounts(
                 uow=app.uow, channels=app.channels, now=app.now, config=app.finance.sync,
@@ -64,6 +68,8 @@ def sync(account: str | None = typer.Argument(None, help="One account id (defaul
 
 
 def _table(rows: list[dict[str, object]]) -> Table:
+    from rich.table import Table
+
     table = Table(title="Sync 对账单同步", title_justify="left")
     for name in ("account 账户", "days fetched", "failed", "new entries 新增", "pending replaced",
                  "open exceptions 异常"):

@@ -9,15 +9,6 @@ import typer
 from bankgate.cli.errors import one_line_errors
 from bankgate.cli.flows import TOKEN, bank_today, gateway, signed_in
 from bankgate.cli.output import print_json
-from bankgate.domain import currency, parse_amount
-from bankgate.services.flows_queries import route_of, transfer_view, transfers
-from bankgate.services.transfers import (
-    decide_transfer,
-    follow_transfers,
-    load_sweep_plan,
-    sweep,
-    transfer,
-)
 
 __all__ = ["app"]
 
@@ -29,6 +20,9 @@ app = typer.Typer(no_args_is_help=True, help="Internal transfers and cash poolin
 def make(source: str, target: str, amount: str,
          cur: str = typer.Option("CNY", "--currency"), token: str | None = TOKEN) -> None:
     """Move AMOUNT from account SOURCE to account TARGET (ids of our accounts)."""
+    from bankgate.domain import currency, parse_amount
+    from bankgate.services.transfers import transfer
+
     money = parse_amount(amount, currency(cur))
     with gateway() as gw:
         user = signed_in(gw, token)
@@ -43,6 +37,8 @@ def make(source: str, target: str, amount: str,
 def sweep_(rules: Path = typer.Argument(..., help="Sweep rules (TOML, docs/flows.md)."),
            token: str | None = TOKEN) -> None:
     """Evaluate the sweep rules on balances fetched now; run or propose their moves."""
+    from bankgate.services.transfers import load_sweep_plan, sweep
+
     plan = load_sweep_plan(rules)
     with gateway() as gw:
         user = signed_in(gw, token)
@@ -56,6 +52,8 @@ def sweep_(rules: Path = typer.Argument(..., help="Sweep rules (TOML, docs/flows
 def decide(transfer_id: str, decline: bool = typer.Option(False, "--decline"),
            token: str | None = TOKEN) -> None:
     """Run (approve) or decline a proposed transfer."""
+    from bankgate.services.transfers import decide_transfer
+
     with gateway() as gw:
         user = signed_in(gw, token)
         done = decide_transfer(uow=gw.uow, transfer_id=transfer_id, approve=not decline,
@@ -67,6 +65,8 @@ def decide(transfer_id: str, decline: bool = typer.Option(False, "--decline"),
 @one_line_errors
 def follow() -> None:
     """Advance open transfers by their orders and the target banks' entries."""
+    from bankgate.services.transfers import follow_transfers
+
     with gateway() as gw:
         moved = follow_transfers(uow=gw.uow, channels=gw.channels, now=gw.now)
     print(moved or "nothing moved")
@@ -77,6 +77,8 @@ def follow() -> None:
 def list_(state: str | None = typer.Option(None), as_json: bool = typer.Option(False, "--json")
           ) -> None:
     """Transfers, oldest first."""
+    from bankgate.services.flows_queries import transfer_view, transfers
+
     with gateway() as gw:
         found = [transfer_view(t) for t in transfers(uow=gw.uow, state=state)]
     if as_json:
@@ -91,6 +93,8 @@ def list_(state: str | None = typer.Option(None), as_json: bool = typer.Option(F
 @one_line_errors
 def route(order_id: str) -> None:
     """How a payment order travels, and why (its stored route)."""
+    from bankgate.services.flows_queries import route_of
+
     with gateway() as gw:
         found = route_of(uow=gw.uow, order_id=order_id)
     print(f"{order_id}: {found['rail']} — {found['explanation']}")

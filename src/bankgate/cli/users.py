@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
-from bankgate.bootstrap import App, build_app
 from bankgate.cli.errors import one_line_errors
 from bankgate.settings import Settings
+
+if TYPE_CHECKING:  # deferred: the store and services load when a verb runs, not on --help
+    from bankgate.bootstrap import App
 
 __all__ = ["app"]
 
@@ -18,6 +21,8 @@ _ACTOR = f"cli:{os.environ.get('USER', 'operator')}"
 
 
 def _app() -> App:
+    from bankgate.bootstrap import build_app
+
     return build_app(Settings.from_env())
 
 

@@ -8,9 +8,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final, NewType
 
-from schwifty import IBAN
-from schwifty.exceptions import SchwiftyException
-
 from bankgate.domain.errors import InvalidAccountNumber, InvalidField
 from bankgate.domain.ids import AccountId
 from bankgate.domain.money import Currency
@@ -67,6 +64,10 @@ class AccountNumber:
             return cls(text, AccountKind.DOMESTIC)
         compact = text.replace(" ", "")
         if _IBAN_SHAPE.fullmatch(compact):
+            # deferred: importing schwifty reads its bank registry (~35 ms on every start)
+            from schwifty import IBAN
+            from schwifty.exceptions import SchwiftyException
+
             try:
                 return cls(str(IBAN(compact).compact), AccountKind.IBAN)
             except SchwiftyException as exc:

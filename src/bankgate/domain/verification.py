@@ -18,8 +18,6 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
-from schwifty import IBAN
-from schwifty.exceptions import SchwiftyException
 from stdnum import luhn
 
 from bankgate.domain.parties import AccountKind, AccountNumber, BankId
@@ -127,6 +125,9 @@ def format_checks(account: AccountNumber, *, bank: BankId | None = None,
 
 
 def _iban(account: AccountNumber) -> Check:
+    from schwifty import IBAN  # deferred, as in parties.py: ~35 ms to import
+    from schwifty.exceptions import SchwiftyException
+
     try:
         IBAN(account.reveal())
     except SchwiftyException as exc:

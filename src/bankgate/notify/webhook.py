@@ -15,8 +15,6 @@ import time
 from typing import Final
 from urllib.parse import urlsplit
 
-import httpx
-
 from bankgate.errors import ConfigError
 from bankgate.notify.errors import DeliveryFailed
 
@@ -53,10 +51,14 @@ class WebhookSender:
             raise ConfigError(f"webhook secret: at least {_MIN_SECRET_BYTES} bytes")
         self.url = url
         self._secret = secret
+        import httpx  # deferred: ~70 ms to import, and every process imports notify/
+
         self._http = httpx.Client(timeout=timeout_s, follow_redirects=False)
 
     def send(self, event_id: str, body: bytes) -> None:
         """Deliver one event; raises DeliveryFailed."""
+        import httpx  # loaded by __init__ already; named here for the except clause
+
         stamp = int(time.time())
         headers = {"Content-Type": "application/json", EVENT_HEADER: event_id,
                    TIMESTAMP_HEADER: str(stamp),

@@ -29,7 +29,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from bankgate.crypto.pki import load_certificate
 from bankgate.errors import ConfigError
 
 __all__ = ["DEFAULT_WARN_DAYS", "Expiring", "Finding", "Level", "check_expiry",
@@ -125,6 +124,8 @@ def load_watch(table: Mapping[str, Any], *, base: Path, where: str,
 def _certificate(entry: Mapping[str, Any], base: Path, where: str) -> Expiring:
     if "path" not in entry:
         raise ConfigError(f"{where}: a certificate needs a path")
+    from bankgate.crypto.pki import load_certificate  # deferred: cryptography.x509, ~25 ms
+
     path = base / str(entry["path"])
     cert = load_certificate(path)
     return Expiring("certificate", str(entry.get("name", path.name)), cert.not_valid_after_utc)

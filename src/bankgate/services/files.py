@@ -28,12 +28,16 @@ from functools import partial
 from typing import Final, Protocol
 
 from bankgate.connectors.base import Channel
-from bankgate.connectors.files.sftp import RemoteFile
-from bankgate.connectors.files.wire import kind_of, return_reports, sha256, status_reports
+from bankgate.connectors.files.wire import (
+    RemoteFile,
+    kind_of,
+    return_reports,
+    sha256,
+    status_reports,
+)
 from bankgate.domain import StatusReport
 from bankgate.domain.audit_records import AuditRecord
 from bankgate.errors import FormatError, NotFound
-from bankgate.formats.parse import detect, read_statement_file
 from bankgate.services._tx import Changes, UowFactory, in_transaction
 from bankgate.services.statements import import_statement_file
 from bankgate.services.status import apply_reports
@@ -185,6 +189,9 @@ def _add(unit: UnitOfWork, bank: str, fetched: _Fetched, state: str, at: datetim
 
 def _process(uow: UowFactory, bank: str, fetched: _Fetched, now: Callable[[], datetime],
              done: Collected) -> None:
+    # deferred: formats.parse pulls in openpyxl (~0.15 s); every process imports this module
+    from bankgate.formats.parse import read_statement_file
+
     kind = fetched.kind or _detected(fetched.content)
     origin = f"files:{bank}/{fetched.name}"
     try:
@@ -273,6 +280,8 @@ def _uploaded(unit: UnitOfWork, *, bank: str, remote: RemoteFile, content: bytes
 
 
 def _detected(content: bytes) -> str | None:
+    from bankgate.formats.parse import detect  # deferred, as in _process
+
     found = detect(content[:65536])
     if found is None:
         return None

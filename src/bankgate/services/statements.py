@@ -18,7 +18,6 @@ from bankgate.domain import (
 )
 from bankgate.domain.audit_records import AuditRecord
 from bankgate.errors import ChannelError, NotFound
-from bankgate.formats.parse import detect_statement_file, stream_statement_file
 from bankgate.formats.stream import StatementCheck, StatementEnd, StatementEvent, StatementStart
 from bankgate.services._tx import RetryLater, UowFactory, in_transaction
 from bankgate.store import NewJob, UnitOfWork
@@ -105,6 +104,9 @@ def import_statement_file(*, uow: UowFactory, content: bytes, origin: str,
         FormatError: the file cannot be read (nothing is stored).
         NotFound: a statement is for an account we do not hold.
     """
+    # deferred: formats.parse pulls in openpyxl (~0.15 s); bootstrap imports this module
+    from bankgate.formats.parse import detect_statement_file
+
     fmt = detect_statement_file(content, origin)
     return in_transaction(uow, lambda unit: _store(
         unit, fmt, lambda: io.BytesIO(content), origin, now(),
@@ -119,6 +121,8 @@ def import_statement_path(*, uow: UowFactory, path: Path, now: Callable[[], date
     transaction, and its raw bytes are archived by streaming on SQLite; memory stays
     bounded whatever the statement's size. All or nothing as `import_statement_file`.
     """
+    from bankgate.formats.parse import detect_statement_file  # deferred, as above
+
     name = origin or path.name
     with path.open("rb") as head:
         fmt = detect_statement_file(head.read(64 * 1024), name)
@@ -130,6 +134,8 @@ def import_statement_path(*, uow: UowFactory, path: Path, now: Callable[[], date
 def _store(unit: UnitOfWork, fmt: str, open_stream: Callable[[], IO[bytes]], origin: str,
            at: datetime, archive: Callable[[datetime], str]) -> Imported:
     """Archive the file, then store each statement as its events stream in."""
+    from bankgate.formats.parse import stream_statement_file  # deferred, as above
+
     digest = archive(at)
     new = total = count = 0
     issues: list[str] = []

@@ -10,8 +10,7 @@ from typing import Any
 
 from bankgate.connectors.files.channel import CAPABILITIES, FilesChannel, InboundFile, Listing
 from bankgate.connectors.files.config import FilesConfig
-from bankgate.connectors.files.sftp import RemoteFile
-from bankgate.connectors.files.wire import UnsafeName, kind_of, outbound_name
+from bankgate.connectors.files.wire import RemoteFile, UnsafeName, kind_of, outbound_name
 
 __all__ = ["CAPABILITIES", "FilesChannel", "FilesConfig", "InboundFile", "Listing",
            "RemoteFile", "UnsafeName", "connect", "kind_of", "outbound_name"]

@@ -23,15 +23,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Final, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from bankgate.connectors.base import Capability, SubmitLine
 from bankgate.connectors.files.config import FilesConfig
-from bankgate.connectors.files.sftp import RemoteFile, SftpClient
 from bankgate.connectors.files.wire import (
     SAFE_NAME,
     STATEMENT_KINDS,
     STATUS_KINDS,
+    RemoteFile,
     UnsafeName,
     ack_raw,
     check_name,
@@ -66,7 +66,9 @@ from bankgate.errors import (
     Unsupported,
 )
 from bankgate.formats.iso20022.pain001 import write_pain001
-from bankgate.formats.parse import read_statement_file
+
+if TYPE_CHECKING:
+    from bankgate.connectors.files.sftp import SftpClient
 
 __all__ = ["CAPABILITIES", "FilesChannel", "InboundFile", "Listing"]
 
@@ -111,7 +113,10 @@ class FilesChannel:
         self.config = config
         self.max_file_bytes = config.max_file_bytes
         self.collect_every_s = config.collect_every_s
-        self.client = SftpClient(config)
+        # deferred: asyncssh takes ~0.2 s to import; only a configured file bank needs it
+        from bankgate.connectors.files.sftp import SftpClient
+
+        self.client: SftpClient = SftpClient(config)
         self._parsed: OrderedDict[tuple[str, int, int], object] = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -275,6 +280,8 @@ class FilesChannel:
         return value
 
     def _reports(self, remote: RemoteFile) -> list[StatusReport]:
+        from bankgate.formats.parse import read_statement_file  # openpyxl, see _statements_of
+
         content = self.fetch(remote.name).content
         origin = f"{self.bank}:{remote.name}"
         try:
@@ -287,6 +294,9 @@ class FilesChannel:
             return []
 
     def _statements_of(self, remote: RemoteFile) -> list[Statement]:
+        # deferred: formats.parse pulls in openpyxl (~0.15 s) for the spreadsheet profiles
+        from bankgate.formats.parse import read_statement_file
+
         content = self.fetch(remote.name).content
         try:
             _, statements = read_statement_file(content, f"{self.bank}:{remote.name}")

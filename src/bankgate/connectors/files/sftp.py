@@ -20,12 +20,12 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 import asyncssh
 
 from bankgate.connectors.files.config import FilesConfig
+from bankgate.connectors.files.wire import RemoteFile
 from bankgate.errors import BankUnavailable, ConfigError, OutcomeUnknown
 
 __all__ = ["CHUNK", "TEMP_SUFFIX", "RemoteFile", "SftpClient"]
@@ -39,15 +39,6 @@ TEMP_SUFFIX: Final = ".part"
 _CONNECTION_LOST: Final = (asyncssh.DisconnectError, asyncssh.SFTPConnectionLost,
                            asyncssh.ChannelOpenError, OSError, asyncio.TimeoutError,
                            EOFError)
-
-
-@dataclass(frozen=True, slots=True)
-class RemoteFile:
-    """A regular file in a remote directory, as listed."""
-
-    name: str
-    size: int
-    mtime: int
 
 
 class SftpClient:

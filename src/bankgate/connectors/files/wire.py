@@ -14,6 +14,7 @@ import io
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Final
 
 from bankgate.domain import (
@@ -28,7 +29,7 @@ from bankgate.errors import BankRejected, FormatError
 from bankgate.formats.iso20022.pain002 import read_pain002, to_status_reports
 from bankgate.formats.xml import iter_elements
 
-__all__ = ["SAFE_NAME", "STATEMENT_KINDS", "STATUS_KINDS", "UnsafeName", "ack_raw",
+__all__ = ["SAFE_NAME", "STATEMENT_KINDS", "STATUS_KINDS", "RemoteFile", "UnsafeName", "ack_raw",
            "check_name", "kind_of", "merge_reports", "outbound_name", "pain001_ids",
            "return_reports", "sha256", "status_reports"]
 
@@ -44,6 +45,15 @@ _KINDS: Final = (("pain.002", re.compile(r"pain\.?002", re.I)),
 _RANK: Final = {Outcome.NOT_FOUND: 0, Outcome.UNRECOGNIZED: 1, Outcome.RECEIVED: 2,
                 Outcome.AWAITING_CONFIRMATION: 3, Outcome.ACCEPTED: 4, Outcome.SETTLED: 5,
                 Outcome.REJECTED: 6, Outcome.RETURNED: 7}
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteFile:
+    """A regular file in a remote directory, as listed."""
+
+    name: str
+    size: int
+    mtime: int
 
 
 class UnsafeName(BankRejected):
