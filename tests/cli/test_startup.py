@@ -54,6 +54,12 @@ def test_the_composition_root_leaves_sftp_migrations_charts_and_spreadsheets_to_
     assert _loaded("import bankgate.bootstrap", HEAVY_FOR_THE_STORE) == []
 
 
+def test_the_file_readers_leave_spreadsheets_to_the_xlsx_reader():
+    # `bankgate parse` of any file loads formats.parse; only an .xlsx needs openpyxl
+    assert _loaded("import bankgate.formats.parse", frozenset({"openpyxl", "numpy", "PIL"})) \
+        == []
+
+
 def test_opening_a_store_at_the_newest_schema_does_not_load_alembic(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'store.db'}"
     engine = make_engine(url)
