@@ -80,15 +80,19 @@ def test_B09_ten_concurrent_duplicates_make_one_transition_and_one_audit_record(
         client, gateway, server, bank_keys):
     order = _accepted_order(client, gateway)
 
-    def deliver(_: int) -> int:  # the bank signs each delivery afresh: duplicates, not replays
+    def deliver(_: int) -> tuple[int, dict[str, object]]:  # signed afresh: duplicates, not replays
         body = _callback(order)
         with httpx.Client(base_url=server, timeout=30) as http:
-            return http.post("/api/v1/callbacks/icbc", content=body,
-                             headers=signed(bank_keys, "icbc", body)).status_code
+            answer = http.post("/api/v1/callbacks/icbc", content=body,
+                               headers=signed(bank_keys, "icbc", body))
+            return answer.status_code, answer.json()
 
     with ThreadPoolExecutor(10) as pool:
-        statuses = list(pool.map(deliver, range(10)))
-    assert statuses == [200] * 10  # every duplicate acknowledged
+        answers = list(pool.map(deliver, range(10)))
+    assert [status for status, _ in answers] == [200] * 10  # every duplicate acknowledged
+    # one moved the order; each other one says it changed nothing (docs/api.md)
+    assert sorted((a["moved"], a["ignored"]) for _, a in answers) == \
+        [(0, True)] * 9 + [(1, False)]
     with gateway.uow() as unit:
         history = unit.audit.for_subject(order["id"])
         assert unit.orders.get(order["id"]).status is Status.SETTLED

@@ -44,4 +44,7 @@ async def callback(request: Request, bank: str) -> dict[str, Any]:
     except ChannelError as exc:
         raise ApiRefusal(400, "invalid_callback", str(exc)) from exc
     crash_point("callbacks.after_commit")  # K-10: committed, the bank never hears 2xx
-    return {"ok": True, "moved": applied.moved, "ignored": applied.ignored > 0}
+    # ignored: the callback changed nothing (a duplicate of what the order already says, a
+    # report behind it, an order we do not know), as docs/api.md promises the bank
+    return {"ok": True, "moved": applied.moved,
+            "ignored": applied.ignored > 0 or applied.moved == 0}
