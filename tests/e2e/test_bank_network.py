@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from bankgate.bootstrap import App, build_app
 from bankgate.domain import TERMINAL, Status
@@ -101,3 +102,70 @@ def test_I12_a_partition_after_the_bank_accepted_leaves_orders_unknown_until_it_
             check_invariants(app, sandbox, orders)
         finally:
             app.close()
+
+
+SLOW_BANKS = ("icbc", "boc")  # the host API banks of the demo world
+LATENCY_S, TIMEOUT_S = 2.0, 0.5  # the bank takes four times the gateway's patience
+WORKERS, CONCURRENCY = 3, 2  # six jobs at most in hand, so six bank calls at most
+
+
+def test_B16_a_slow_bank_under_load_sees_bounded_calls_and_each_instruction_once(
+        store_url, sandbox, world, payees):
+    """B-16: 30 orders in 10 batches at two banks that take 2 s over every request, against
+    a client timeout of 0.5 s, worked by 3 workers × 2 threads. Every submit times out
+    (`unknown`, never a resend: the bank sees each instruction id in one submit only, and
+    books it once); every status query times out too, so nothing resolves while the bank is
+    slow. The bank counts, as it works, the requests in its hands whose caller is still
+    waiting: never more than the six the workers allow. Calls the gateway gave up on go on
+    at the bank (its total in hand is bounded by 6 × (2 / 0.5 + 1)). Once the bank has
+    booked everything it is fast again, and every order settles once on its word."""
+    config = gateway_config(sandbox, world)
+    for bank in SLOW_BANKS:
+        config["banks"][bank].update(timeout_s=TIMEOUT_S, max_attempts=2, backoff_s=0.05,
+                                     backoff_cap_s=0.2)
+    app = build_app(Settings(db_url=store_url), config)
+    try:
+        from bankgate.services.batching import form_batches
+
+        created = []
+        for round_ in range(5):  # each round its own batch per bank: 10 batches
+            for bank in SLOW_BANKS:
+                created += _create(app, _sound(payees, bank)[round_ * 3:round_ * 3 + 3], 3)
+            form_batches(uow=app.uow, now=app.now)
+        ids = {o.id: o.instruction_id for o in created}
+        assert len(ids) == 30 and len({o.batch_id for o in orders_of(app)}) == 10
+        sandbox.set_faults(latency_s=LATENCY_S)
+        with _workers(app, count=WORKERS, concurrency=CONCURRENCY):
+            wait_for(lambda: set(sandbox.ledger.debit_bookings()) >= set(ids.values()), 30,
+                     "the slow bank to book every batch")
+            slow = sandbox.load.figures()
+            assert all(o.status is Status.UNKNOWN for o in orders_of(app))  # none answered
+            sandbox.set_faults(latency_s=0.0)
+            wait_for(lambda: all(o.status in TERMINAL for o in orders_of(app)), 30,
+                     "every order to reach the bank's final word")
+        figures = sandbox.load.figures()
+        orders = orders_of(app)
+        assert slow.peak_attended <= WORKERS * CONCURRENCY, slow
+        assert figures.peak_attended <= WORKERS * CONCURRENCY, figures
+        assert slow.peak > WORKERS * CONCURRENCY, slow  # the abandoned calls went on...
+        assert slow.peak <= WORKERS * CONCURRENCY * (LATENCY_S / TIMEOUT_S + 1), slow  # bounded
+        assert figures.submissions == dict.fromkeys(ids.values(), 1), figures.submissions
+        assert {o.id: o.instruction_id for o in orders} == ids
+        with app.uow() as unit:
+            batches = {unit.batches.get(o.batch_id) for o in orders if o.batch_id}
+        assert [b.send_attempts for b in batches] == [1] * 10
+        for order in orders:
+            assert "unknown" in _history(app, order.id)
+            held = sandbox.ledger.status(app_bank(app, order), [order.instruction_id])[0]
+            assert held is not None and order.status.value == held.status.value
+        print(f"B-16 at the bank, slow phase: peak {slow.peak}, "
+              f"attended {slow.peak_attended}, calls {slow.calls}")
+        check_invariants(app, sandbox, orders)
+    finally:
+        app.close()
+
+
+def app_bank(app: App, order: Any) -> str:
+    """The bank of an order's debtor account."""
+    with app.uow() as unit:
+        return str(unit.accounts.get(order.debtor).bank)

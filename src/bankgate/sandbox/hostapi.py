@@ -14,7 +14,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final, cast
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +24,7 @@ from bankgate.sandbox import wire
 from bankgate.sandbox.dialects import Dialect, ErrorMeaning
 from bankgate.sandbox.faults import Fault, Faults, Op
 from bankgate.sandbox.ledger import Ledger
+from bankgate.sandbox.load import BankLoad
 from bankgate.sandbox.receipts import answer_receipts, answer_verify_receipt
 from bankgate.sandbox.records import Order, Refusal
 from bankgate.sandbox.security import SandboxSecurity
@@ -50,6 +51,7 @@ class SandboxContext:
     stopping: threading.Event
     security: SandboxSecurity
     portal: Callable[[str, str, bool, str | None], Order]  # second confirmation (B-19)
+    load: BankLoad = field(default_factory=BankLoad)  # requests in hand (B-16)
 
 
 class _Dropped(Exception):
@@ -235,6 +237,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _bank(self, method: str, bank: str, dialect: Dialect, route: list[str], query: str,
               body: bytes) -> None:
         op, answer = self._route(method, bank, route, query)
+        with self.ctx.load.call(op.value, self.request):
+            self._answer(bank, dialect, op, answer, body)
+
+    def _answer(self, bank: str, dialect: Dialect, op: Op,
+                answer: Callable[[bytes, Dialect], dict[str, Any]], body: bytes) -> None:
         decision = self.ctx.faults.decide(bank, op)
         if decision.latency_s:
             self.ctx.stopping.wait(decision.latency_s)
@@ -317,6 +324,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _submit(self, bank: str, body: bytes, dialect: Dialect) -> dict[str, Any]:
         data = wire.load_json(body)
         request = wire.parse_batch(data)
+        self.ctx.load.submitted(line.instruction_id for line in request.orders)
         answer = self.ctx.ledger.submit(bank, request, body_hash=wire.body_hash(data))
         return wire.render_answer(answer, dialect)
 
