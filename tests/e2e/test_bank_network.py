@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
+
 from bankgate.bootstrap import App, build_app
 from bankgate.domain import TERMINAL, Status
 from bankgate.services.worker import Worker
@@ -169,3 +171,47 @@ def app_bank(app: App, order: Any) -> str:
     """The bank of an order's debtor account."""
     with app.uow() as unit:
         return str(unit.accounts.get(order.debtor).bank)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "B-06 not met: the gateway knows no bank retry window. After 'not found' and the grace "
+    "it resends the same ids (services/status.py _bank_has_nothing), past the window; the "
+    "bank's refusal (409 E3002, a code not in the gateway's table) is read as an unknown "
+    "outcome, so it asks and resends again, max_resends (3) times, before needs_attention"))
+def test_B06_past_the_banks_retry_window_nothing_is_resent_and_a_person_decides(
+        store_url, sandbox, world, payees):
+    """B-06: the bank keeps a 1 s retry window (WeChat 超出重试期 analogue) and the first
+    submit is lost at its door. The status query says "not found"; by the time the
+    not-found grace (1.5 s) has passed, so has the window: a resend would be refused (or, at
+    a platform, need a new id). Expected: no resend, the batch waits for a person with the
+    evidence, the orders stay `unknown` with their ids, nothing booked."""
+    sandbox.set_faults(bank=BANK, retry_window_s=1.0,
+                       script=[{"op": "submit", "fault": "drop_before_accept"}])
+    gateway = build_app(Settings(db_url=store_url),
+                        gateway_config(sandbox, world, not_found_grace_s=1.5))
+    try:
+        _B06_scenario(gateway, sandbox, payees)
+    finally:
+        gateway.close()
+
+
+def _B06_scenario(gateway: App, sandbox: Any, payees: list[dict[str, Any]]) -> None:
+    created = _create(gateway, _sound(payees, BANK), 2)
+    ids = {o.id: o.instruction_id for o in created}
+
+    def waiting_for_a_person() -> bool:
+        batches = {o.batch_id for o in orders_of(gateway)} - {None}
+        with gateway.uow() as unit:
+            return any(unit.batches.get(b).state.value == "needs_attention" for b in batches)
+    with _workers(gateway):
+        wait_for(waiting_for_a_person, 20, "the batch to wait for a person")
+    orders = orders_of(gateway)
+    [batch_id] = {o.batch_id for o in orders}
+    assert {o.id: o.instruction_id for o in orders} == ids  # never a new id
+    assert all(o.status is Status.UNKNOWN for o in orders), [o.status for o in orders]
+    assert not any(sandbox.ledger.debit_bookings().get(i) for i in ids.values())
+    with gateway.uow() as unit:
+        sends = unit.batches.get(batch_id or "").send_attempts
+    assert sandbox.load.figures().submissions == dict.fromkeys(ids.values(), 1), \
+        "resent past the bank's retry window"
+    assert sends == 1

@@ -13,6 +13,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -253,6 +254,8 @@ class _Handler(BaseHTTPRequestHandler):
                                             "too many requests; nothing was done"),
                        {"Retry-After": str(knobs.retry_after_s)})
             return
+        if op is Op.SUBMIT:
+            self._presented(bank, body, knobs.retry_window_s)
         if decision.fault is Fault.DROP_BEFORE_ACCEPT:
             self._drop()  # nothing done
         result = answer(body, dialect)
@@ -265,6 +268,22 @@ class _Handler(BaseHTTPRequestHandler):
         if decision.fault in (Fault.FORGED_ANSWER, Fault.UNSIGNED_ANSWER):
             self._forgery = decision.fault
         self._send(200, result)
+
+    def _presented(self, bank: str, body: bytes, window_s: float) -> None:
+        """A submit reached the bank's door (it may still be lost): count its instruction ids
+        (B-16); a batch id first presented over `window_s` ago is refused, nothing done (B-06).
+        """
+        try:
+            request = wire.parse_batch(wire.load_json(body))
+        except Refusal:
+            return  # the submit itself says what is wrong with it
+        self.ctx.load.submitted(line.instruction_id for line in request.orders)
+        batch_id = request.batch_id
+        age_s = time.monotonic() - self.ctx.load.first_seen(bank, batch_id)
+        if window_s and age_s > window_s:
+            raise Refusal(409, ErrorMeaning.RETRY_WINDOW_EXPIRED,
+                          f"batch_id {batch_id} was first presented {age_s:.1f} s ago, past "
+                          f"the {window_s:g} s retry window; nothing was done")
 
     def _route(self, method: str, bank: str, route: list[str],
                query: str) -> tuple[Op, Callable[[bytes, Dialect], dict[str, Any]]]:
@@ -324,7 +343,6 @@ class _Handler(BaseHTTPRequestHandler):
     def _submit(self, bank: str, body: bytes, dialect: Dialect) -> dict[str, Any]:
         data = wire.load_json(body)
         request = wire.parse_batch(data)
-        self.ctx.load.submitted(line.instruction_id for line in request.orders)
         answer = self.ctx.ledger.submit(bank, request, body_hash=wire.body_hash(data))
         return wire.render_answer(answer, dialect)
 

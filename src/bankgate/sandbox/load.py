@@ -1,4 +1,4 @@
-"""What the sandbox banks have in hand: requests in flight now, the most at once, submissions.
+"""What the sandbox banks have in hand: requests in flight, the most at once, submissions.
 
 A slow bank (B-16) keeps working on a request after the caller gave up on it, so the bank's
 own count of requests in flight is one figure and the count of those whose caller is still
@@ -13,6 +13,7 @@ from __future__ import annotations
 import select
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -42,6 +43,7 @@ class BankLoad:
         self._peak_attended = 0
         self._calls: Counter[str] = Counter()
         self._submissions: Counter[str] = Counter()
+        self._first_seen: dict[tuple[str, str], float] = {}
 
     @contextmanager
     def call(self, op: str, conn: socket.socket) -> Iterator[None]:
@@ -64,6 +66,11 @@ class BankLoad:
         """A submit request carried these instruction ids (counted before any check)."""
         with self._lock:
             self._submissions.update(instruction_ids)
+
+    def first_seen(self, bank: str, batch_id: str) -> float:
+        """When (monotonic) `bank` was first presented `batch_id`; now, if this is the first."""
+        with self._lock:
+            return self._first_seen.setdefault((bank, batch_id), time.monotonic())
 
     def figures(self) -> LoadFigures:
         """The counters now."""
