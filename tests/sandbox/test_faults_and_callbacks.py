@@ -180,3 +180,24 @@ def test_verification_is_on_a_client_without_the_ca_cannot_connect(sandbox):
                       timeout=2) as anonymous, pytest.raises(httpx.TransportError,
                                                              match="CERTIFICATE_REQUIRED"):
         anonymous.get(f"{sandbox.base_url}/_sandbox/ledger")
+
+
+def test_B06_a_batch_presented_again_past_the_retry_window_is_refused_and_nothing_is_done(
+        sandbox, client):
+    """`retry_window_s`: the window runs from the first time the bank saw the batch id, a
+    request lost at its door included; inside it a resend books as usual, past it the bank
+    refuses (409, its dialect's code) and does nothing. Every arrival is counted per id."""
+    sandbox.set_faults(bank="boc", retry_window_s=1.0,
+                       script=[{"op": "submit", "fault": "drop_before_accept"}])
+    body = batch("boc", order("boc"))
+    iid = body["orders"][0]["instruction_id"]
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+        _submit(client, "boc", body)
+    assert sandbox.ledger.debit_bookings() == {}
+    inside = _submit(client, "boc", body)  # at once: inside the window
+    assert inside.status_code == 200 and inside.json()["orders"][0]["status"] == "ACCP"
+    time.sleep(1.2)
+    past = _submit(client, "boc", body)
+    assert past.status_code == 409 and past.json()["error"]["code"] == "RTXP"
+    assert sandbox.ledger.debit_bookings() == {iid: 1}
+    assert sandbox.load.figures().submissions == {iid: 3}

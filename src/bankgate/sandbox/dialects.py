@@ -41,6 +41,7 @@ class ErrorMeaning(StrEnum):
     BUSY = "busy"
     RATE_LIMITED = "rate_limited"
     CONFIRMATION_REFUSED = "confirmation_refused"  # refused in the bank's portal (B-19)
+    RETRY_WINDOW_EXPIRED = "retry_window_expired"  # a resend past the retry window (B-06)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +70,14 @@ def _table(name: str, statuses: tuple[str, ...], errors: tuple[str, ...]) -> Dia
 DIALECTS: Final[Mapping[str, Dialect]] = MappingProxyType({
     "icbc": _table("icbc", ("10", "15", "20", "30", "40", "50", "99"),
                    ("E2001", "E2002", "E2003", "E2004", "E1009", "E1000", "E2010", "E9999",
-                    "E9001", "E9002", "E3001")),
+                    "E9001", "E9002", "E3001", "E3002")),
     "cmb": _table("cmb", ("BNK", "AUT", "ACC", "FIN-S", "FIN-F", "FIN-B", "NOT_FOUND"),
                   ("ACC_BALANCE_LACK", "ACC_NOT_EXIST", "ACC_CLOSED", "ACC_NAME_ERR", "DUP_REQ",
                    "PARAM_ERR", "PAYER_NOT_EXIST", "SYS_ERR", "SYS_BUSY", "FREQ_LIMIT",
-                   "AUT_REFUSED")),
+                   "AUT_REFUSED", "RETRY_EXPIRED")),
     "boc": _table("boc", ("ACTC", "PDNG", "ACCP", "ACSC", "RJCT", "RTND", "NOTF"),
                   ("AM04", "AC01", "AC04", "BE01", "DU05", "FF01", "AC02", "MS03", "TM01",
-                   "RL01", "CUST")),
+                   "RL01", "CUST", "RTXP")),
 })
 
 

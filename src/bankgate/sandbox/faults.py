@@ -65,6 +65,9 @@ class FaultKnobs:
     retry_after_s: int = 1
     duplicate_callbacks: int = 1  # each callback delivered this many times, concurrently
     clock_offset_s: float = 0.0
+    # submit: a batch id first presented longer ago than this is refused, nothing done, as a
+    # platform refuses a retry past its retry period (WeChat 超出重试期, B-06); 0: no window
+    retry_window_s: float = 0.0
 
 
 _RATES: Final = ("error_rate", "rate_limited_rate", "error_after_booking_rate",

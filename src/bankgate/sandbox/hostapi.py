@@ -13,8 +13,9 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final, cast
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +25,7 @@ from bankgate.sandbox import wire
 from bankgate.sandbox.dialects import Dialect, ErrorMeaning
 from bankgate.sandbox.faults import Fault, Faults, Op
 from bankgate.sandbox.ledger import Ledger
+from bankgate.sandbox.load import BankLoad
 from bankgate.sandbox.receipts import answer_receipts, answer_verify_receipt
 from bankgate.sandbox.records import Order, Refusal
 from bankgate.sandbox.security import SandboxSecurity
@@ -50,6 +52,7 @@ class SandboxContext:
     stopping: threading.Event
     security: SandboxSecurity
     portal: Callable[[str, str, bool, str | None], Order]  # second confirmation (B-19)
+    load: BankLoad = field(default_factory=BankLoad)  # requests in hand (B-16)
 
 
 class _Dropped(Exception):
@@ -235,6 +238,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _bank(self, method: str, bank: str, dialect: Dialect, route: list[str], query: str,
               body: bytes) -> None:
         op, answer = self._route(method, bank, route, query)
+        with self.ctx.load.call(op.value, self.request):
+            self._answer(bank, dialect, op, answer, body)
+
+    def _answer(self, bank: str, dialect: Dialect, op: Op,
+                answer: Callable[[bytes, Dialect], dict[str, Any]], body: bytes) -> None:
         decision = self.ctx.faults.decide(bank, op)
         if decision.latency_s:
             self.ctx.stopping.wait(decision.latency_s)
@@ -246,6 +254,8 @@ class _Handler(BaseHTTPRequestHandler):
                                             "too many requests; nothing was done"),
                        {"Retry-After": str(knobs.retry_after_s)})
             return
+        if op is Op.SUBMIT:
+            self._presented(bank, body, knobs.retry_window_s)
         if decision.fault is Fault.DROP_BEFORE_ACCEPT:
             self._drop()  # nothing done
         result = answer(body, dialect)
@@ -258,6 +268,22 @@ class _Handler(BaseHTTPRequestHandler):
         if decision.fault in (Fault.FORGED_ANSWER, Fault.UNSIGNED_ANSWER):
             self._forgery = decision.fault
         self._send(200, result)
+
+    def _presented(self, bank: str, body: bytes, window_s: float) -> None:
+        """A submit reached the bank's door (it may still be lost): count its instruction ids
+        (B-16); a batch id first presented over `window_s` ago is refused, nothing done (B-06).
+        """
+        try:
+            request = wire.parse_batch(wire.load_json(body))
+        except Refusal:
+            return  # the submit itself says what is wrong with it
+        self.ctx.load.submitted(line.instruction_id for line in request.orders)
+        batch_id = request.batch_id
+        age_s = time.monotonic() - self.ctx.load.first_seen(bank, batch_id)
+        if window_s and age_s > window_s:
+            raise Refusal(409, ErrorMeaning.RETRY_WINDOW_EXPIRED,
+                          f"batch_id {batch_id} was first presented {age_s:.1f} s ago, past "
+                          f"the {window_s:g} s retry window; nothing was done")
 
     def _route(self, method: str, bank: str, route: list[str],
                query: str) -> tuple[Op, Callable[[bytes, Dialect], dict[str, Any]]]:

@@ -25,6 +25,7 @@ from bankgate.sandbox.frontend import FrontendSide
 from bankgate.sandbox.hostapi import HostApiServer, SandboxContext
 from bankgate.sandbox.ledger import Ledger
 from bankgate.sandbox.ledger_file import LedgerFile
+from bankgate.sandbox.load import BankLoad
 from bankgate.sandbox.records import Order, StatusChange
 from bankgate.sandbox.security import PartyKeys, build_security, issue_keys, mtls_server_context
 from bankgate.sandbox.sftp import SftpBankServer
@@ -58,10 +59,11 @@ class RunningSandbox:
                                       security=self.security, keys=self.keys,
                                       banks={b.id: b.dialect for b in world.banks})
         self._stopping = threading.Event()
+        self.load = BankLoad()  # what the host API banks have in hand (B-16)
         context = SandboxContext(ledger=self.ledger, faults=self.faults, dialects=dialects,
                                  settle=lambda force: self.settler.settle(force=force),
                                  stopping=self._stopping, security=self.security,
-                                 portal=self._portal)
+                                 portal=self._portal, load=self.load)
         # Mutual TLS: a client without a certificate from the test CA is refused.
         self._server = HostApiServer((host, port), context, mtls_server_context(pki))
         self.host = host
